@@ -1,0 +1,45 @@
+# Two commands do all the set-up on a fresh machine:
+#   make run   -> venv + packages + offline map assets, then the dashboard on the sample city
+#   make test  -> the same set-up, then the whole test suite
+PY      ?= python3
+VENV    := .venv
+BIN     := $(VENV)/bin
+STAMP   := $(VENV)/.installed
+ASSETS  := static/vendor/.installed
+PORT    ?= 8501
+PYTEST_ARGS ?=
+
+.PHONY: run test setup lint bench sample clean
+
+setup: $(STAMP) $(ASSETS)
+
+$(STAMP): pyproject.toml
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip 2>&1 | grep -v "is ignored" || true
+	$(BIN)/pip install -q -e '.[app,test,dev,dask]' 2>&1 | grep -v "is ignored" || true
+	$(BIN)/python -c "import planner, geopandas, streamlit, folium"
+	touch $@
+
+$(ASSETS): scripts/vendor_assets.sh
+	bash scripts/vendor_assets.sh static/vendor
+	touch $@
+
+run: setup
+	$(BIN)/streamlit run app.py --server.port $(PORT) --server.headless true --browser.gatherUsageStats false
+
+test: setup
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: setup
+	$(BIN)/ruff check planner tests app.py bench
+	$(BIN)/ruff format --check planner tests app.py bench
+	$(BIN)/mypy
+
+bench: setup
+	$(BIN)/python -m bench.run
+
+sample: setup
+	$(BIN)/planner synth --out sample_data --seed 20261128
+
+clean:
+	rm -rf $(VENV) static/vendor out
