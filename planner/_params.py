@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Collection
 from typing import Any
 
@@ -27,11 +28,15 @@ def check_positive(value: Any, *, name: str, where: str, allow_zero: bool = Fals
     try:
         out = float(value)
     except (TypeError, ValueError):
-        raise ConfigError(f"The {name!r} parameter of {where} must be a number. Got {value!r}.") from None
+        raise ConfigError(
+            f"The {name!r} parameter of {where} must be a number. Got {value!r}."
+        ) from None
     ok = out >= 0 if allow_zero else out > 0
-    if not ok or out != out or out in (float("inf"), float("-inf")):
+    if not ok or not math.isfinite(out):
         bound = "≥ 0" if allow_zero else "> 0"
-        raise ConfigError(f"The {name!r} parameter of {where} must be a finite number {bound}. Got {value!r}.")
+        raise ConfigError(
+            f"The {name!r} parameter of {where} must be a finite number {bound}. Got {value!r}."
+        )
     return out
 
 

@@ -1,0 +1,108 @@
+"""Validated run configuration: every parameter of a run, in one object that reproduces it.
+
+A :class:`RunConfig` is built from CLI options, a TOML/JSON config file, or a previous run's
+``manifest.json`` (its ``config`` block, with the automatically chosen values filled in), so
+``planner run --config manifest.json`` reproduces the same tables.
+"""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from planner.errors import ConfigError
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLE_DIR = ROOT / "sample_data"
+
+
+class RunConfig(BaseModel):
+    """Every parameter of a planner run. ``None`` means "choose automatically and record it"."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    incidents: str | None = Field(
+        None, description="Incident file, PostGIS URL, or None for the sample city."
+    )
+    crs: str | None = Field(None, description="CRS of bare coordinates in the incident file.")
+    analysis_crs: str | None = Field(
+        None, description="Projected metric CRS for the run; default: automatic."
+    )
+    boundary: str | None = Field(
+        None, description="Study-area polygon file; default: sample city or incident hull."
+    )
+    layers: dict[str, str] = Field(default_factory=dict, description="Layer kind → file.")
+    categories: list[str] | None = Field(None, description="Only these categories (default: all).")
+    date_from: str | None = Field(None, description="Keep incidents with occurred_at ≥ this date.")
+    date_to: str | None = Field(None, description="Keep incidents with occurred_at < this date.")
+    cell_size_m: float | None = Field(None, gt=0)
+    grid_kind: Literal["square", "hex"] = "square"
+    kernel: Literal["quartic", "gaussian", "epanechnikov"] = "quartic"
+    bandwidth_m: float | None = Field(None, gt=0)
+    neighbourhood: Literal["queen", "rook"] = "queen"
+    fdr: Literal["bh", "by", "bonferroni", "none"] = "bh"
+    q: float = Field(0.05, gt=0, lt=1)
+    min_bin: int = Field(
+        2, ge=1, le=3, description="Gi* bin (confidence level) a cell needs to join a hotspot."
+    )
+    budget: float | None = Field(None, ge=0)
+    currency: Literal["GBP", "USD"] = "GBP"
+    allow_access_restriction: bool = False
+    allow_surveillance_priority: bool = False
+    privacy: Literal["public", "internal"] = "internal"
+    k_min: int = Field(5, ge=1)
+    seed: int = 20261128
+
+    @field_validator("layers")
+    @classmethod
+    def _layer_kinds(cls, value: dict[str, str]) -> dict[str, str]:
+        for kind in value:
+            if not kind.replace("_", "").isalnum():
+                raise ValueError(f"layer kind {kind!r} must be a simple name like 'street_lights'")
+        return value
+
+    @property
+    def uses_sample_city(self) -> bool:
+        """True when the run uses the bundled sample city."""
+        return self.incidents is None
+
+
+def config_from_mapping(values: dict[str, Any], *, source: str = "options") -> RunConfig:
+    """Validate ``values`` into a :class:`RunConfig`; every problem is listed in one ConfigError."""
+    try:
+        return RunConfig(**values)
+    except ValidationError as exc:
+        problems = [
+            f"{'.'.join(str(p) for p in err['loc']) or 'config'}: {err['msg']} (got {err.get('input')!r})"
+            for err in exc.errors()
+        ]
+        raise ConfigError(f"Invalid configuration in {source}.", problems=problems) from None
+
+
+def load_config(path: str | Path, **overrides: Any) -> RunConfig:
+    """Read a TOML or JSON config file, or a ``manifest.json`` written by a previous run.
+
+    Options given in ``overrides`` (not ``None``) win over the file.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise ConfigError(
+            f"Config file {path} does not exist. Give the path of a .toml or .json file."
+        )
+    try:
+        text = path.read_text(encoding="utf-8")
+        data = tomllib.loads(text) if path.suffix.lower() == ".toml" else json.loads(text)
+    except (tomllib.TOMLDecodeError, json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(
+            f"Config file {path} could not be parsed: {exc}. Fix the syntax."
+        ) from None
+    if isinstance(data, dict) and "config" in data and "planner_version" in data:
+        data = data["config"]  # a manifest: reuse its resolved config
+    if not isinstance(data, dict):
+        raise ConfigError(f"Config file {path} must hold a table/object of options.")
+    data = {**data, **{k: v for k, v in overrides.items() if v is not None and v != {}}}
+    return config_from_mapping(data, source=str(path))

@@ -1,0 +1,376 @@
+"""Interactive folium maps of a plan (the only module that imports folium).
+
+Maps use no CDN when the vendored assets exist (:mod:`planner._assets`), draw their own context
+layers (boundary, streets) instead of online tiles (``tiles=None`` by default), and use
+colour-blind-safe palettes (ColorBrewer RdBu for hot/cold, Okabe–Ito for layer kinds).
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import logging
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from planner.surface import Surface
+
+logger = logging.getLogger(__name__)
+
+# ColorBrewer RdBu (colour-blind safe), Gi* bins -3..3.
+GI_BIN_COLOURS = {
+    3: "#b2182b",
+    2: "#ef8a62",
+    1: "#fddbc7",
+    -1: "#d1e5f0",
+    -2: "#67a9cf",
+    -3: "#2166ac",
+}
+GI_BIN_LABELS = {
+    3: "Hot spot, 99% confidence",
+    2: "Hot spot, 95%",
+    1: "Hot spot, 90%",
+    -1: "Cold spot, 90%",
+    -2: "Cold spot, 95%",
+    -3: "Cold spot, 99% confidence",
+}
+# Okabe–Ito palette for layer kinds without a style of their own.
+OKABE_ITO = ["#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7", "#000000"]
+HOTSPOT_COLOUR = "#7b3294"
+SELECTED_COLOUR = "#000000"
+
+
+def _layer_styles() -> dict[str, dict[str, Any]]:
+    """Map styles from the layer registry (``layers/*.toml``), keyed by layer kind."""
+    try:
+        from planner.layers import load_registry
+
+        registry = load_registry()
+    except Exception as exc:  # registry is optional for drawing; never block a map on it
+        logger.info("layer registry not available for map styles: %s", exc)
+        return {}
+    styles: dict[str, dict[str, Any]] = {}
+    for name, spec in registry.items():
+        style = getattr(spec, "style", None)
+        if style is None:
+            continue
+        styles[name] = dict(style) if not hasattr(style, "__dict__") else dict(vars(style))
+        styles[name].setdefault("title", getattr(spec, "title", name))
+    return styles
+
+
+def _to_web(gdf: gpd.GeoDataFrame, columns: list[str] | None = None) -> gpd.GeoDataFrame:
+    """EPSG:4326 copy with JSON-safe columns (datetimes and objects as text)."""
+    keep = [c for c in (columns or []) if c in gdf.columns]
+    out = gdf[[*keep, gdf.geometry.name]].to_crs("EPSG:4326")
+    for col in keep:
+        series = out[col]
+        if pd.api.types.is_datetime64_any_dtype(series):
+            out[col] = series.dt.strftime("%Y-%m-%d %H:%M")
+        elif pd.api.types.is_float_dtype(series):
+            out[col] = series.round(3)
+        elif not pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series):
+            out[col] = series.astype("string").fillna("")
+    return out
+
+
+def surface_to_png(surface: Surface, *, cmap: str = "viridis") -> tuple[str, list[list[float]]]:
+    """Render ``surface`` as a transparent PNG data URI in Web Mercator plus its lat/lon bounds."""
+    import matplotlib as mpl
+    import rasterio.warp
+    from rasterio.crs import CRS as RIO_CRS
+
+    src = np.asarray(surface.array, dtype="float64")
+    dst_crs = RIO_CRS.from_epsg(3857)
+    transform, width, height = rasterio.warp.calculate_default_transform(
+        RIO_CRS.from_wkt(surface.crs.to_wkt()), dst_crs, src.shape[1], src.shape[0], *surface.bounds
+    )
+    dst = np.full((height, width), np.nan)
+    rasterio.warp.reproject(
+        src,
+        dst,
+        src_transform=surface.transform,
+        src_crs=RIO_CRS.from_wkt(surface.crs.to_wkt()),
+        dst_transform=transform,
+        dst_crs=dst_crs,
+        src_nodata=np.nan,
+        dst_nodata=np.nan,
+        resampling=rasterio.warp.Resampling.bilinear,
+    )
+    finite = np.isfinite(dst) & (dst > 0)
+    rgba = np.zeros((height, width, 4), dtype=np.uint8)
+    if finite.any():
+        hi = float(np.nanpercentile(dst[finite], 99.5)) or 1.0
+        scaled = np.clip(dst / hi, 0, 1)
+        colours = mpl.colormaps[cmap](np.nan_to_num(scaled))
+        rgba = (colours * 255).astype(np.uint8)
+        alpha = np.where(finite, (60 + 160 * np.nan_to_num(scaled)).astype(np.uint8), 0)
+        rgba[..., 3] = alpha
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.fromarray(rgba, mode="RGBA").save(buf, format="PNG", optimize=True)
+    uri = "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+    left, top = transform * (0, 0)
+    right, bottom = transform * (width, height)
+    (lon0, lon1), (lat0, lat1) = rasterio.warp.transform(
+        dst_crs, "EPSG:4326", [left, right], [bottom, top]
+    )
+    return uri, [[lat0, lon0], [lat1, lon1]]
+
+
+def _legend_html(title: str, items: list[tuple[str, str, str]]) -> str:
+    """A fixed-position legend; ``items`` are (colour, label, shape) with shape 'box' or 'dot'."""
+    rows = "".join(
+        f'<div><span style="display:inline-block;width:12px;height:12px;margin-right:6px;'
+        f"background:{colour};border:1px solid #444;"
+        f'border-radius:{"50%" if shape == "dot" else "2px"}"></span>{label}</div>'
+        for colour, label, shape in items
+    )
+    return (
+        '<div class="planner-legend" style="position:fixed;bottom:24px;left:12px;z-index:9999;'
+        "background:rgba(255,255,255,0.92);padding:8px 10px;border:1px solid #999;border-radius:4px;"
+        f'font:12px/1.5 sans-serif;max-width:260px"><b>{title}</b>{rows}</div>'
+    )
+
+
+def plan_map(
+    plan: Any,
+    *,
+    show_incidents: bool = False,
+    selected_hotspot: str | None = None,
+    layers: list[str] | None = None,
+    extra_points: gpd.GeoDataFrame | None = None,
+    tiles: str | None = None,
+    draw: bool = False,
+    local_assets: bool = True,
+    height_px: int = 600,
+) -> Any:
+    """Build the interactive map of a :class:`planner.plan.Plan`.
+
+    Parameters
+    ----------
+    plan : Plan
+        Results in the analysis CRS; the map reprojects to EPSG:4326.
+    show_incidents : bool
+        Add incident points (internal use only; off in public maps).
+    selected_hotspot : str, optional
+        ``hotspot_id`` to outline in black.
+    layers : list of str, optional
+        Environmental layer kinds to add (default: all in ``plan.layers`` except bulky context).
+    extra_points : GeoDataFrame, optional
+        What-if additions (e.g. proposed lamps) drawn on top.
+    tiles : str, optional
+        A folium tile name for users with internet; default none (offline).
+    draw : bool
+        Add drawing tools for selecting areas.
+    local_assets : bool
+        Point Leaflet at the vendored assets (``/app/static/vendor``).
+    """
+    import folium
+    from folium import plugins
+
+    boundary = plan.study_area.to_crs("EPSG:4326")
+    minx, miny, maxx, maxy = boundary.total_bounds
+    m = folium.Map(
+        location=[(miny + maxy) / 2, (minx + maxx) / 2],
+        tiles=tiles,
+        prefer_canvas=True,
+        control_scale=True,
+        zoom_start=13,
+        height=f"{height_px}px",
+    )
+    m.fit_bounds([[miny, minx], [maxy, maxx]])
+    styles = _layer_styles()
+
+    folium.GeoJson(
+        boundary[[boundary.geometry.name]],
+        name="Study area",
+        style_function=lambda _f: {"color": "#333333", "weight": 2, "fill": False},
+        interactive=False,
+    ).add_to(m)
+
+    streets = plan.layers.get("streets")
+    if isinstance(streets, gpd.GeoDataFrame) and len(streets):
+        folium.GeoJson(
+            _to_web(streets, ["street_class"]),
+            name="Streets",
+            style_function=lambda f: {
+                "color": "#9e9e9e",
+                "weight": 2.5 if f["properties"].get("street_class") == "arterial" else 1,
+            },
+            interactive=False,
+        ).add_to(m)
+
+    density = plan.surfaces.get("density")
+    if density is not None:
+        uri, bounds = surface_to_png(density)
+        folium.raster_layers.ImageOverlay(
+            uri, bounds=bounds, name="Kernel density", opacity=0.75, interactive=False, zindex=2
+        ).add_to(m)
+
+    cells = plan.cells
+    if "gi_bin" in cells.columns:
+        sig = cells[cells["gi_bin"] != 0]
+        if len(sig):
+            web = _to_web(sig, ["cell_id", "n_incidents", "gi_z", "gi_p_adj", "gi_bin"])
+            folium.GeoJson(
+                web,
+                name="Hot and cold cells (Gi*)",
+                style_function=lambda f: {
+                    "fillColor": GI_BIN_COLOURS.get(int(f["properties"]["gi_bin"]), "#ffffff"),
+                    "color": "#666666",
+                    "weight": 0.3,
+                    "fillOpacity": 0.6,
+                },
+                tooltip=folium.GeoJsonTooltip(
+                    fields=["n_incidents", "gi_z", "gi_p_adj", "gi_bin"],
+                    aliases=["Incidents", "Gi* z", "p (FDR-adjusted)", "Bin"],
+                ),
+                show=False,
+            ).add_to(m)
+
+    hotspots = plan.hotspots
+    if len(hotspots):
+        cols = [
+            "hotspot_id",
+            "n_incidents",
+            "incidents_per_year",
+            "area_m2",
+            "top_category",
+            "night_share",
+        ]
+        web = _to_web(hotspots, cols)
+        fields = [c for c in cols if c in web.columns]
+        folium.GeoJson(
+            web,
+            name="Hotspots",
+            style_function=lambda f: {
+                "color": SELECTED_COLOUR
+                if f["properties"].get("hotspot_id") == selected_hotspot
+                else HOTSPOT_COLOUR,
+                "weight": 4 if f["properties"].get("hotspot_id") == selected_hotspot else 2.5,
+                "fillColor": HOTSPOT_COLOUR,
+                "fillOpacity": 0.15,
+            },
+            highlight_function=lambda _f: {"weight": 4, "fillOpacity": 0.3},
+            tooltip=folium.GeoJsonTooltip(fields=fields, aliases=[_alias(c) for c in fields]),
+            popup=folium.GeoJsonPopup(fields=fields, aliases=[_alias(c) for c in fields]),
+        ).add_to(m)
+
+    wanted = (
+        layers
+        if layers is not None
+        else [k for k in plan.layers if k not in {"streets", "buildings", "land_use", "wards"}]
+    )
+    for i, kind in enumerate(wanted):
+        gdf = plan.layers.get(kind)
+        if not isinstance(gdf, gpd.GeoDataFrame) or not len(gdf):
+            continue
+        style = styles.get(kind, {})
+        colour = style.get("color") or style.get("colour") or OKABE_ITO[i % len(OKABE_ITO)]
+        title = style.get("title", kind.replace("_", " ").capitalize())
+        _add_layer(m, gdf, kind=kind, title=title, colour=colour)
+
+    if show_incidents and len(plan.incidents):
+        pts = _to_web(plan.incidents, ["incident_id", "category", "occurred_at"])
+        folium.GeoJson(
+            pts,
+            name="Incidents",
+            marker=folium.CircleMarker(
+                radius=2, weight=0, fill=True, fill_color="#444444", fill_opacity=0.6
+            ),
+            tooltip=folium.GeoJsonTooltip(
+                fields=["category", "occurred_at"], aliases=["Category", "When"]
+            ),
+            show=False,
+        ).add_to(m)
+
+    if extra_points is not None and len(extra_points):
+        folium.GeoJson(
+            _to_web(extra_points, ["kind"]),
+            name="What-if additions",
+            marker=folium.CircleMarker(
+                radius=6, color="#000000", weight=2, fill=True, fill_color="#F0E442", fill_opacity=1
+            ),
+        ).add_to(m)
+
+    legend = [(GI_BIN_COLOURS[b], GI_BIN_LABELS[b], "box") for b in (3, 2, 1, -1, -2, -3)]
+    legend.insert(0, (HOTSPOT_COLOUR, "Hotspot (connected significant hot cells)", "box"))
+    m.get_root().html.add_child(folium.Element(_legend_html("Legend", legend)))
+    plugins.Fullscreen().add_to(m)
+    if draw:
+        plugins.Draw(export=False, draw_options={"polyline": False, "circlemarker": False}).add_to(
+            m
+        )
+    folium.LayerControl(collapsed=False).add_to(m)
+    if local_assets:
+        from planner._assets import localise_map
+
+        localise_map(m)
+    return m
+
+
+def _alias(column: str) -> str:
+    return {
+        "hotspot_id": "Hotspot",
+        "n_incidents": "Incidents",
+        "incidents_per_year": "Per year",
+        "area_m2": "Area (m²)",
+        "top_category": "Main crime type",
+        "night_share": "Share at night",
+    }.get(column, column.replace("_", " "))
+
+
+def _add_layer(m: Any, gdf: gpd.GeoDataFrame, *, kind: str, title: str, colour: str) -> None:
+    import folium
+
+    geom_types = set(gdf.geom_type.dropna().unique())
+    label_cols = [c for c in gdf.columns if c != gdf.geometry.name][:4]
+    web = _to_web(gdf, label_cols)
+    tooltip = folium.GeoJsonTooltip(fields=label_cols) if label_cols else None
+    if geom_types <= {"Point", "MultiPoint"}:
+        status_col = "status" if "status" in web.columns else None
+        folium.GeoJson(
+            web,
+            name=title,
+            marker=folium.CircleMarker(
+                radius=3, weight=1, color="#333333", fill=True, fill_opacity=0.9
+            ),
+            style_function=lambda f: {
+                "fillColor": "#bdbdbd"
+                if status_col and f["properties"].get(status_col) == "broken"
+                else colour,
+            },
+            tooltip=tooltip,
+            show=kind in {"street_lights", "cameras"},
+        ).add_to(m)
+    else:
+        folium.GeoJson(
+            web,
+            name=title,
+            style_function=lambda _f: {
+                "color": colour,
+                "weight": 1.5,
+                "fillColor": colour,
+                "fillOpacity": 0.25,
+            },
+            tooltip=tooltip,
+            show=False,
+        ).add_to(m)
+
+
+def map_to_html(m: Any, path: str | Path | None = None, *, self_contained: bool = True) -> str:
+    """Render ``m`` to HTML; with ``self_contained`` every script and style is inlined (offline)."""
+    from planner._assets import inline_assets
+
+    html = m.get_root().render()
+    if self_contained:
+        html = inline_assets(html)
+    if path is not None:
+        Path(path).write_text(html, encoding="utf-8")
+    return html

@@ -1,0 +1,298 @@
+"""Compose the stages into one run: ``run(config) -> Plan``.
+
+Every stage is a pure function from the stage modules; this module only decides the order, passes
+the analysis CRS along, records automatically chosen parameters and reports progress. The CLI, the
+dashboard and the exports all call :func:`run` (or the same stage functions).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import pandas as pd
+import pyogrio
+
+from planner.config import SAMPLE_DIR, RunConfig
+from planner.errors import DataLoadError, InsufficientDataError
+from planner.plan import Plan, file_checksum
+from planner.surface import Surface
+
+logger = logging.getLogger(__name__)
+
+Progress = Callable[[float, str], None]
+
+SAMPLE_CRS = "EPSG:32630"
+MIN_INCIDENTS = 30
+
+
+def _noop(_fraction: float, _message: str) -> None:
+    return None
+
+
+def sample_city_sources(sample_dir: Path = SAMPLE_DIR) -> dict[str, Any]:
+    """Paths of the sample city: incidents, boundary, and every environmental layer."""
+    gpkg = sample_dir / "city.gpkg"
+    if not gpkg.exists():
+        raise DataLoadError(
+            f"The sample city is missing ({gpkg}). Regenerate it with "
+            "'planner synth --out sample_data' (or 'make sample')."
+        )
+    names = [str(n) for n in pyogrio.list_layers(gpkg)[:, 0]]
+    layers = {n: f"{gpkg}::{n}" for n in names if n not in {"boundary"}}
+    lux = sample_dir / "lux.tif"
+    if lux.exists():
+        layers["lighting"] = str(lux)
+    return {
+        "incidents": str(sample_dir / "incidents.csv"),
+        "crs": SAMPLE_CRS,
+        "boundary": f"{gpkg}::boundary",
+        "layers": layers,
+    }
+
+
+def _split_layer_ref(ref: str) -> tuple[str, str | None]:
+    """'file.gpkg::layer' → (file, layer)."""
+    if "::" in ref:
+        path, layer = ref.split("::", 1)
+        return path, layer
+    return ref, None
+
+
+def load_inputs(config: RunConfig) -> dict[str, Any]:
+    """Ingest incidents, study area and layers, all in one analysis CRS."""
+    from planner import grid, io
+
+    sources: dict[str, Any]
+    if config.uses_sample_city:
+        sources = sample_city_sources()
+    else:
+        sources = {
+            "incidents": config.incidents,
+            "crs": config.crs,
+            "boundary": config.boundary,
+            "layers": {},
+        }
+    sources["layers"] = {**sources.get("layers", {}), **config.layers}
+
+    result = io.read_incidents(
+        sources["incidents"], crs=sources["crs"] or config.crs, analysis_crs=config.analysis_crs
+    )
+    incidents = result.incidents
+    crs = incidents.crs
+
+    if sources.get("boundary"):
+        path, layer = _split_layer_ref(sources["boundary"])
+        study_area = io.read_layer(path, kind="boundary", layer=layer, analysis_crs=crs)
+        study_area = gpd.GeoDataFrame(geometry=[study_area.union_all()], crs=crs)
+        boundary_source = "given"
+    else:
+        study_area = grid.study_area_from_incidents(incidents)
+        boundary_source = "buffered hull of the incidents"
+
+    layers: dict[str, Any] = {}
+    for kind, ref in sources["layers"].items():
+        path, layer = _split_layer_ref(ref)
+        if Path(path).suffix.lower() in {".tif", ".tiff"}:
+            layers[kind] = io.read_raster(path)
+        else:
+            layers[kind] = io.read_layer(path, kind=kind, layer=layer, analysis_crs=crs)
+    inputs = [file_checksum(_split_layer_ref(str(sources["incidents"]))[0])]
+    if sources.get("boundary"):
+        inputs.append(file_checksum(_split_layer_ref(sources["boundary"])[0]))
+    inputs += [file_checksum(_split_layer_ref(ref)[0]) for ref in sources["layers"].values()]
+    unique_inputs = list({d["path"]: d for d in inputs}.values())
+    report = result.report.to_dict() if hasattr(result.report, "to_dict") else dict(result.report)
+    return {
+        "incidents": incidents,
+        "quarantine": result.quarantine,
+        "report": report,
+        "study_area": study_area,
+        "boundary_source": boundary_source,
+        "layers": layers,
+        "crs": crs,
+        "inputs": unique_inputs,
+    }
+
+
+def filter_incidents(incidents: gpd.GeoDataFrame, config: RunConfig) -> gpd.GeoDataFrame:
+    """Incidents of the chosen categories within [date_from, date_to)."""
+    keep = pd.Series(True, index=incidents.index)
+    if config.categories:
+        keep &= incidents["category"].isin(config.categories)
+    if config.date_from:
+        keep &= incidents["occurred_at"] >= pd.Timestamp(config.date_from)
+    if config.date_to:
+        keep &= incidents["occurred_at"] < pd.Timestamp(config.date_to)
+    out = incidents.loc[keep].copy()
+    out.attrs = dict(incidents.attrs)
+    return out
+
+
+def period_years(incidents: gpd.GeoDataFrame) -> float:
+    """Length of the incident period in years (at least one day)."""
+    t = incidents["occurred_at"]
+    days = max((t.max() - t.min()).total_seconds() / 86400.0 + 1.0, 1.0)
+    return days / 365.25
+
+
+def compute_hotspots(
+    incidents: gpd.GeoDataFrame, study_area: gpd.GeoDataFrame, config: RunConfig
+) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame, dict[str, Surface], dict[str, Any]]:
+    """Grid, counts, KDE and Gi* hotspots. Returns (cells, hotspots, surfaces, chosen params)."""
+    from planner import grid
+    from planner.hotspots import gistar, kde, polygons
+
+    if len(incidents) < MIN_INCIDENTS:
+        raise InsufficientDataError(
+            f"Only {len(incidents)} incidents remain after filtering; hotspot analysis needs at least "
+            f"{MIN_INCIDENTS}. Widen the date range or include more categories."
+        )
+    cell_size = config.cell_size_m or grid.auto_cell_size(study_area, n_incidents=len(incidents))
+    cells = grid.grid_from_boundary(study_area, cell_size_m=cell_size, kind=config.grid_kind)
+    cells = grid.count_incidents(cells, incidents)
+    years = period_years(incidents)
+    density = kde.kde_surface(
+        incidents,
+        cell_size_m=cell_size,
+        bandwidth_m=config.bandwidth_m,
+        kernel=config.kernel,
+        period_years=years,
+        mask=study_area,
+    )
+    cells = kde.kde_at_cells(cells, density)
+    cells = gistar.gistar_cells(
+        cells, value="n_incidents", neighbourhood=config.neighbourhood, fdr=config.fdr, q=config.q
+    )
+    hotspots, cells = polygons.hotspots_from_cells(cells, incidents, min_bin=config.min_bin)
+    params = {
+        "cell_size_m": float(cell_size),
+        "cell_size_rule": "given"
+        if config.cell_size_m
+        else "automatic (shorter side of study area / 50)",
+        "grid_kind": config.grid_kind,
+        "n_cells": len(cells),
+        "bandwidth_m": float(density.params.get("bandwidth_m", config.bandwidth_m or 0.0)),
+        "bandwidth_rule": density.params.get("bandwidth_rule", "given"),
+        "kernel": config.kernel,
+        "period_years": years,
+        "neighbourhood": config.neighbourhood,
+        "fdr": config.fdr,
+        "q": config.q,
+        "min_bin": config.min_bin,
+        "n_hotspots": len(hotspots),
+    }
+    return cells, hotspots, {"density": density}, params
+
+
+def run(config: RunConfig | None = None, *, progress: Progress | None = None) -> Plan:
+    """Run the whole pipeline and return the :class:`Plan` (nothing is written)."""
+    config = config or RunConfig()
+    report = progress or _noop
+    t0 = time.perf_counter()
+    timings: dict[str, float] = {}
+
+    def mark(stage: str) -> None:
+        timings[stage] = round(time.perf_counter() - t0 - sum(timings.values()), 3)
+
+    report(0.02, "Reading incidents and layers")
+    inputs = load_inputs(config)
+    mark("ingest")
+    incidents = filter_incidents(inputs["incidents"], config)
+
+    report(0.3, "Finding hotspots")
+    cells, hotspots, surfaces, params = compute_hotspots(incidents, inputs["study_area"], config)
+    mark("hotspots")
+
+    plan = Plan(
+        config=config,
+        crs=inputs["crs"],
+        incidents=incidents,
+        quarantine=inputs["quarantine"],
+        ingest_report=inputs["report"],
+        study_area=inputs["study_area"],
+        cells=cells,
+        hotspots=hotspots,
+        surfaces=surfaces,
+        layers=inputs["layers"],
+        params={
+            **params,
+            "analysis_crs": str(
+                inputs["crs"].to_string() if hasattr(inputs["crs"], "to_string") else inputs["crs"]
+            ),
+            "study_area": inputs["boundary_source"],
+            "n_incidents": len(incidents),
+        },
+        inputs=inputs["inputs"],
+        warnings=list(inputs["report"].get("warnings", [])),
+    )
+    for stage, fn in _later_stages():
+        report(0.5, stage)
+        plan = fn(plan)
+        mark(stage)
+    plan.params["timings_s"] = timings
+    report(1.0, "Done")
+    logger.info("pipeline finished in %.1f s: %s", time.perf_counter() - t0, timings)
+    return plan
+
+
+def _later_stages() -> list[tuple[str, Callable[[Plan], Plan]]]:
+    """Environment, risk, recommendation and portfolio stages, in order."""
+    return [
+        ("exposure", add_exposure),
+        ("risk", add_risk),
+        ("recommend", add_recommendations),
+    ]
+
+
+def add_exposure(plan: Plan) -> Plan:
+    """Exposure columns on cells and hotspots (when there are environmental layers)."""
+    if not plan.layers:
+        return plan
+    from planner import exposure
+
+    plan.cells = exposure.exposure_for_cells(plan.cells, plan.layers)
+    if len(plan.hotspots):
+        plan.hotspots = exposure.exposure_for_hotspots(plan.hotspots, plan.layers)
+    return plan
+
+
+def add_risk(plan: Plan) -> Plan:
+    """Risk-terrain factors and the relative-risk surface (when there are layers)."""
+    if not plan.layers:
+        return plan
+    from planner.risk import RiskTerrain
+
+    model = RiskTerrain(random_state=plan.config.seed).fit(plan.cells, plan.layers)
+    plan.risk_factors = model.factors_
+    plan.cells = plan.cells.assign(risk_rrs=model.predict(plan.cells, plan.layers))
+    plan.params["risk_family"] = getattr(model, "family_", None)
+    return plan
+
+
+def add_recommendations(plan: Plan) -> Plan:
+    """Ranked interventions per hotspot and, with a budget, the portfolio."""
+    if not len(plan.hotspots):
+        return plan
+    from planner.interventions.portfolio import choose_portfolio
+    from planner.interventions.recommend import recommend
+
+    plan.recommendations = recommend(
+        plan.hotspots,
+        plan.incidents,
+        currency=plan.config.currency,
+        allow_access_restriction=plan.config.allow_access_restriction,
+        allow_surveillance_priority=plan.config.allow_surveillance_priority,
+        random_state=plan.config.seed,
+    )
+    if (
+        plan.config.budget is not None
+        and plan.recommendations is not None
+        and len(plan.recommendations)
+    ):
+        plan.portfolio = choose_portfolio(plan.recommendations, budget=plan.config.budget)
+    return plan
