@@ -1,0 +1,71 @@
+"""``planner run``: the whole pipeline on the sample city or on a user's data."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from planner.errors import ConfigError
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``run`` command to ``app``."""
+
+    @app.command("run")
+    def run_command(
+        out: Path = typer.Option(
+            ..., "--out", help="Folder for plan.gpkg, density.tif, map.html, manifest.json."
+        ),
+        incidents: str | None = typer.Option(
+            None, "--incidents", help="Incident file or PostGIS URL (default: sample city)."
+        ),
+        crs: str | None = typer.Option(None, "--crs", help="CRS of bare coordinates, e.g. EPSG:26971."),
+        boundary: str | None = typer.Option(None, "--boundary", help="Study-area polygon file."),
+        layer: list[str] = typer.Option([], "--layer", help="Environmental layer as KIND=PATH (repeatable)."),
+        config: Path | None = typer.Option(
+            None, "--config", help="TOML/JSON config or a previous manifest.json."
+        ),
+        cell_size_m: float | None = typer.Option(None, "--cell-size", help="Grid cell size in metres."),
+        budget: float | None = typer.Option(None, "--budget", help="Budget for the intervention portfolio."),
+    ) -> None:
+        """Ingest, grid, density, Gi* hotspots, exposure, risk terrain and recommendations; write the plan."""
+        from planner.config import config_from_mapping, load_config
+        from planner.export import write_run_outputs
+        from planner.pipeline import run
+
+        layers: dict[str, str] = {}
+        for item in layer:
+            if "=" not in item:
+                raise ConfigError(
+                    f"--layer {item!r} must look like KIND=PATH, e.g. street_lights=lamps.gpkg."
+                )
+            kind, path = item.split("=", 1)
+            layers[kind.strip()] = path.strip()
+        options = {
+            "incidents": incidents,
+            "crs": crs,
+            "boundary": boundary,
+            "layers": layers,
+            "cell_size_m": cell_size_m,
+            "budget": budget,
+        }
+        if config is not None:
+            cfg = load_config(config, **options)
+        else:
+            cfg = config_from_mapping({k: v for k, v in options.items() if v not in (None, {})})
+        plan = run(cfg, progress=_printer())
+        paths = write_run_outputs(plan, out)
+        typer.echo(
+            f"{plan.params['n_incidents']} incidents, {len(plan.cells)} cells, "
+            f"{len(plan.hotspots)} hotspots; wrote:"
+        )
+        for name, path in paths.items():
+            typer.echo(f"  {name}: {path}")
+
+
+def _printer():  # type: ignore[no-untyped-def]
+    def progress(fraction: float, message: str) -> None:
+        typer.echo(f"[{fraction:4.0%}] {message}", err=True)
+
+    return progress
