@@ -115,8 +115,8 @@ def surface_to_png(surface: Surface, *, cmap: str = "viridis") -> tuple[str, lis
     buf = io.BytesIO()
     Image.fromarray(rgba, mode="RGBA").save(buf, format="PNG", optimize=True)
     uri = "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
-    left, top = transform * (0, 0)
-    right, bottom = transform * (width, height)
+    left, top = transform @ (0, 0)
+    right, bottom = transform @ (width, height)
     (lon0, lon1), (lat0, lat1) = rasterio.warp.transform(
         dst_crs, "EPSG:4326", [left, right], [bottom, top]
     )

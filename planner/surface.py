@@ -46,8 +46,8 @@ class Surface:
     def bounds(self) -> tuple[float, float, float, float]:
         """(minx, miny, maxx, maxy) in ``crs`` metres."""
         rows, cols = self.array.shape
-        x0, y0 = self.transform * (0, 0)
-        x1, y1 = self.transform * (cols, rows)
+        x0, y0 = self.transform @ (0, 0)
+        x1, y1 = self.transform @ (cols, rows)
         return (min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1))
 
     def to_geotiff(self, path: str | Path, *, cog: bool = False) -> Path:
