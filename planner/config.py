@@ -39,6 +39,9 @@ class RunConfig(BaseModel):
     categories: list[str] | None = Field(None, description="Only these categories (default: all).")
     date_from: str | None = Field(None, description="Keep incidents with occurred_at ≥ this date.")
     date_to: str | None = Field(None, description="Keep incidents with occurred_at < this date.")
+    attribute_filters: dict[str, list[str]] = Field(
+        default_factory=dict, description="Source column → values to keep (e.g. location_type)."
+    )
     cell_size_m: float | None = Field(None, gt=0)
     grid_kind: Literal["square", "hex"] = "square"
     kernel: Literal["quartic", "gaussian", "epanechnikov"] = "quartic"
@@ -90,16 +93,12 @@ def load_config(path: str | Path, **overrides: Any) -> RunConfig:
     """
     path = Path(path)
     if not path.exists():
-        raise ConfigError(
-            f"Config file {path} does not exist. Give the path of a .toml or .json file."
-        )
+        raise ConfigError(f"Config file {path} does not exist. Give the path of a .toml or .json file.")
     try:
         text = path.read_text(encoding="utf-8")
         data = tomllib.loads(text) if path.suffix.lower() == ".toml" else json.loads(text)
     except (tomllib.TOMLDecodeError, json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ConfigError(
-            f"Config file {path} could not be parsed: {exc}. Fix the syntax."
-        ) from None
+        raise ConfigError(f"Config file {path} could not be parsed: {exc}. Fix the syntax.") from None
     if isinstance(data, dict) and "config" in data and "planner_version" in data:
         data = data["config"]  # a manifest: reuse its resolved config
     if not isinstance(data, dict):

@@ -18,7 +18,7 @@ import pandas as pd
 import pyogrio
 
 from planner.config import SAMPLE_DIR, RunConfig
-from planner.errors import DataLoadError, InsufficientDataError
+from planner.errors import ConfigError, DataLoadError, InsufficientDataError
 from planner.plan import Plan, file_checksum
 from planner.surface import Surface
 
@@ -128,6 +128,13 @@ def filter_incidents(incidents: gpd.GeoDataFrame, config: RunConfig) -> gpd.GeoD
         keep &= incidents["occurred_at"] >= pd.Timestamp(config.date_from)
     if config.date_to:
         keep &= incidents["occurred_at"] < pd.Timestamp(config.date_to)
+    for column, values in config.attribute_filters.items():
+        if column not in incidents.columns:
+            raise ConfigError(
+                f"Filter column {column!r} is not in the incident data. "
+                f"Available columns: {', '.join(map(str, incidents.columns))}."
+            )
+        keep &= incidents[column].astype("string").isin([str(v) for v in values])
     out = incidents.loc[keep].copy()
     out.attrs = dict(incidents.attrs)
     return out
@@ -171,9 +178,7 @@ def compute_hotspots(
     hotspots, cells = polygons.hotspots_from_cells(cells, incidents, min_bin=config.min_bin)
     params = {
         "cell_size_m": float(cell_size),
-        "cell_size_rule": "given"
-        if config.cell_size_m
-        else "automatic (shorter side of study area / 50)",
+        "cell_size_rule": "given" if config.cell_size_m else "automatic (shorter side of study area / 50)",
         "grid_kind": config.grid_kind,
         "n_cells": len(cells),
         "bandwidth_m": float(density.params.get("bandwidth_m", config.bandwidth_m or 0.0)),
@@ -289,10 +294,6 @@ def add_recommendations(plan: Plan) -> Plan:
         allow_surveillance_priority=plan.config.allow_surveillance_priority,
         random_state=plan.config.seed,
     )
-    if (
-        plan.config.budget is not None
-        and plan.recommendations is not None
-        and len(plan.recommendations)
-    ):
+    if plan.config.budget is not None and plan.recommendations is not None and len(plan.recommendations):
         plan.portfolio = choose_portfolio(plan.recommendations, budget=plan.config.budget)
     return plan
