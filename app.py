@@ -77,10 +77,10 @@ plan = ui.get_plan(RunConfig(**config_values))  # cached per configuration
 if plan is None:
     st.stop()
 
-tabs = st.tabs(["Overview", "Hotspots", "Data"])
+tabs = st.tabs(["Map & hotspots", "Overview", "Data"])
 
 # ---------------------------------------------------------------- overview
-with tabs[0]:
+with tabs[1]:
     ui.metric_row(plan)
     series = ui.incidents_over_time(plan)
     st.subheader("Incidents per month")
@@ -94,7 +94,7 @@ with tabs[0]:
     )
 
 # ---------------------------------------------------------------- hotspots and map
-with tabs[1]:
+with tabs[0]:
     left, right = st.columns([3, 2])
     selected = st.session_state.get("selected_hotspot")
     with left:

@@ -117,9 +117,7 @@ def surface_to_png(surface: Surface, *, cmap: str = "viridis") -> tuple[str, lis
     uri = "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
     left, top = transform @ (0, 0)
     right, bottom = transform @ (width, height)
-    (lon0, lon1), (lat0, lat1) = rasterio.warp.transform(
-        dst_crs, "EPSG:4326", [left, right], [bottom, top]
-    )
+    (lon0, lon1), (lat0, lat1) = rasterio.warp.transform(dst_crs, "EPSG:4326", [left, right], [bottom, top])
     return uri, [[lat0, lon0], [lat1, lon1]]
 
 
@@ -179,7 +177,6 @@ def plan_map(
     m = folium.Map(
         location=[(miny + maxy) / 2, (minx + maxx) / 2],
         tiles=tiles,
-        prefer_canvas=True,
         control_scale=True,
         zoom_start=13,
         height=f"{height_px}px",
@@ -262,6 +259,7 @@ def plan_map(
             popup=folium.GeoJsonPopup(fields=fields, aliases=[_alias(c) for c in fields]),
         ).add_to(m)
 
+    layer_legend: list[tuple[str, str, str]] = []
     wanted = (
         layers
         if layers is not None
@@ -275,18 +273,15 @@ def plan_map(
         colour = style.get("color") or style.get("colour") or OKABE_ITO[i % len(OKABE_ITO)]
         title = style.get("title", kind.replace("_", " ").capitalize())
         _add_layer(m, gdf, kind=kind, title=title, colour=colour)
+        layer_legend.append((colour, title, "dot" if gdf.geom_type.iloc[0].endswith("Point") else "box"))
 
     if show_incidents and len(plan.incidents):
         pts = _to_web(plan.incidents, ["incident_id", "category", "occurred_at"])
         folium.GeoJson(
             pts,
             name="Incidents",
-            marker=folium.CircleMarker(
-                radius=2, weight=0, fill=True, fill_color="#444444", fill_opacity=0.6
-            ),
-            tooltip=folium.GeoJsonTooltip(
-                fields=["category", "occurred_at"], aliases=["Category", "When"]
-            ),
+            marker=folium.CircleMarker(radius=2, weight=0, fill=True, fill_color="#444444", fill_opacity=0.6),
+            tooltip=folium.GeoJsonTooltip(fields=["category", "occurred_at"], aliases=["Category", "When"]),
             show=False,
         ).add_to(m)
 
@@ -301,12 +296,11 @@ def plan_map(
 
     legend = [(GI_BIN_COLOURS[b], GI_BIN_LABELS[b], "box") for b in (3, 2, 1, -1, -2, -3)]
     legend.insert(0, (HOTSPOT_COLOUR, "Hotspot (connected significant hot cells)", "box"))
+    legend += layer_legend
     m.get_root().html.add_child(folium.Element(_legend_html("Legend", legend)))
     plugins.Fullscreen().add_to(m)
     if draw:
-        plugins.Draw(export=False, draw_options={"polyline": False, "circlemarker": False}).add_to(
-            m
-        )
+        plugins.Draw(export=False, draw_options={"polyline": False, "circlemarker": False}).add_to(m)
     folium.LayerControl(collapsed=False).add_to(m)
     if local_assets:
         from planner._assets import localise_map
@@ -338,16 +332,14 @@ def _add_layer(m: Any, gdf: gpd.GeoDataFrame, *, kind: str, title: str, colour: 
         folium.GeoJson(
             web,
             name=title,
-            marker=folium.CircleMarker(
-                radius=3, weight=1, color="#333333", fill=True, fill_opacity=0.9
-            ),
+            marker=folium.CircleMarker(radius=3, weight=1, color="#333333", fill=True, fill_opacity=0.9),
             style_function=lambda f: {
                 "fillColor": "#bdbdbd"
                 if status_col and f["properties"].get(status_col) == "broken"
                 else colour,
             },
             tooltip=tooltip,
-            show=kind in {"street_lights", "cameras"},
+            show=kind in {"cameras"},
         ).add_to(m)
     else:
         folium.GeoJson(
