@@ -1,0 +1,58 @@
+"""Run every benchmark in ``bench/`` and write ``bench/RESULTS.md``.
+
+Each ``bench/bench_<topic>.py`` measures this project and the peer tool doing the same job in the
+same run and prints a Markdown section (times, peak memory, ratios). This runner executes them one
+after another in fresh interpreters (so peak-memory figures do not leak between them), and collects
+their output with the machine facts and the command that reproduces each section.
+
+Usage: ``make bench`` or ``.venv/bin/python -m bench.run [topic ...]``.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+
+
+def topics() -> list[str]:
+    return sorted(p.stem.removeprefix("bench_") for p in HERE.glob("bench_*.py"))
+
+
+def main(argv: list[str]) -> int:
+    chosen = argv or topics()
+    sections = [
+        "# Benchmark results",
+        "",
+        f"Generated {datetime.now(UTC):%Y-%m-%d %H:%M} UTC by `make bench` on {platform.node()}: "
+        f"{os.cpu_count()} cores, Python {platform.python_version()}, {platform.platform()}.",
+        "Each section compares this project with the peer tool on the same data in the same run; "
+        "ratios > 1 mean the planner is faster (time) or leaner (memory).",
+        "",
+    ]
+    status = 0
+    for topic in chosen:
+        module = f"bench.bench_{topic}"
+        cmd = [sys.executable, "-m", module]
+        t0 = time.perf_counter()
+        proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, check=False)
+        elapsed = time.perf_counter() - t0
+        sections += [f"## {topic}", "", f"Command: `.venv/bin/python -m {module}` ({elapsed:.0f} s wall)", ""]
+        if proc.returncode != 0:
+            status = 1
+            sections += ["**Failed:**", "", "```", proc.stderr[-4000:], "```", ""]
+        sections += [proc.stdout.strip(), ""]
+        print(f"{topic}: {'ok' if proc.returncode == 0 else 'FAILED'} in {elapsed:.0f} s", file=sys.stderr)
+    (HERE / "RESULTS.md").write_text("\n".join(sections) + "\n", encoding="utf-8")
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
