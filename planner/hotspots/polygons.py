@@ -1,0 +1,284 @@
+"""Hotspot polygons: connected significant hot cells, dissolved, with their statistics.
+
+A hotspot is a set of cells with ``gi_bin ≥ min_bin`` (default 2: hot at the FDR level q) that
+touch each other (sharing an edge or a corner), dissolved into one polygon. Hotspots are numbered
+``H01``, ``H02``, … by incidents, descending (ties: larger area first, then the lowest cell id).
+
+Each hotspot carries (CONTRACTS.md "Hotspots"): ``n_cells``, ``area_m2``, ``n_incidents``,
+``incidents_per_year``, ``density_per_km2``, ``share_of_incidents``, ``mean_gi_z``, ``top_category``,
+``category_mix`` (JSON object), ``night_share`` (hour in [19, 24) ∪ [0, 7)), ``hour_profile``
+(JSON list of 24 counts), ``weekday_profile`` (JSON list of 7, Monday first) and ``location_mix``
+when the incidents have ``location_type``. Hour-based columns are NaN/None when the incidents'
+``attrs["time_resolution"]`` is coarser than an hour (day or month): a time of 00:00 then means
+"unknown", not midnight.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from scipy import sparse
+from scipy.sparse.csgraph import connected_components
+
+from planner.crs import check_same_crs, require_projected
+from planner.errors import ValidationError
+from planner.grid import cell_index_of_points
+
+logger = logging.getLogger(__name__)
+
+NIGHT_HOURS = (19, 7)  # [19, 24) ∪ [0, 7)
+HOTSPOT_COLUMNS = [
+    "hotspot_id",
+    "n_cells",
+    "area_m2",
+    "n_incidents",
+    "incidents_per_year",
+    "density_per_km2",
+    "share_of_incidents",
+    "mean_gi_z",
+    "top_category",
+    "category_mix",
+    "night_share",
+    "hour_profile",
+    "weekday_profile",
+]
+
+
+def period_years_of(incidents: gpd.GeoDataFrame) -> float:
+    """Length of the incidents' period in years: (last − first) + 1 day, over 365.25 days."""
+    if "occurred_at" not in incidents.columns or len(incidents) == 0:
+        return float("nan")
+    t = pd.to_datetime(incidents["occurred_at"])
+    if t.isna().all():
+        return float("nan")
+    days = max((t.max() - t.min()).total_seconds() / 86400.0 + 1.0, 1.0)
+    return days / 365.25
+
+
+def _mix(values: pd.Series) -> str:
+    counts = values.dropna().astype(str).value_counts()
+    counts = counts.sort_index(kind="stable").sort_values(ascending=False, kind="stable")
+    return json.dumps({str(k): int(v) for k, v in counts.items()})
+
+
+def hotspot_statistics(
+    group_ids: np.ndarray,
+    incidents: gpd.GeoDataFrame,
+    *,
+    n_groups: int,
+    total_incidents: int | None = None,
+    period_years: float | None = None,
+) -> pd.DataFrame:
+    """Per-group incident statistics (one row per group 0..n_groups-1).
+
+    Parameters
+    ----------
+    group_ids : ndarray of int
+        Group (0..n_groups-1) of each incident, −1 for none.
+    incidents : GeoDataFrame
+        Incidents with optional ``occurred_at``, ``category``, ``location_type``.
+    n_groups : int
+        Number of groups.
+    total_incidents : int, optional
+        Denominator of ``share_of_incidents`` (default: all incidents).
+    period_years : float, optional
+        Denominator of ``incidents_per_year`` (default :func:`period_years_of`).
+
+    Returns
+    -------
+    DataFrame
+        ``n_incidents``, ``incidents_per_year``, ``share_of_incidents``, ``top_category``,
+        ``category_mix``, ``night_share``, ``hour_profile``, ``weekday_profile`` and
+        ``location_mix`` when available.
+    """
+    g = np.asarray(group_ids, dtype="int64")
+    sel = g >= 0
+    n = np.bincount(g[sel], minlength=n_groups).astype("int64")
+    total = len(incidents) if total_incidents is None else int(total_incidents)
+    years = period_years_of(incidents) if period_years is None else float(period_years)
+    out = pd.DataFrame({"n_incidents": n})
+    out["incidents_per_year"] = n / years if years and np.isfinite(years) else np.nan
+    out["share_of_incidents"] = n / total if total else np.nan
+    sub = incidents.loc[sel].copy()
+    sub["_g"] = g[sel]
+    resolution = incidents.attrs.get("time_resolution")
+    hourly = resolution not in {"day", "month"}
+    weekly = resolution != "month"
+    if "category" in sub.columns:
+        grouped = sub.groupby("_g")["category"]
+        mixes = grouped.apply(_mix)
+        tops = grouped.agg(
+            lambda s: s.astype(str).value_counts().sort_index().idxmax() if s.notna().any() else None
+        )
+        out["top_category"] = pd.Series(tops, dtype=object).reindex(range(n_groups)).astype(object)
+        out["category_mix"] = pd.Series(mixes).reindex(range(n_groups)).fillna("{}").astype(object)
+    else:
+        out["top_category"] = None
+        out["category_mix"] = "{}"
+    if "occurred_at" in sub.columns:
+        t = pd.to_datetime(sub["occurred_at"])
+        hours = np.zeros((n_groups, 24), dtype="int64")
+        days = np.zeros((n_groups, 7), dtype="int64")
+        ok = t.notna().to_numpy()
+        gg = sub["_g"].to_numpy()[ok]
+        np.add.at(hours, (gg, t.dt.hour.to_numpy()[ok].astype("int64")), 1)
+        np.add.at(days, (gg, t.dt.dayofweek.to_numpy()[ok].astype("int64")), 1)
+        night = hours[:, NIGHT_HOURS[0] :].sum(axis=1) + hours[:, : NIGHT_HOURS[1]].sum(axis=1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out["night_share"] = (
+                np.where(n > 0, night / np.maximum(hours.sum(axis=1), 1), np.nan) if hourly else np.nan
+            )
+        out["hour_profile"] = [json.dumps(h.tolist()) for h in hours] if hourly else None
+        out["weekday_profile"] = [json.dumps(d.tolist()) for d in days] if weekly else None
+    else:
+        out["night_share"] = np.nan
+        out["hour_profile"] = None
+        out["weekday_profile"] = None
+    if "location_type" in sub.columns:
+        mixes = sub.groupby("_g")["location_type"].apply(_mix)
+        out["location_mix"] = pd.Series(mixes).reindex(range(n_groups)).fillna("{}").astype(object)
+    return out
+
+
+def _components(geoms: np.ndarray) -> np.ndarray:
+    """Connected-component label of each polygon (touching at an edge or corner = connected)."""
+    n = len(geoms)
+    if n == 0:
+        return np.zeros(0, dtype="int64")
+    tree = shapely.STRtree(geoms)
+    a, b = tree.query(geoms, predicate="intersects")
+    adj = sparse.coo_matrix((np.ones(len(a)), (a, b)), shape=(n, n))
+    _, labels = connected_components(adj, directed=False)
+    return labels.astype("int64")
+
+
+def hotspots_from_cells(
+    cells: gpd.GeoDataFrame,
+    incidents: gpd.GeoDataFrame,
+    *,
+    min_bin: int = 2,
+    min_incidents: int = 1,
+    period_years: float | None = None,
+) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    """Dissolve connected significant hot cells into hotspot polygons.
+
+    Parameters
+    ----------
+    cells : GeoDataFrame
+        Cells with ``cell_id``, ``gi_z``, ``gi_bin`` (from :func:`planner.hotspots.gistar.gistar_cells`),
+        projected CRS (metres).
+    incidents : GeoDataFrame
+        Incident points in the same CRS (``occurred_at``, ``category``, optional ``location_type``).
+    min_bin : int in 1..3
+        Smallest ``gi_bin`` a cell needs (2 = significant at the FDR level q; 3 = at q/5).
+    min_incidents : int
+        Hotspots with fewer incidents are dropped.
+    period_years : float, optional
+        For ``incidents_per_year``; default the incidents' own span.
+
+    Returns
+    -------
+    hotspots : GeoDataFrame
+        One row per hotspot with the columns listed in the module docstring, ids ``H01``… by
+        incidents descending; ``attrs["params"]`` records ``min_bin``, ``min_incidents`` and the
+        Gi* parameters of the cells.
+    cells : GeoDataFrame
+        Copy of ``cells`` with ``hotspot_id`` (None outside hotspots).
+    """
+    require_projected(cells, what="cells")
+    require_projected(incidents, what="incidents")
+    check_same_crs(cells, incidents, names=["cells", "incidents"])
+    missing = [c for c in ("gi_bin", "gi_z") if c not in cells.columns]
+    if missing:
+        raise ValidationError(
+            f"The cells lack {missing}; run planner.hotspots.gistar.gistar_cells before hotspots_from_cells."
+        )
+    if int(min_bin) not in (1, 2, 3):
+        raise ValidationError(f"min_bin must be 1, 2 or 3; got {min_bin!r}.")
+    hot = np.flatnonzero(cells["gi_bin"].to_numpy() >= int(min_bin))
+    geoms = cells.geometry.to_numpy()
+    labels = _components(geoms[hot])
+    n_comp = int(labels.max()) + 1 if labels.size else 0
+    comp_of_cell = np.full(len(cells), -1, dtype="int64")
+    comp_of_cell[hot] = labels
+    pos = cell_index_of_points(cells, incidents)
+    inc_comp = np.where(pos >= 0, comp_of_cell[np.maximum(pos, 0)], -1)
+    stats = hotspot_statistics(
+        inc_comp, incidents, n_groups=n_comp, total_incidents=len(incidents), period_years=period_years
+    )
+    area = (
+        np.bincount(labels, weights=cells["area_m2"].to_numpy()[hot], minlength=n_comp)
+        if n_comp
+        else np.zeros(0)
+    )
+    n_cells = np.bincount(labels, minlength=n_comp)
+    zsum = (
+        np.bincount(labels, weights=cells["gi_z"].to_numpy()[hot], minlength=n_comp)
+        if n_comp
+        else np.zeros(0)
+    )
+    first_cell = np.full(n_comp, np.iinfo("int64").max)
+    if n_comp:
+        np.minimum.at(first_cell, labels, cells["cell_id"].to_numpy()[hot])
+    polys = []
+    if n_comp:
+        order_cells = np.argsort(labels, kind="stable")
+        splits = np.cumsum(n_cells)[:-1]
+        for part in np.split(geoms[hot][order_cells], splits):  # one union per hotspot, not per cell
+            polys.append(shapely.union_all(part, grid_size=None))
+    table = stats.copy()
+    table["n_cells"] = n_cells
+    table["area_m2"] = area
+    table["density_per_km2"] = table["n_incidents"] / (area / 1e6) if n_comp else []
+    table["mean_gi_z"] = zsum / np.maximum(n_cells, 1)
+    table["_first"] = first_cell
+    table["_comp"] = np.arange(n_comp)
+    keep = table["n_incidents"] >= int(min_incidents)
+    table = table.loc[keep]
+    table = table.sort_values(
+        ["n_incidents", "area_m2", "_first"], ascending=[False, False, True], kind="stable"
+    )
+    width = max(2, len(str(len(table))))
+    ids = [f"H{i + 1:0{width}d}" for i in range(len(table))]
+    id_of_comp = dict(zip(table["_comp"].to_numpy().tolist(), ids, strict=True))
+    hotspots = gpd.GeoDataFrame(
+        table.drop(columns=["_first", "_comp"]).assign(hotspot_id=ids).reset_index(drop=True),
+        geometry=[polys[c] for c in table["_comp"]],
+        crs=cells.crs,
+    )
+    cols = [c for c in HOTSPOT_COLUMNS if c in hotspots.columns]
+    extra = [c for c in hotspots.columns if c not in cols and c != "geometry"]
+    hotspots = hotspots[[*cols, *extra, "geometry"]]
+    out_cells = cells.copy()
+    cell_ids = pd.Series([id_of_comp.get(int(c)) for c in comp_of_cell], index=cells.index, dtype=object)
+    out_cells["hotspot_id"] = cell_ids
+    params = {k: v for k, v in cells.attrs.get("params", {}).items() if k.startswith(("gi_", "cell_size"))}
+    hotspots.attrs["params"] = {
+        **params,
+        "hotspot_rule": "connected cells (edge or corner) with gi_bin >= min_bin, dissolved",
+        "min_bin": int(min_bin),
+        "min_incidents": int(min_incidents),
+    }
+    out_cells.attrs["params"] = {**cells.attrs.get("params", {}), "min_bin": int(min_bin)}
+    logger.info("%d hotspots from %d hot cells (gi_bin >= %d)", len(hotspots), hot.size, min_bin)
+    return hotspots, out_cells
+
+
+def empty_hotspots(crs: Any) -> gpd.GeoDataFrame:
+    """A hotspot table with the contract's columns and no rows."""
+    return gpd.GeoDataFrame({c: [] for c in HOTSPOT_COLUMNS}, geometry=[], crs=crs)
+
+
+__all__ = [
+    "HOTSPOT_COLUMNS",
+    "empty_hotspots",
+    "hotspot_statistics",
+    "hotspots_from_cells",
+    "period_years_of",
+]
