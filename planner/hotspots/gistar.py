@@ -395,8 +395,9 @@ def gistar_cells(
     if grid is not None:
         arr, excluded = grid
         if kind == "distance":
-            nb: str | float = float(arg) / float(params["cell_size_m"])
-            if nb < 1:
+            radius_cells = float(arg) / float(params["cell_size_m"])
+            nb: str | float = radius_cells
+            if radius_cells < 1:
                 raise ConfigError(
                     f"The distance band {arg} m is shorter than one cell ({params['cell_size_m']} m), so "
                     "every cell would only neighbour itself. Use a larger distance."

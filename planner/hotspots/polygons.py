@@ -128,7 +128,7 @@ def hotspot_statistics(
         ok = t.notna().to_numpy()
         gg = sub["_g"].to_numpy()[ok]
         np.add.at(hours, (gg, t.dt.hour.to_numpy()[ok].astype("int64")), 1)
-        np.add.at(days, (gg, t.dt.dayofweek.to_numpy()[ok].astype("int64")), 1)
+        np.add.at(days, (gg, t.dt.day_of_week.to_numpy()[ok].astype("int64")), 1)
         night = hours[:, NIGHT_HOURS[0] :].sum(axis=1) + hours[:, : NIGHT_HOURS[1]].sum(axis=1)
         with np.errstate(invalid="ignore", divide="ignore"):
             out["night_share"] = (

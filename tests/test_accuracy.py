@@ -1,0 +1,140 @@
+"""Tests for planner.evaluate.accuracy: open_cp top_slice / hit rate, ptools PAI/PEI/RRI, backtests."""
+
+from __future__ import annotations
+
+import json
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+from _paths import shared_path
+
+from planner import grid
+from planner.errors import InsufficientDataError
+from planner.evaluate import accuracy
+
+
+@pytest.fixture(scope="module")
+def peer():
+    return json.loads(shared_path("peer", "pai_ptools_opencp", "expected.json").read_text())
+
+
+def test_top_slice_open_cp_cases(peer):
+    """open_cp evaluation_test.py: exactly ⌊N·f⌋ cells; ties at the cut-off keep the later cells."""
+    for case in peer["open_cp_top_slice"]:
+        x = np.array(case["x"])
+        got = accuracy.top_slice(x, case["fraction"])
+        if "expected" in case:
+            assert got.tolist() == case["expected"]
+        else:
+            threshold = float(case["expected_mask"].split(">")[1])  # written as "x>2"
+            assert got.tolist() == (x > threshold).tolist()
+
+
+def test_top_slice_masked_and_2d():
+    risk = np.ma.masked_array([[5, 4], [3, 9]], mask=[[False, False], [False, True]])
+    got = accuracy.top_slice(risk, 0.7)  # 3 valid cells → ⌊2.1⌋ = 2 → 5 and 4
+    assert got.tolist() == [[True, True], [False, False]]
+    assert accuracy.top_slice([1.0, np.nan, 3.0], 0.5).tolist() == [False, False, True]
+    assert not accuracy.top_slice([1, 2, 3], 0.0).any()
+    assert accuracy.top_slice([1, 2, 3], 1.0).all()
+
+
+def test_hit_rate_open_cp_grid(peer):
+    """2×4 grid of 10 × 20 cells at (2, 3), risk 1..8, one event at each cell centre."""
+    case = peer["open_cp_hit_rate"]
+    g = case["grid"]
+    risk = np.array(g["matrix_rows_y"], dtype=float)
+    gx = ((np.array(case["points_x"]) - g["xoffset"]) // g["xsize"]).astype(int)
+    gy = ((np.array(case["points_y"]) - g["yoffset"]) // g["ysize"]).astype(int)
+    counts = np.zeros_like(risk)
+    np.add.at(counts, (gy, gx), 1)
+    for pct, expected in case["expected_hit_rate_by_coverage_percent"].items():
+        assert accuracy.hit_rate(risk, counts, coverage=int(pct) / 100) == expected
+    assert accuracy.hit_rates(risk, counts, [0.5, 1.0]) == {0.5: 0.5, 1.0: 1.0}
+
+
+def test_pai_pei_rri_ptools(peer):
+    case = peer["pai_simple"]
+    table = accuracy.pai_table(case["obs"], case["pred"], case["area"])
+    np.testing.assert_allclose(table["pai"], case["expected"]["PAI_cumulative_in_pred_order"])
+    np.testing.assert_allclose(table["pei"], case["expected"]["PEI"])
+    np.testing.assert_allclose(table["rri"], [0.5, 5 / 9, 2 / 3])
+    np.testing.assert_allclose(accuracy.pai(case["obs"], case["pred"]), [2, 1.5, 1])
+    np.testing.assert_allclose(accuracy.pei(case["obs"], case["pred"]), [1, 1, 1])
+
+
+def test_pai_ptools_tie_rule_and_pei_below_one():
+    """ptools example: obs [6,7,3,2,1,0], pred [8,4,4,2,1,0]. Tied pred 4: smaller obs (3) first.
+
+    Ranked counts 6, 3, 7, 2, 1, 0 (total 19): PAI₂ = (9/19)/(2/6) = 27/19; oracle 7+6 → PEI₂ = 9/13.
+    """
+    table = accuracy.pai_table([6, 7, 3, 2, 1, 0], [8, 4, 4, 2, 1, 0])
+    assert table["count"].tolist() == [6, 3, 7, 2, 1, 0]
+    assert table["pai"].iloc[1] == pytest.approx(27 / 19)
+    assert table["pei"].iloc[1] == pytest.approx(9 / 13)
+    assert table["pei"].iloc[-1] == pytest.approx(1.0)
+
+
+def test_scores_at_coverage_by_hand():
+    """10 equal cells, risk = 10..1, test counts [0, 5, 0, ...] + 5 in the last cell.
+
+    Coverage 0.2 → cells 0, 1 → 5 of 10 captured: hit 0.5, area 0.2, PAI 2.5; oracle: cells 1 and 9
+    → 10/10 → PAI* 5 → PEI 0.5.
+    """
+    obs = np.zeros(10)
+    obs[1], obs[9] = 5, 5
+    risk = np.arange(10, 0, -1)
+    s = accuracy.scores_at_coverage(risk, obs, coverages=[0.2]).iloc[0]
+    assert (s["n_places"], s["captured"], s["hit_rate"], s["area_share"]) == (2, 5, 0.5, 0.2)
+    assert s["pai"] == pytest.approx(2.5) and s["pei"] == pytest.approx(0.5)
+
+
+def _synthetic_incidents(crs):
+    """Two periods (2020, 2021) on a 1 km square. A hot corner cell (50, 50) gets 30 incidents per
+    year, 20 other incidents per year are spread over other cells."""
+    rng = np.random.default_rng(0)
+    x0, y0 = 500_000.0, 5_700_000.0
+    rows = []
+    for year in (2020, 2021):
+        hot = np.c_[rng.uniform(10, 90, 30), rng.uniform(10, 90, 30)]
+        cold = np.c_[rng.uniform(200, 990, 20), rng.uniform(200, 990, 20)]
+        xy = np.r_[hot, cold]
+        dates = pd.Timestamp(f"{year}-01-01") + pd.to_timedelta(rng.integers(0, 360, len(xy)), unit="D")
+        rows.append(pd.DataFrame({"x": x0 + xy[:, 0], "y": y0 + xy[:, 1], "occurred_at": dates}))
+    df = pd.concat(rows, ignore_index=True)
+    inc = gpd.GeoDataFrame(
+        {"incident_id": df.index.astype(str), "occurred_at": df["occurred_at"], "category": "burglary"},
+        geometry=gpd.points_from_xy(df["x"], df["y"]),
+        crs=crs,
+    )
+    area = gpd.GeoDataFrame(geometry=[shapely.box(x0, y0, x0 + 1000, y0 + 1000)], crs=crs)
+    return inc, grid.grid_from_boundary(area, cell_size_m=100)
+
+
+def test_backtest_tidy_and_captures_hot_cell(crs):
+    inc, cells = _synthetic_incidents(crs)
+    out = accuracy.backtest(
+        inc, cells, split_date="2021-01-01", coverages=(0.01, 0.1), eps_m=50, min_samples=5
+    )
+    assert set(out["method"]) == {"counts", "kde", "gistar", "clusters"}
+    assert len(out) == 8
+    assert {"hit_rate", "pai", "pei", "n_train", "n_test", "area_share"} <= set(out.columns)
+    assert (out["n_train"] == 50).all() and (out["n_test"] == 50).all()
+    counts = out[(out["method"] == "counts") & (out["coverage"] == 0.01)].iloc[0]
+    assert counts["hit_rate"] == pytest.approx(30 / 50)  # the one hot cell
+    assert counts["pai"] == pytest.approx(60.0)
+    assert counts["pei"] == pytest.approx(1.0)
+    best = accuracy.best_method(out)
+    assert list(best["coverage"]) == [0.01, 0.1]
+    assert out.attrs["params"]["tie_rule"].startswith("open_cp")
+
+
+def test_backtest_errors(crs):
+    inc, cells = _synthetic_incidents(crs)
+    with pytest.raises(InsufficientDataError, match="split"):
+        accuracy.backtest(inc, cells, split_date="2030-01-01")
+    with pytest.raises(Exception, match="methods"):
+        accuracy.backtest(inc, cells, split_date="2021-01-01", methods=("magic",))
