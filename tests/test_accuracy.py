@@ -138,3 +138,44 @@ def test_backtest_errors(crs):
         accuracy.backtest(inc, cells, split_date="2030-01-01")
     with pytest.raises(Exception, match="methods"):
         accuracy.backtest(inc, cells, split_date="2021-01-01", methods=("magic",))
+
+
+def test_cli_backtest(tmp_path, capsys):
+    """`planner backtest` on a CSV names the method that captured most at each coverage."""
+    pytest.importorskip("planner.io")
+    from planner.cli import main
+
+    inc, _ = _synthetic_incidents("EPSG:32630")
+    df = pd.DataFrame(
+        {
+            "incident_id": inc["incident_id"],
+            "occurred_at": inc["occurred_at"].dt.strftime("%Y-%m-%dT%H:%M"),
+            "category": inc["category"],
+            "x": inc.geometry.x,
+            "y": inc.geometry.y,
+        }
+    )
+    path = tmp_path / "incidents.csv"
+    df.to_csv(path, index=False)
+    code = main(
+        ["backtest", str(path), "--crs", "EPSG:32630", "--split-date", "2021-01-01", "--cell-size", "100"]
+    )
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert "captured most" in out and "counts" in out
+    code = main(
+        [
+            "backtest",
+            str(path),
+            "--crs",
+            "EPSG:32630",
+            "--split-date",
+            "2021-01-01",
+            "--cell-size",
+            "100",
+            "--json",
+        ]
+    )
+    payload = json.loads(capsys.readouterr().out)
+    assert {r["method"] for r in payload["scores"]} == {"counts", "kde", "gistar", "clusters"}
+    assert payload["params"]["split_date"].startswith("2021-01-01")

@@ -148,3 +148,72 @@ def test_errors(crs):
         polygons.hotspots_from_cells(cells.drop(columns=["gi_bin"]), inc)
     with pytest.raises(CRSError):
         polygons.hotspots_from_cells(cells, inc.to_crs("EPSG:4326"))
+
+
+def _city_csv(tmp_path, crs="EPSG:32630"):
+    """A 2 km town: 80 incidents around (500500, 5700500) plus 120 uniform, over two years."""
+    rng = np.random.default_rng(1)
+    xy = np.r_[np.c_[rng.normal(500, 60, 80), rng.normal(500, 60, 80)], rng.uniform(0, 2000, (120, 2))]
+    df = pd.DataFrame(
+        {
+            "incident_id": [f"c{i}" for i in range(200)],
+            "occurred_at": (
+                pd.Timestamp("2022-01-01 08:00") + pd.to_timedelta(rng.integers(0, 730 * 24, 200), unit="h")
+            ).strftime("%Y-%m-%dT%H:%M"),
+            "category": rng.choice(["burglary", "robbery"], 200),
+            "x": X0 + xy[:, 0],
+            "y": Y0 + xy[:, 1],
+        }
+    )
+    path = tmp_path / "incidents.csv"
+    df.to_csv(path, index=False)
+    return path, df
+
+
+def test_cli_helpers_write_layers_with_params(tmp_path, crs):
+    """analyse + write_outputs (what `planner hotspots` runs) carry parameters into the layers."""
+    pyogrio = pytest.importorskip("pyogrio")
+    from planner.cli.hotspots import analyse, write_outputs
+
+    _, df = _city_csv(tmp_path)
+    inc = gpd.GeoDataFrame(
+        df.assign(occurred_at=pd.to_datetime(df["occurred_at"])),
+        geometry=gpd.points_from_xy(df["x"], df["y"]),
+        crs=crs,
+    )
+    result = analyse(inc, cell_size_m=100)
+    assert result["params"]["cell_size_m"] == 100 and result["params"]["fdr"] == "bh"
+    assert len(result["hotspots"]) >= 1
+    written = write_outputs(result, tmp_path / "out")
+    layers = {name for name, _ in pyogrio.list_layers(written["geopackage"])}
+    assert layers == {"cells", "hotspots"}
+    meta = pyogrio.read_info(written["geopackage"], layer="hotspots")["layer_metadata"]
+    assert meta["fdr"] == "bh" and float(meta["bandwidth_m"]) > 0 and meta["neighbourhood"] == "queen"
+    back = gpd.read_file(written["geopackage"], layer="hotspots")
+    assert back["hotspot_id"].iloc[0] == "H01"
+    assert json.loads((tmp_path / "out" / "hotspots_params.json").read_text())["params"]["q"] == 0.05
+
+
+def test_cli_hotspots_json(tmp_path, capsys):
+    pytest.importorskip("planner.io")
+    from planner.cli import main
+
+    path, _ = _city_csv(tmp_path)
+    code = main(
+        [
+            "hotspots",
+            str(path),
+            "--crs",
+            "EPSG:32630",
+            "--cell-size",
+            "100",
+            "--json",
+            "--out",
+            str(tmp_path / "o"),
+        ]
+    )
+    out = capsys.readouterr().out
+    assert code == 0, out
+    payload = json.loads(out)
+    assert payload["params"]["cell_size_m"] == 100 and payload["hotspots"][0]["hotspot_id"] == "H01"
+    assert (tmp_path / "o" / "hotspots.gpkg").exists() and (tmp_path / "o" / "density.tif").exists()
