@@ -1,0 +1,618 @@
+"""Risk terrain: which environmental features go with crime, and by how much (RRV).
+
+Following risk terrain modelling (Caplan & Kennedy; RTMDx as described in ``PEERS.md`` §1.6), every
+candidate layer is operationalised at several distances from each cell's centroid:
+
+* ``proximity`` — 1 when the nearest feature is within ``d`` metres, else 0;
+* ``density`` — the number of features within ``d`` metres;
+* ``coverage`` — share of the cell's street length lit by working lamps (``street_lights``) or seen by
+  a camera (``cameras``), from :mod:`planner.exposure` (distance = the lamp radius / camera range);
+* ``zonal`` — mean raster value (``lighting``: per 10 lux).
+
+Deficit features count as risk factors in their own right: broken lamps (``street_lights_broken``)
+and outage reports (``street_light_outages``, a lack of lighting).
+
+Fitting: candidates are standardised and screened by an elastic-net penalised Poisson GLM (statsmodels
+``fit_regularized``; the penalty is chosen by K-fold cross-validated deviance with ``random_state``
+folds unless ``alpha`` is given). The retained candidates enter a bidirectional stepwise search by
+BIC (at most one operationalisation per layer) for a Poisson and a negative-binomial (NB2) GLM; the
+family with the lower BIC wins (``family="auto"``). Cell area enters as an offset (log area in m²)
+so clipped edge cells are fair. Each factor's relative risk value is ``RRV = exp(β)`` per unit of
+its operationalisation with a Wald 95 % interval — note that intervals after selection are
+optimistic (as in RTMDx). The relative risk score of a cell is ``RRS = Π RRV_k^{x_k}``, scaled so the
+lowest cell is 1.
+"""
+
+# Design matrices keep their statistical names (X, Z) as in scikit-learn and statsmodels.
+# ruff: noqa: N803, N806
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from scipy.spatial import cKDTree
+from sklearn.base import BaseEstimator
+from sklearn.utils.validation import check_is_fitted
+
+from planner import _geom
+from planner._params import check_choice, check_fraction
+from planner.crs import require_projected
+from planner.errors import ConfigError, InsufficientDataError, ValidationError
+from planner.layers import LayerSpec, load_registry
+from planner.surface import Surface
+
+logger = logging.getLogger(__name__)
+
+OPERATIONALISATIONS = ("proximity", "density")
+FAMILIES = ("auto", "poisson", "negative_binomial")
+FACTOR_COLUMNS = [
+    "factor",
+    "operationalisation",
+    "distance_m",
+    "coef",
+    "rrv",
+    "rrv_low",
+    "rrv_high",
+    "p_value",
+    "unit",
+    "role",
+    "deficit",
+    "addressed_by",
+]
+LUX_STEP = 10.0
+
+
+def _centroids(cells: gpd.GeoDataFrame) -> np.ndarray:
+    return _geom.point_coords(shapely.centroid(np.asarray(cells.geometry.values)))
+
+
+def _meta(name: str, op: str, d: float, unit: str, spec: LayerSpec, *, deficit: bool) -> dict[str, Any]:
+    return {
+        "factor": name,
+        "operationalisation": op,
+        "distance_m": float(d),
+        "unit": unit,
+        "role": spec.role,
+        "deficit": deficit,
+        "addressed_by": ",".join(spec.addressed_by),
+    }
+
+
+def risk_features(
+    cells: gpd.GeoDataFrame,
+    layers: Mapping[str, gpd.GeoDataFrame | Surface],
+    *,
+    distances_m: Sequence[float] = (100, 200, 400),
+    operationalisations: Sequence[str] = OPERATIONALISATIONS,
+    registry: Mapping[str, LayerSpec] | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Candidate risk factors for every cell.
+
+    Parameters
+    ----------
+    cells : GeoDataFrame of polygons (projected CRS, metres)
+        Grid cells. Existing ``street_lights__lit_share`` / ``cameras__covered_share`` columns are
+        reused; otherwise they are computed with :mod:`planner.exposure`.
+    layers : mapping of str to GeoDataFrame or Surface
+        Layer kind → data in the cells' CRS; only kinds whose spec has ``risk_candidate`` are used.
+    distances_m : sequence of float
+        Distances (metres) for proximity and density.
+    operationalisations : sequence of {"proximity", "density"}
+    registry : mapping, optional
+        Layer specs (default :func:`planner.layers.load_registry`).
+
+    Returns
+    -------
+    X : DataFrame
+        Indexed like ``cells``; one column per candidate, named ``<factor>|<operationalisation>|<d>``.
+    meta : DataFrame
+        One row per column of ``X``: ``factor``, ``operationalisation``, ``distance_m``, ``unit``,
+        ``role``, ``deficit``, ``addressed_by``.
+    """
+    from planner import exposure
+
+    registry = registry if registry is not None else load_registry()
+    require_projected(cells, what="cells passed to risk terrain")
+    centres = _centroids(cells)
+    cols: dict[str, np.ndarray] = {}
+    meta: dict[str, dict[str, Any]] = {}
+
+    def add(
+        name: str, op: str, d: float, values: np.ndarray, *, unit: str, spec: LayerSpec, deficit: bool
+    ) -> None:
+        key = f"{name}|{op}|{d:g}"
+        cols[key] = np.asarray(values, dtype=float)
+        meta[key] = _meta(name, op, d, unit, spec, deficit=deficit)
+
+    def point_factors(name: str, xy: np.ndarray, spec: LayerSpec, deficit: bool) -> None:
+        if len(xy) == 0:
+            return
+        tree = cKDTree(xy)
+        for d in distances_m:
+            if "proximity" in operationalisations:
+                dist, _ = tree.query(centres, k=1, distance_upper_bound=d)
+                add(
+                    name,
+                    "proximity",
+                    d,
+                    np.isfinite(dist),
+                    unit=f"within {d:g} m (1/0)",
+                    spec=spec,
+                    deficit=deficit,
+                )
+            if "density" in operationalisations:
+                n = tree.query_ball_point(centres, r=d, return_length=True)
+                add(name, "density", d, n, unit=f"per feature within {d:g} m", spec=spec, deficit=deficit)
+
+    coverage_needed = {
+        k: v
+        for k, v in layers.items()
+        if k in registry
+        and registry[k].acts_as in {"coverage", "viewshed"}
+        and registry[k].geometry_type == "point"
+    }
+    exp_cols = pd.DataFrame(index=cells.index)
+    if coverage_needed and "streets" in layers:
+        missing = [
+            k
+            for k in coverage_needed
+            if f"{k}__lit_share" not in cells and f"{k}__covered_share" not in cells
+        ]
+        if missing:
+            sub = {k: layers[k] for k in [*missing, "streets", "buildings"] if k in layers}
+            exp_cols = exposure.exposure_for_polygons(cells, sub, registry=registry)
+    source = cells.drop(columns=[c for c in exp_cols.columns if c in cells.columns]).join(exp_cols)
+
+    for name, layer in layers.items():
+        spec = registry.get(name)
+        if spec is None or not spec.risk_candidate:
+            continue
+        if isinstance(layer, Surface):
+            mean, _ = exposure.zonal_stats(layer, np.asarray(cells.geometry.values))
+            unit = f"per {LUX_STEP:g} {spec.units}" if spec.units else "per unit"
+            scale = LUX_STEP if spec.units == "lux" else 1.0
+            add(name, "zonal", 0.0, mean / scale, unit=unit, spec=spec, deficit=spec.deficit)
+            continue
+        if spec.geometry_type == "polygon":
+            feats = np.asarray(layer.geometry.values)
+            if len(feats) == 0:
+                continue
+            tree = shapely.STRtree(feats)
+            pts = shapely.points(centres)
+            for d in distances_m:
+                ci, _ = tree.query(pts, predicate="dwithin", distance=d)
+                near = np.zeros(len(cells))
+                near[ci] = 1.0
+                add(name, "proximity", d, near, unit=f"within {d:g} m (1/0)", spec=spec, deficit=spec.deficit)
+            continue
+        if spec.geometry_type != "point":
+            continue
+        xy = _geom.point_coords(np.asarray(layer.geometry.values))
+        if spec.acts_as == "coverage" and spec.fields.status:
+            working = exposure.lamp_status(layer, spec)
+            col = f"{name}__lit_share"
+            if col in source:
+                add(
+                    name,
+                    "coverage",
+                    spec.radius_m,
+                    source[col].to_numpy(float),
+                    unit="share of street length lit",
+                    spec=spec,
+                    deficit=False,
+                )
+            point_factors(f"{name}_broken", xy[~working], spec, True)
+            continue
+        if spec.acts_as == "viewshed":
+            col = f"{name}__covered_share"
+            if col in source:
+                add(
+                    name,
+                    "coverage",
+                    spec.radius_m,
+                    source[col].to_numpy(float),
+                    unit="share of street length seen",
+                    spec=spec,
+                    deficit=False,
+                )
+                continue
+        point_factors(name, xy, spec, spec.deficit)
+
+    X = pd.DataFrame(cols, index=cells.index)
+    meta_df = pd.DataFrame.from_dict(meta, orient="index")
+    return X, meta_df
+
+
+def _enet_poisson_path(
+    Z: np.ndarray,
+    y: np.ndarray,
+    offset: np.ndarray,
+    alphas: np.ndarray,
+    l1_ratio: float,
+    *,
+    max_iter: int = 2000,
+    tol: float = 1e-7,
+) -> list[tuple[float, np.ndarray]]:
+    """Elastic-net penalised Poisson regression along a decreasing ``alphas`` path (FISTA).
+
+    Minimises ``mean(μ − y·η) + α (l1_ratio·|β|₁ + (1 − l1_ratio)/2·|β|²)`` with
+    ``η = b0 + Zβ + offset`` (intercept unpenalised), warm-starting each alpha from the previous.
+    Vectorised numpy; used only for screening, so a tolerance of 1e-7 on the coefficients is ample.
+    """
+    n, p = Z.shape
+    b0 = float(np.log(y.sum() / np.exp(offset).sum()))
+    beta = np.zeros(p)
+    out = []
+    for alpha in alphas:
+        lam1, lam2 = alpha * l1_ratio, alpha * (1 - l1_ratio)
+        step = 1.0
+        x_b0, x_beta = b0, beta.copy()
+        t = 1.0
+
+        def loss_grad(c0: float, c: np.ndarray, lam2: float = lam2) -> tuple[float, float, np.ndarray]:
+            eta = np.clip(c0 + Z @ c + offset, -50, 50)
+            mu = np.exp(eta)
+            r = mu - y
+            return float(np.mean(mu - y * eta) + lam2 / 2 * c @ c), float(r.mean()), Z.T @ r / n + lam2 * c
+
+        for _ in range(max_iter):
+            f, g0, g = loss_grad(b0, beta)
+            while True:  # backtracking line search on the smooth part
+                n_b0 = b0 - step * g0
+                z = beta - step * g
+                n_beta = np.sign(z) * np.maximum(np.abs(z) - step * lam1, 0.0)
+                d0, d = n_b0 - b0, n_beta - beta
+                f_new = loss_grad(n_b0, n_beta)[0]
+                if f_new <= f + g0 * d0 + g @ d + (d0 * d0 + d @ d) / (2 * step) + 1e-12:
+                    break
+                step *= 0.5
+            t_new = (1 + np.sqrt(1 + 4 * t * t)) / 2
+            mom = (t - 1) / t_new
+            prev_b0, prev_beta = x_b0, x_beta
+            x_b0, x_beta = n_b0, n_beta
+            b0 = x_b0 + mom * (x_b0 - prev_b0)
+            beta = x_beta + mom * (x_beta - prev_beta)
+            t = t_new
+            if max(abs(x_b0 - prev_b0), float(np.max(np.abs(x_beta - prev_beta), initial=0.0))) < tol:
+                break
+        b0, beta = x_b0, x_beta.copy()
+        out.append((b0, beta.copy()))
+    return out
+
+
+class RiskTerrain(BaseEstimator):
+    """Risk terrain model: penalised screening, stepwise BIC, Poisson or NB2 GLM, RRVs.
+
+    Parameters
+    ----------
+    distances_m : tuple of float
+        Spatial-influence distances (metres) tested for proximity and density.
+    operationalisations : tuple of {"proximity", "density"}
+    family : {"auto", "poisson", "negative_binomial"}
+        ``"auto"`` picks the family with the lower BIC.
+    alpha : float or None
+        Elastic-net penalty for screening (on standardised features); ``None`` chooses it by
+        ``cv``-fold cross-validated Poisson deviance.
+    l1_ratio : float in (0, 1]
+        Share of the L1 penalty in the elastic net.
+    cv : int
+        Folds for choosing ``alpha``.
+    max_factors : int or None
+        Upper limit on retained factors (stepwise stops there).
+    random_state : int, Generator or None
+        Seeds the cross-validation folds.
+
+    Attributes
+    ----------
+    factors_ : DataFrame
+        ``factor, operationalisation, distance_m, coef, rrv, rrv_low, rrv_high, p_value`` (+ unit,
+        role, deficit, addressed_by), one row per retained factor.
+    family_ : str
+    bic_ : float
+    alpha_ : float
+        The screening penalty used.
+    screened_ : list of str
+        Candidates kept by the penalised screen.
+    candidates_ : DataFrame
+        Every candidate tested (the ``meta`` of :func:`risk_features`).
+    """
+
+    def __init__(
+        self,
+        *,
+        distances_m: tuple[float, ...] = (100, 200, 400),
+        operationalisations: tuple[str, ...] = ("proximity", "density"),
+        family: str = "auto",
+        alpha: float | None = None,
+        l1_ratio: float = 0.5,
+        cv: int = 3,
+        max_factors: int | None = None,
+        random_state: int | np.random.Generator | None = None,
+    ) -> None:
+        self.distances_m = distances_m
+        self.operationalisations = operationalisations
+        self.family = family
+        self.alpha = alpha
+        self.l1_ratio = l1_ratio
+        self.cv = cv
+        self.max_factors = max_factors
+        self.random_state = random_state
+
+    # ------------------------------------------------------------------ helpers
+    def _check_params(self) -> None:
+        where = "RiskTerrain"
+        check_choice(self.family, FAMILIES, name="family", where=where)
+        for op in self.operationalisations:
+            check_choice(op, OPERATIONALISATIONS, name="operationalisations", where=where)
+        if not self.distances_m or any(float(d) <= 0 for d in self.distances_m):
+            raise ConfigError(
+                f"The 'distances_m' parameter of {where} must be positive metres. Got {self.distances_m!r}."
+            )
+        check_fraction(self.l1_ratio, name="l1_ratio", where=where)
+        if self.alpha is not None and self.alpha < 0:
+            raise ConfigError(f"The 'alpha' parameter of {where} must be ≥ 0 or None. Got {self.alpha!r}.")
+        if int(self.cv) < 2:
+            raise ConfigError(f"The 'cv' parameter of {where} must be ≥ 2. Got {self.cv!r}.")
+
+    def _features(
+        self, cells: gpd.GeoDataFrame, layers: Mapping[str, Any]
+    ) -> tuple[pd.DataFrame, pd.DataFrame]:
+        return risk_features(
+            cells,
+            layers,
+            distances_m=tuple(float(d) for d in self.distances_m),
+            operationalisations=self.operationalisations,
+        )
+
+    def _screen(self, Z: np.ndarray, y: np.ndarray, offset: np.ndarray) -> tuple[np.ndarray, float]:
+        """Indices of candidates with a non-zero elastic-net coefficient, and the alpha used."""
+        n = Z.shape[0]
+        rate = y.sum() / np.exp(offset).sum()
+        mu0 = np.exp(offset) * rate
+        alpha_max = float(np.max(np.abs(Z.T @ (y - mu0))) / n / self.l1_ratio)
+        if self.alpha is not None:
+            alpha = float(self.alpha)
+        else:
+            grid = alpha_max * np.logspace(-0.3, -3, 8)
+            rng = np.random.default_rng(self.random_state)
+            folds = rng.permutation(n) % int(self.cv)
+            deviance = np.zeros(len(grid))
+            for k in range(int(self.cv)):
+                train, test = folds != k, folds == k
+                path = _enet_poisson_path(Z[train], y[train], offset[train], grid, self.l1_ratio)
+                for j, (b0, beta) in enumerate(path):
+                    mu = np.exp(b0 + Z[test] @ beta + offset[test])
+                    yt = y[test]
+                    with np.errstate(divide="ignore", invalid="ignore"):
+                        term = np.where(yt > 0, yt * np.log(yt / mu), 0.0)
+                    deviance[j] += 2 * np.sum(term - (yt - mu))
+            alpha = float(grid[int(np.argmin(deviance))])
+        _, beta = _enet_poisson_path(Z, y, offset, np.array([alpha]), self.l1_ratio)[-1]
+        return np.flatnonzero(np.abs(beta) > 1e-8), alpha
+
+    @staticmethod
+    def _glm(y: np.ndarray, X: np.ndarray, offset: np.ndarray, family: str, nb_alpha: float) -> Any:
+        import statsmodels.api as sm
+
+        fam = sm.families.Poisson() if family == "poisson" else sm.families.NegativeBinomial(alpha=nb_alpha)
+        return sm.GLM(y, sm.add_constant(X, has_constant="add"), family=fam, offset=offset).fit()
+
+    def _stepwise(
+        self,
+        *,
+        y: np.ndarray,
+        X: np.ndarray,
+        groups: list[str],
+        offset: np.ndarray,
+        family: str,
+        nb_alpha: float,
+    ) -> tuple[list[int], float]:
+        """Bidirectional stepwise search by BIC; at most one candidate per group (layer)."""
+        n = len(y)
+        extra = 1 if family == "negative_binomial" else 0
+        limit = self.max_factors if self.max_factors is not None else X.shape[1]
+        cache: dict[tuple[int, ...], float] = {}
+
+        def bic(chosen: tuple[int, ...]) -> float:
+            if chosen not in cache:
+                try:
+                    res = self._glm(y, X[:, list(chosen)], offset, family, nb_alpha)
+                    cache[chosen] = -2 * res.llf + (len(chosen) + 1 + extra) * np.log(n)
+                except (ValueError, np.linalg.LinAlgError):
+                    cache[chosen] = np.inf
+            return cache[chosen]
+
+        current: tuple[int, ...] = ()
+        best = bic(current)
+        while True:
+            used = {groups[i] for i in current}
+            moves = [
+                tuple(sorted((*current, j)))
+                for j in range(X.shape[1])
+                if groups[j] not in used and len(current) < limit
+            ]
+            moves += [tuple(i for i in current if i != j) for j in current]
+            if not moves:
+                break
+            scores = [bic(m) for m in moves]
+            k = int(np.argmin(scores))
+            if scores[k] >= best - 1e-9:
+                break
+            current, best = moves[k], scores[k]
+        return list(current), float(best)
+
+    # ------------------------------------------------------------------ API
+    def fit(self, cells: gpd.GeoDataFrame, layers: Mapping[str, Any], y: str = "n_incidents") -> RiskTerrain:
+        """Fit the model to cell counts.
+
+        Parameters
+        ----------
+        cells : GeoDataFrame of polygons (projected CRS, metres)
+            Grid cells with the count column ``y`` (and ``area_m2``, else computed).
+        layers : mapping of str to GeoDataFrame or Surface
+            Environmental layers in the cells' CRS.
+        y : str
+            Column of incident counts.
+
+        Returns
+        -------
+        self
+        """
+        import statsmodels.api as sm
+
+        self._check_params()
+        if y not in cells.columns:
+            raise ValidationError(
+                f"The cells have no {y!r} column of incident counts; count incidents first (planner.grid.count_incidents)."
+            )
+        counts = pd.to_numeric(cells[y], errors="coerce").to_numpy(dtype=float)
+        if np.isnan(counts).any() or (counts < 0).any():
+            raise ValidationError(f"Column {y!r} of the cells must hold non-negative counts without gaps.")
+        if counts.sum() == 0:
+            raise InsufficientDataError(
+                f"Column {y!r} is all zero: there is nothing for the risk terrain model to explain."
+            )
+        area = cells["area_m2"].to_numpy(float) if "area_m2" in cells else cells.geometry.area.to_numpy()
+        keep = area > 0
+        offset = np.log(np.where(keep, area, 1.0))
+
+        X, meta = self._features(cells, layers)
+        self.fill_values_ = X.mean().fillna(0.0)
+        X = X.fillna(self.fill_values_)
+        self.candidates_ = meta
+        spread = X.std().to_numpy()
+        usable = np.flatnonzero(spread > 0)
+        names = [str(X.columns[int(i)]) for i in usable]
+        self.n_cells_ = int(keep.sum())
+        empty = pd.DataFrame(columns=FACTOR_COLUMNS)
+        if not names:
+            logger.warning("risk terrain: no usable candidate factors among the layers %s", sorted(layers))
+            self.factors_, self.family_, self.alpha_, self.screened_ = empty, "poisson", float("nan"), []
+            self.coef_ = pd.Series(dtype=float)
+            self.bic_ = float(
+                -2 * self._glm(counts[keep], np.zeros((keep.sum(), 0)), offset[keep], "poisson", 1.0).llf
+                + np.log(keep.sum())
+            )
+            return self
+        raw = X[names].to_numpy(float)[keep]
+        yk, ok = counts[keep], offset[keep]
+        Z = (raw - raw.mean(axis=0)) / raw.std(axis=0)
+        screened, self.alpha_ = self._screen(Z, yk, ok)
+        self.screened_ = [names[i] for i in screened]
+        logger.info(
+            "risk terrain: %d of %d candidates pass the screen (alpha=%.3g)",
+            len(screened),
+            len(names),
+            self.alpha_,
+        )
+        cand = raw[:, screened]
+        groups = [str(meta.loc[names[i], "factor"]) for i in screened]
+
+        # NB2 dispersion by moments from the Poisson fit with every screened candidate.
+        pois_full = self._glm(yk, cand, ok, "poisson", 1.0)
+        mu = pois_full.fittedvalues
+        nb_alpha = float(max(np.sum((yk - mu) ** 2 - yk) / np.sum(mu**2), 1e-6))
+        families = ["poisson", "negative_binomial"] if self.family == "auto" else [self.family]
+        results = {
+            f: self._stepwise(y=yk, X=cand, groups=groups, offset=ok, family=f, nb_alpha=nb_alpha)
+            for f in families
+        }
+
+        choice: dict[str, tuple[list[int], float, Any]] = {}
+        for fam, (chosen, _) in results.items():
+            Xc = sm.add_constant(cand[:, chosen], has_constant="add")
+            if fam == "poisson":
+                res = sm.GLM(yk, Xc, family=sm.families.Poisson(), offset=ok).fit()
+                bic_value = -2 * res.llf + Xc.shape[1] * np.log(len(yk))
+            else:
+                res = sm.NegativeBinomial(yk, Xc, offset=ok, loglike_method="nb2").fit(disp=0, maxiter=200)
+                bic_value = -2 * res.llf + (Xc.shape[1] + 1) * np.log(len(yk))
+            choice[fam] = (chosen, float(bic_value), res)
+        self.family_ = min(choice, key=lambda f: choice[f][1])
+        chosen, self.bic_, res = choice[self.family_]
+        self.bics_ = {f: v[1] for f, v in choice.items()}
+        params = np.asarray(res.params)[: len(chosen) + 1]
+        ci = np.asarray(res.conf_int())[: len(chosen) + 1]
+        pvals = np.asarray(res.pvalues)[: len(chosen) + 1]
+        cols = [names[int(screened[i])] for i in chosen]
+        table = meta.loc[cols].copy()
+        table["coef"] = params[1:]
+        table["rrv"] = np.exp(params[1:])
+        table["rrv_low"] = np.exp(ci[1:, 0])
+        table["rrv_high"] = np.exp(ci[1:, 1])
+        table["p_value"] = pvals[1:]
+        table = table.sort_values("rrv", ascending=False).reset_index(drop=True)
+        self.factors_ = table[FACTOR_COLUMNS]
+        self.coef_ = pd.Series(params[1:], index=cols)
+        self.intercept_ = float(params[0])
+        logger.info("risk terrain: %s, BIC %.1f, factors %s", self.family_, self.bic_, list(cols))
+        return self
+
+    def predict(self, cells: gpd.GeoDataFrame, layers: Mapping[str, Any]) -> np.ndarray:
+        """Relative risk score per cell: ``Π RRV_k^{x_k}`` scaled so the lowest cell is 1."""
+        check_is_fitted(self, "factors_")
+        if len(self.coef_) == 0:
+            return np.ones(len(cells))
+        X, _ = self._features(cells, layers)
+        X = X.reindex(columns=self.coef_.index).fillna(self.fill_values_.reindex(self.coef_.index))
+        lin = X.to_numpy(float) @ self.coef_.to_numpy()
+        return np.exp(lin - np.nanmin(lin))
+
+    def to_surface(
+        self,
+        cells: gpd.GeoDataFrame,
+        layers: Mapping[str, Any] | None = None,
+        *,
+        scores: np.ndarray | None = None,
+        cell_size_m: float | None = None,
+    ) -> Surface:
+        """The relative-risk surface as a north-up raster (write it with ``.to_geotiff``).
+
+        Parameters
+        ----------
+        cells : GeoDataFrame of polygons (projected CRS, metres)
+        layers : mapping, optional
+            Needed unless ``scores`` (one RRS per cell) is given.
+        cell_size_m : float, optional
+            Pixel size in metres; default ``cells.attrs["params"]["cell_size_m"]`` else the square
+            root of the median cell area.
+        """
+        from affine import Affine
+        from pyproj import CRS
+        from rasterio import features
+
+        check_is_fitted(self, "factors_")
+        crs = require_projected(cells, what="cells")
+        if scores is None:
+            if layers is None:
+                raise ConfigError("RiskTerrain.to_surface needs the layers or scores= (one value per cell).")
+            scores = self.predict(cells, layers)
+        size = cell_size_m or (cells.attrs.get("params") or {}).get("cell_size_m")
+        size = float(size or np.sqrt(np.median(cells.geometry.area)))
+        minx, miny, maxx, maxy = cells.total_bounds
+        cols_n = max(int(np.ceil((maxx - minx) / size)), 1)
+        rows_n = max(int(np.ceil((maxy - miny) / size)), 1)
+        transform = Affine(size, 0, minx, 0, -size, miny + rows_n * size)
+        arr = features.rasterize(
+            zip(np.asarray(cells.geometry.values), np.asarray(scores, dtype=float), strict=True),
+            out_shape=(rows_n, cols_n),
+            transform=transform,
+            fill=np.nan,
+            dtype="float64",
+        )
+        return Surface(
+            array=arr,
+            transform=transform,
+            crs=CRS.from_user_input(crs),
+            name="risk_rrs",
+            units="relative risk score (lowest cell = 1)",
+            params={"family": self.family_, "factors": ";".join(self.coef_.index)},
+        )
+
+
+__all__ = ["RiskTerrain", "risk_features"]

@@ -1,0 +1,178 @@
+"""Risk terrain: planted factors are recovered; Chicago 2017 runs end to end."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import rasterio
+from _paths import shared_path
+from shapely.geometry import LineString, box
+from sklearn.base import clone
+
+from planner.errors import ConfigError, InsufficientDataError, ValidationError
+from planner.risk import FACTOR_COLUMNS, RiskTerrain, risk_features
+
+CRS = "EPSG:32630"
+X0, Y0, N, SIZE = 500000.0, 5700000.0, 40, 100.0
+TRUTH = {
+    "licensed_premises|proximity|200": 3.0,
+    "street_light_outages|density|200": 1.15,
+    "street_lights|coverage|20": 0.4,
+}
+
+
+def _points(rng: np.random.Generator, k: int) -> gpd.GeoDataFrame:
+    xy = rng.uniform(0, N * SIZE, size=(2, k))
+    return gpd.GeoDataFrame(geometry=gpd.points_from_xy(X0 + xy[0], Y0 + xy[1]), crs=CRS)
+
+
+def _town(seed: int = 1, *, nb_dispersion: float | None = None) -> tuple[gpd.GeoDataFrame, dict]:
+    """A 4 km × 4 km grid of 100 m cells with bars, outage reports, late shops (no effect) and
+    lamps on east–west streets every 100 m. Counts are drawn with the planted RRVs in ``TRUTH``:
+    bars within 200 m ×3, each outage report within 200 m ×1.15, fully lit streets ×0.4."""
+    rng = np.random.default_rng(seed)
+    cells = gpd.GeoDataFrame(
+        {"cell_id": range(N * N)},
+        geometry=[
+            box(X0 + c * SIZE, Y0 + r * SIZE, X0 + (c + 1) * SIZE, Y0 + (r + 1) * SIZE)
+            for r in range(N)
+            for c in range(N)
+        ],
+        crs=CRS,
+    )
+    cells["area_m2"] = cells.area
+    lamps = _points(rng, 500)
+    lamps["status"] = np.where(rng.random(500) < 0.2, "broken", "working")
+    streets = gpd.GeoDataFrame(
+        geometry=[
+            LineString([(X0, Y0 + y + 50), (X0 + N * SIZE, Y0 + y + 50)])
+            for y in np.arange(0, N * SIZE, SIZE)
+        ],
+        crs=CRS,
+    )
+    layers = {
+        "licensed_premises": _points(rng, 40),
+        "street_light_outages": _points(rng, 300),
+        "late_shops": _points(rng, 60),
+        "street_lights": lamps,
+        "streets": streets,
+    }
+    X, _ = risk_features(cells, layers, distances_m=(100, 200, 400))
+    lin = -9.5 + np.log(cells["area_m2"].to_numpy())
+    for col, rrv in TRUTH.items():
+        lin = lin + np.log(rrv) * X[col].to_numpy()
+    mu = np.exp(lin)
+    if nb_dispersion is not None:
+        mu = mu * rng.gamma(1 / nb_dispersion, nb_dispersion, size=len(mu))
+    cells["n_incidents"] = rng.poisson(mu)
+    return cells, layers
+
+
+@pytest.fixture(scope="module")
+def town() -> tuple[gpd.GeoDataFrame, dict]:
+    return _town()
+
+
+@pytest.fixture(scope="module")
+def fitted(town: tuple[gpd.GeoDataFrame, dict]) -> RiskTerrain:
+    cells, layers = town
+    return RiskTerrain(random_state=0).fit(cells, layers)
+
+
+def test_planted_factors_recovered_with_covering_intervals(fitted: RiskTerrain) -> None:
+    table = fitted.factors_
+    assert list(table.columns) == FACTOR_COLUMNS
+    keys = {f"{r.factor}|{r.operationalisation}|{r.distance_m:g}": r for r in table.itertuples()}
+    for key, rrv in TRUTH.items():
+        assert key in keys, f"{key} not retained: {list(keys)}"
+        row = keys[key]
+        assert row.rrv_low <= rrv <= row.rrv_high, (key, row.rrv_low, row.rrv_high)
+    assert "late_shops" not in set(table["factor"])
+    lit = keys["street_lights|coverage|20"]
+    assert lit.rrv_high < 1  # lighting is protective
+    assert keys["street_light_outages|density|200"].deficit
+    assert fitted.family_ == "poisson"
+
+
+def test_overdispersed_counts_choose_negative_binomial() -> None:
+    cells, layers = _town(2, nb_dispersion=1.0)
+    model = RiskTerrain(random_state=0, alpha=0.02).fit(cells, layers)
+    assert model.family_ == "negative_binomial"
+    assert model.bics_["negative_binomial"] < model.bics_["poisson"]
+
+
+def test_predict_min_one_and_surface_north_up(fitted: RiskTerrain, town, tmp_path: Path) -> None:
+    cells, layers = town
+    rrs = fitted.predict(cells, layers)
+    assert rrs.min() == pytest.approx(1.0) and rrs.max() > 3
+    surface = fitted.to_surface(cells, scores=rrs, cell_size_m=SIZE)
+    path = surface.to_geotiff(tmp_path / "risk.tif")
+    with rasterio.open(path) as src:
+        arr = src.read(1)
+        top = int(np.argmax(rrs))
+        centre = cells.geometry.iloc[top].centroid
+        row, col = src.index(centre.x, centre.y)
+        assert arr[row, col] == pytest.approx(rrs[top], rel=1e-5)
+        assert src.transform.e < 0
+
+
+def test_estimator_api(fitted: RiskTerrain, town) -> None:
+    cells, layers = town
+    params = fitted.get_params()
+    assert params["random_state"] == 0 and params["family"] == "auto"
+    again = clone(fitted).fit(cells, layers)
+    pd.testing.assert_frame_equal(again.factors_, fitted.factors_)
+    assert "n_incidents" in cells and "risk_rrs" not in cells  # input untouched
+
+
+def test_errors(town) -> None:
+    cells, layers = town
+    with pytest.raises(ConfigError, match="'family'"):
+        RiskTerrain(family="gaussian").fit(cells, layers)
+    with pytest.raises(ValidationError, match="'crimes'"):
+        RiskTerrain().fit(cells, layers, y="crimes")
+    with pytest.raises(InsufficientDataError, match="all zero"):
+        RiskTerrain().fit(cells.assign(n_incidents=0), layers)
+
+
+def test_no_candidate_layers_gives_empty_table(town) -> None:
+    cells, layers = town
+    model = RiskTerrain().fit(cells, {"streets": layers["streets"]})
+    assert model.factors_.empty
+    assert np.all(model.predict(cells, {}) == 1.0)
+
+
+def _chicago_points(folder: Path, name: str) -> gpd.GeoDataFrame:
+    df = pd.read_csv(folder / name)
+    return gpd.GeoDataFrame(geometry=gpd.points_from_xy(df["x"], df["y"]), crs="EPSG:26971")
+
+
+@pytest.mark.slow
+def test_chicago_2017_overlay_end_to_end() -> None:
+    """Burglaries 2017 on 500 m cells with outage reports (lighting deficit), abandoned buildings
+    and liquor outlets: a readable RRV table comes out with the outages as a deficit factor."""
+    from planner.grid import count_incidents, grid_from_boundary
+
+    folder = shared_path("data", "chicago_2017_overlay")
+    boundary = gpd.read_file(folder / "chicagoBoundary.geojson").to_crs("EPSG:26971")
+    cells = grid_from_boundary(boundary, cell_size_m=500)
+    cells = count_incidents(cells, _chicago_points(folder, "burglaries_2017.csv"))
+    layers = {
+        "street_light_outages": _chicago_points(folder, "street_lights_out_2017.csv"),
+        "vacant_buildings": _chicago_points(folder, "abandoned_buildings_2017.csv"),
+        "licensed_premises": _chicago_points(folder, "liquor_retail.csv"),
+    }
+    model = RiskTerrain(distances_m=(250, 500, 1000), random_state=0).fit(cells, layers)
+    table = model.factors_
+    assert not table.empty
+    assert set(table.columns) >= {"factor", "operationalisation", "distance_m", "rrv", "rrv_low", "rrv_high"}
+    assert np.all(table["rrv_low"] <= table["rrv"]) and np.all(table["rrv"] <= table["rrv_high"])
+    outages = table[table["factor"] == "street_light_outages"]
+    assert len(outages) == 1 and bool(outages["deficit"].iloc[0]) and outages["rrv"].iloc[0] > 1
+    assert "lighting" in outages["addressed_by"].iloc[0]
+    text = table.to_string()
+    assert "street_light_outages" in text
