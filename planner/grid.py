@@ -132,8 +132,9 @@ def study_area_from_incidents(incidents: gpd.GeoDataFrame, *, buffer_m: float = 
 def _frame(bounds: tuple[float, float, float, float], cell_size_m: float) -> tuple[float, float, int, int]:
     """Origin (snapped to multiples of the cell size) and shape covering ``bounds``."""
     minx, miny, maxx, maxy = bounds
-    x0 = math.floor(minx / cell_size_m) * cell_size_m
-    y0 = math.floor(miny / cell_size_m) * cell_size_m
+    # The tolerance keeps an origin that is already a multiple of the cell size where it is.
+    x0 = math.floor(minx / cell_size_m + 1e-9) * cell_size_m
+    y0 = math.floor(miny / cell_size_m + 1e-9) * cell_size_m
     n_cols = max(1, math.ceil((maxx - x0) / cell_size_m - 1e-9))
     n_rows = max(1, math.ceil((maxy - y0) / cell_size_m - 1e-9))
     return x0, y0, n_rows, n_cols
