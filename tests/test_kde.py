@@ -170,10 +170,11 @@ def test_mask_and_kde_at_cells(crs):
     assert "kde" not in cells.columns
     arr = np.flipud(s.array)
     np.testing.assert_allclose(out["kde"], arr[cells["row"], cells["col"]])
+    assert out["kde"].notna().all()  # clipped boundary cells overlap the mask, so they keep a value
     # hexagons sample the pixel under their representative point
     hexes = grid.grid_from_boundary(area, cell_size_m=100, kind="hex")
     hx = kde.kde_at_cells(hexes, s)
-    assert hx["kde"].notna().mean() > 0.8
+    assert hx["kde"].notna().all()
     assert out.attrs["params"]["kde_kernel"] == "quartic"
 
 

@@ -241,8 +241,16 @@ def _mask_array(mask: Any, frame: dict[str, Any]) -> np.ndarray:
     cx = frame["x0"] + (np.arange(frame["n_cols"]) + 0.5) * cs
     cy = frame["y0"] + (np.arange(frame["n_rows"]) + 0.5) * cs
     xx, yy = np.meshgrid(cx, cy)
-    inside = shapely.intersects_xy(area, xx.ravel(), yy.ravel()).reshape(xx.shape)
-    return ~inside
+    inside = shapely.intersects_xy(area, xx.ravel(), yy.ravel())
+    # A pixel whose centre is outside but whose square overlaps the area is a (clipped) grid cell of
+    # planner.grid.grid_from_boundary, so it keeps its value.
+    out = np.flatnonzero(~inside)
+    if out.size:
+        bx, by = xx.ravel()[out], yy.ravel()[out]
+        boxes = shapely.box(bx - cs / 2, by - cs / 2, bx + cs / 2, by + cs / 2)
+        overlap = shapely.intersects(area, boxes) & ~shapely.touches(area, boxes)
+        inside[out[overlap]] = True
+    return ~inside.reshape(xx.shape)
 
 
 def kde_surface(
@@ -279,7 +287,7 @@ def kde_surface(
     period_years : float, optional
         Length of the incident period; the surface is then per year.
     mask : GeoDataFrame/GeoSeries of polygons or bool array, optional
-        Study area; cells whose centre lies outside are NaN (an array: True = outside, row 0 =
+        Study area; cells that do not overlap it are NaN (an array: True = outside, row 0 =
         southernmost). Incidents outside still contribute to cells inside.
     binning : {"linear", "simple"}
         See the module docstring.
