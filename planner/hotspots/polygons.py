@@ -246,7 +246,8 @@ def hotspots_from_cells(
     )
     width = max(2, len(str(len(table))))
     ids = [f"H{i + 1:0{width}d}" for i in range(len(table))]
-    id_of_comp = dict(zip(table["_comp"].to_numpy().tolist(), ids, strict=True))
+    id_of_comp = np.full(n_comp + 1, None, dtype=object)  # last slot: cells in no hotspot (-1)
+    id_of_comp[table["_comp"].to_numpy()] = ids
     hotspots = gpd.GeoDataFrame(
         table.drop(columns=["_first", "_comp"]).assign(hotspot_id=ids).reset_index(drop=True),
         geometry=[polys[c] for c in table["_comp"]],
@@ -256,7 +257,7 @@ def hotspots_from_cells(
     extra = [c for c in hotspots.columns if c not in cols and c != "geometry"]
     hotspots = hotspots[[*cols, *extra, "geometry"]]
     out_cells = cells.copy()
-    cell_ids = pd.Series([id_of_comp.get(int(c)) for c in comp_of_cell], index=cells.index, dtype=object)
+    cell_ids = pd.Series(id_of_comp[comp_of_cell], index=cells.index, dtype=object)
     out_cells["hotspot_id"] = cell_ids
     params = {k: v for k, v in cells.attrs.get("params", {}).items() if k.startswith(("gi_", "cell_size"))}
     hotspots.attrs["params"] = {
