@@ -209,3 +209,47 @@ def test_lit_length_matches_naive_geopandas_overlay() -> None:
     assert_allclose(out["street_lights__lit_length_m"], naive, rtol=1e-3, atol=0.05)
     total = pieces.length.groupby(pieces["index"]).sum().reindex(cells.index, fill_value=0.0)
     assert_allclose(out["streets__length_m"], total, rtol=RTOL, atol=1e-6)
+
+
+def test_cli_exposure_writes_columns(tmp_path, capsys) -> None:
+    """``planner exposure --json`` on the one-street fixture reports the 40 % lit share."""
+    import json
+
+    from planner.cli import main
+
+    cells, streets = _street_cell("EPSG:32630")
+    lamps = _gdf("EPSG:32630", [Point(50, 0)], lamp_id=[1], status=["working"])
+    cells.to_file(tmp_path / "cells.gpkg", layer="cells")
+    streets.to_file(tmp_path / "streets.gpkg")
+    lamps.to_file(tmp_path / "lamps.gpkg")
+    code = main(
+        [
+            "exposure",
+            "--cells",
+            f"{tmp_path / 'cells.gpkg'}::cells",
+            "--layer",
+            f"streets={tmp_path / 'streets.gpkg'}",
+            "--layer",
+            f"street_lights={tmp_path / 'lamps.gpkg'}",
+            "--out",
+            str(tmp_path / "out"),
+            "--json",
+        ]
+    )
+    assert code == 0
+    payload = json.loads(capsys.readouterr().out)
+    assert "street_lights__lit_share" in payload["columns"]
+    table = pd.read_csv(tmp_path / "out" / "exposure_cells.csv")
+    assert table["street_lights__lit_share"].iloc[0] == pytest.approx(0.4)
+
+
+def test_cli_exposure_bad_layer_argument(tmp_path, capsys) -> None:
+    from planner.cli import main
+
+    cells, _ = _street_cell("EPSG:32630")
+    cells.to_file(tmp_path / "cells.gpkg")
+    code = main(
+        ["exposure", "--cells", str(tmp_path / "cells.gpkg"), "--layer", "lamps.gpkg", "--out", str(tmp_path)]
+    )
+    assert code == 2
+    assert "KIND=PATH" in capsys.readouterr().err

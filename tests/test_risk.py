@@ -176,3 +176,45 @@ def test_chicago_2017_overlay_end_to_end() -> None:
     assert "lighting" in outages["addressed_by"].iloc[0]
     text = table.to_string()
     assert "street_light_outages" in text
+
+
+def test_cli_risk_on_chicago_writes_rrv_table(tmp_path: Path, capsys) -> None:
+    """``planner risk`` on Chicago 2017 (1 km cells, CSV layers in EPSG:26971) writes a readable
+    risk_factors.csv with the outage reports as a deficit factor."""
+    import json
+
+    from planner.cli import main
+    from planner.grid import count_incidents, grid_from_boundary
+
+    folder = shared_path("data", "chicago_2017_overlay")
+    boundary = gpd.read_file(folder / "chicagoBoundary.geojson").to_crs("EPSG:26971")
+    cells = count_incidents(
+        grid_from_boundary(boundary, cell_size_m=1000), _chicago_points(folder, "burglaries_2017.csv")
+    )
+    cells.attrs = {}
+    cells.to_file(tmp_path / "cells.gpkg", layer="cells")
+    code = main(
+        [
+            "risk",
+            "--cells",
+            f"{tmp_path / 'cells.gpkg'}::cells",
+            "--layer",
+            f"street_light_outages={folder / 'street_lights_out_2017.csv'}",
+            "--layer",
+            f"licensed_premises={folder / 'liquor_retail.csv'}",
+            "--layer-crs",
+            "EPSG:26971",
+            "--distances",
+            "500,1000",
+            "--out",
+            str(tmp_path / "out"),
+            "--json",
+        ]
+    )
+    assert code == 0
+    payload = json.loads(capsys.readouterr().out)
+    table = pd.read_csv(tmp_path / "out" / "risk_factors.csv")
+    assert {"factor", "operationalisation", "distance_m", "rrv", "rrv_low", "rrv_high"} <= set(table.columns)
+    assert "street_light_outages" in set(table["factor"])
+    assert payload["family"] in {"poisson", "negative_binomial"}
+    assert (tmp_path / "out" / "risk.tif").exists()
