@@ -259,3 +259,15 @@ def test_permutation_p_agrees_with_esda_p_sim():
     )
     out = gistar.gistar_cells(cells, neighbourhood=("distance", 15.0), permutations=9999, rng=3, fdr="none")
     np.testing.assert_allclose(out["gi_p_sim"] / 2, theirs, atol=0.02)
+
+
+def test_grid_weights_match_the_convolution_neighbours(crs):
+    """On a clipped square grid the footprint weights reproduce the fast-path z exactly."""
+    area = gpd.GeoDataFrame(geometry=[shapely.Point(500_000, 5_700_000).buffer(900)], crs=crs)
+    cells = grid.grid_from_boundary(area, cell_size_m=100)
+    x = np.random.default_rng(9).poisson(2, len(cells)).astype(float)
+    cells["n_incidents"] = x
+    for nb, radius in (("queen", "queen"), ("rook", "rook"), (("distance", 250.0), 2.5)):
+        fast = gistar.gistar_cells(cells, neighbourhood=nb)
+        z, _ = gistar.gistar_sparse(x, gistar._grid_weights(cells, radius))
+        np.testing.assert_allclose(fast["gi_z"], z, rtol=1e-12)

@@ -318,6 +318,28 @@ def _permutation_p(
     return np.minimum(1.0, 2.0 * (folded + 1) / (permutations + 1))
 
 
+def _grid_weights(cells: gpd.GeoDataFrame, neighbourhood: str | float) -> sparse.csr_matrix:
+    """Binary sparse weights (with self) of a square grid's cells from its row/col footprint."""
+    params = cells.attrs["params"]
+    n_rows, n_cols = int(params["n_rows"]), int(params["n_cols"])
+    rows, cols = cells["row"].to_numpy(), cells["col"].to_numpy()
+    lookup = np.full((n_rows, n_cols), -1, dtype="int64")
+    lookup[rows, cols] = np.arange(len(cells))
+    fp = footprint(neighbourhood)
+    m = fp.shape[0] // 2
+    src, dst = [], []
+    for di, dj in zip(*np.nonzero(fp), strict=True):  # footprint offsets (≤ a few dozen), not cells
+        r, c = rows + di - m, cols + dj - m
+        ok = (r >= 0) & (r < n_rows) & (c >= 0) & (c < n_cols)
+        nb = np.full(len(cells), -1, dtype="int64")
+        nb[ok] = lookup[r[ok], c[ok]]
+        has = nb >= 0
+        src.append(np.flatnonzero(has))
+        dst.append(nb[has])
+    a, b = np.concatenate(src), np.concatenate(dst)
+    return sparse.csr_matrix((np.ones(len(a)), (a, b)), shape=(len(cells), len(cells)))
+
+
 def _square_array(cells: gpd.GeoDataFrame, values: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
     params = cells.attrs.get("params", {})
     if params.get("grid_kind") != "square" or not {"row", "col"} <= set(cells.columns):
@@ -392,18 +414,17 @@ def gistar_cells(
     params = cells.attrs.get("params", {})
     grid = _square_array(cells, x) if kind != "knn" else None
     path = "sparse"
+    nb: str | float = kind
     if grid is not None:
         arr, excluded = grid
         if kind == "distance":
             radius_cells = float(arg) / float(params["cell_size_m"])
-            nb: str | float = radius_cells
+            nb = radius_cells
             if radius_cells < 1:
                 raise ConfigError(
                     f"The distance band {arg} m is shorter than one cell ({params['cell_size_m']} m), so "
                     "every cell would only neighbour itself. Use a larger distance."
                 )
-        else:
-            nb = kind
         z2, p2 = gistar_grid(arr, neighbourhood=nb, mask=excluded)
         rows, cols = cells["row"].to_numpy(), cells["col"].to_numpy()
         z, p = z2[rows, cols], p2[rows, cols]
@@ -418,7 +439,8 @@ def gistar_cells(
     p_for_fdr = p
     if permutations > 0:
         gen = np.random.default_rng(rng)
-        w = weights_from_cells(cells, neighbourhood)
+        # Same neighbours as the analytic z: the grid footprint on square grids, geometry otherwise.
+        w = _grid_weights(cells, nb) if path == "convolution" else weights_from_cells(cells, neighbourhood)
         p_sim = _permutation_p(x, w, permutations, gen)
         out["gi_p_sim"] = p_sim
         p_for_fdr = p_sim
