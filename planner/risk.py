@@ -530,7 +530,16 @@ class RiskTerrain(BaseEstimator):
                 res = sm.GLM(yk, Xc, family=sm.families.Poisson(), offset=ok).fit()
                 bic_value = -2 * res.llf + Xc.shape[1] * np.log(len(yk))
             else:
-                res = sm.NegativeBinomial(yk, Xc, offset=ok, loglike_method="nb2").fit(disp=0, maxiter=200)
+                try:
+                    res = sm.NegativeBinomial(yk, Xc, offset=ok, loglike_method="nb2").fit(
+                        disp=0, maxiter=200
+                    )
+                    ok_fit = bool(np.all(np.isfinite(np.asarray(res.bse))))
+                except (ValueError, np.linalg.LinAlgError):
+                    ok_fit = False
+                if not ok_fit:  # fall back to the GLM with the moment estimate of the dispersion
+                    logger.info("risk terrain: NB2 maximum likelihood failed; using the moment dispersion")
+                    res = self._glm(yk, cand[:, chosen], ok, "negative_binomial", nb_alpha)
                 bic_value = -2 * res.llf + (Xc.shape[1] + 1) * np.log(len(yk))
             choice[fam] = (chosen, float(bic_value), res)
         self.family_ = min(choice, key=lambda f: choice[f][1])
