@@ -253,3 +253,31 @@ def test_cli_exposure_bad_layer_argument(tmp_path, capsys) -> None:
     )
     assert code == 2
     assert "KIND=PATH" in capsys.readouterr().err
+
+
+def test_dask_partitions_give_the_same_result() -> None:
+    """The random-town exposure computed in 3 Dask partitions equals the single-machine result."""
+    pytest.importorskip("dask_geopandas")
+    from planner.exposure import exposure_for_polygons_dask
+
+    rng = np.random.default_rng(9)
+    crs = "EPSG:32630"
+    cells = gpd.GeoDataFrame(
+        geometry=[box(x, y, x + 100, y + 100) for x in range(0, 500, 100) for y in range(0, 500, 100)],
+        crs=crs,
+    )
+    streets = gpd.GeoDataFrame(geometry=list(shapely.linestrings(rng.uniform(0, 500, (15, 2, 2)))), crs=crs)
+    lamps = gpd.GeoDataFrame(
+        {"status": rng.choice(["working", "broken"], 40)},
+        geometry=gpd.points_from_xy(*rng.uniform(0, 500, (2, 40))),
+        crs=crs,
+    )
+    cams = gpd.GeoDataFrame(
+        {"direction_deg": [45.0, 200.0], "fov_deg": [90.0, 120.0], "range_m": [80.0, 60.0]},
+        geometry=[Point(100, 100), Point(400, 300)],
+        crs=crs,
+    )
+    layers = {"streets": streets, "street_lights": lamps, "cameras": cams}
+    single = exposure_for_polygons(cells, layers)
+    parted = exposure_for_polygons_dask(cells, layers, npartitions=3)
+    pd.testing.assert_frame_equal(parted.sort_index(), single, check_dtype=False)
