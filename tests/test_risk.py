@@ -218,3 +218,32 @@ def test_cli_risk_on_chicago_writes_rrv_table(tmp_path: Path, capsys) -> None:
     assert "street_light_outages" in set(table["factor"])
     assert payload["family"] in {"poisson", "negative_binomial"}
     assert (tmp_path / "out" / "risk.tif").exists()
+
+
+def test_pipeline_stages_add_exposure_and_risk(town) -> None:
+    """``pipeline.add_exposure`` then ``add_risk`` (as ``planner run`` calls them) put exposure
+    columns and ``risk_rrs`` on the cells and a risk_factors table on the plan."""
+    from planner import pipeline
+    from planner.config import RunConfig
+    from planner.plan import Plan
+
+    cells, layers = town
+    hotspots = gpd.GeoDataFrame(
+        {"hotspot_id": ["H01"]}, geometry=[cells.geometry.iloc[:5].union_all()], crs=CRS
+    )
+    plan = Plan(
+        config=RunConfig(),
+        crs=cells.crs,
+        incidents=gpd.GeoDataFrame(geometry=[], crs=CRS),
+        quarantine=pd.DataFrame(),
+        ingest_report={},
+        study_area=gpd.GeoDataFrame(geometry=[cells.union_all()], crs=CRS),
+        cells=cells,
+        hotspots=hotspots,
+        layers=layers,
+    )
+    plan = pipeline.add_risk(pipeline.add_exposure(plan))
+    assert "street_lights__lit_share" in plan.cells and "street_lights__lit_share" in plan.hotspots
+    assert plan.cells["risk_rrs"].min() == pytest.approx(1.0)
+    assert {"factor", "rrv", "rrv_low", "rrv_high"} <= set(plan.risk_factors.columns)
+    assert "licensed_premises" in set(plan.risk_factors["factor"])
