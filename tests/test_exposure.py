@@ -281,3 +281,19 @@ def test_dask_partitions_give_the_same_result() -> None:
     single = exposure_for_polygons(cells, layers)
     parted = exposure_for_polygons_dask(cells, layers, npartitions=3)
     pd.testing.assert_frame_equal(parted.sort_index(), single, check_dtype=False)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_disc_covered_length_matches_dense_sampling(seed: int) -> None:
+    """Exact interval merging agrees with 0.01 m sampling on random segments and overlapping discs."""
+    rng = np.random.default_rng(seed)
+    ends = rng.uniform(0, 100, (20, 2, 2))
+    seg = _geom.Segments(ends[:, 0, 0], ends[:, 0, 1], ends[:, 1, 0], ends[:, 1, 1], np.arange(20))
+    centres = rng.uniform(0, 100, (25, 2))
+    radii = rng.uniform(5, 25, 25)
+    exact = _geom.disc_covered_length(seg, centres, radii)
+    pts, weights, which = _geom.sample_segments(seg, step_m=0.01)
+    d2 = ((pts[:, None, :] - centres[None, :, :]) ** 2).sum(-1)
+    inside = (d2 <= radii[None, :] ** 2).any(axis=1)
+    sampled = np.bincount(which, weights=weights * inside, minlength=20)
+    assert_allclose(exact, sampled, atol=0.05)
