@@ -1,0 +1,102 @@
+"""Data fitness: what the incident data can support (time resolution, precision, coverage)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+MIN_EHSA_BINS = 10
+
+
+def time_resolution(t: pd.Series) -> str:
+    """The finest resolution the timestamps carry: ``minute``, ``hour``, ``day`` or ``month``."""
+    t = pd.to_datetime(t).dropna()
+    if t.empty:
+        return "none"
+    if (t.dt.minute != 0).mean() > 0.05 or (t.dt.second != 0).mean() > 0.05:
+        return "minute"
+    if (t.dt.hour != 0).mean() > 0.05:
+        return "hour"
+    if (t.dt.day != 1).mean() > 0.05:
+        return "day"
+    return "month"
+
+
+def coordinate_decimals(values: np.ndarray) -> int | None:
+    """Decimals the coordinates appear rounded to (None when not rounded to ≤ 6)."""
+    v = np.asarray(values, float)
+    v = v[np.isfinite(v)]
+    if not len(v):
+        return None
+    for d in range(7):
+        if np.allclose(v, np.round(v, d), atol=1e-9 * max(1.0, float(np.abs(v).max()))):
+            return d
+    return None
+
+
+def fitness_report(
+    incidents: gpd.GeoDataFrame, *, resolution: str, duplicate_location_share: float
+) -> dict[str, Any]:
+    """Which analyses the data supports, with reasons, plus coverage and precision facts.
+
+    Returns a dict with ``analyses`` (name → {"ok", "reason"}), ``categories`` (counts),
+    ``missing_months``, ``months_covered``, and ``warnings`` (list of text, removed by the caller).
+    """
+    warn: list[str] = []
+    t = incidents["occurred_at"]
+    has_time = resolution != "none" and t.notna().any()
+    months: list[str] = []
+    missing: list[str] = []
+    if has_time:
+        per = t.dt.to_period("M")
+        full = pd.period_range(per.min(), per.max(), freq="M")
+        months = [str(p) for p in full]
+        present = set(per.astype(str))
+        missing = [m for m in months if m not in present]
+        if missing:
+            warn.append(
+                f"No incidents in {len(missing)} month(s) within the date range (first: {missing[0]}): check for gaps in the extract."
+            )
+    snapped = duplicate_location_share > 0.3
+    analyses: dict[str, dict[str, Any]] = {
+        "hotspots": {"ok": len(incidents) >= 30, "reason": "needs at least 30 incidents"},
+        "near_repeat": {
+            "ok": resolution in {"minute", "hour", "day"} and not snapped,
+            "reason": (
+                "timestamps are at month resolution: near-repeat analysis needs day resolution or finer"
+                if resolution == "month"
+                else "many records share exact locations (snapped or anonymised points); near-repeat distances are unreliable"
+                if snapped
+                else "no dates"
+                if not has_time
+                else "day resolution or finer: fine"
+            ),
+        },
+        "emerging_hotspots": {
+            "ok": has_time and len(months) >= MIN_EHSA_BINS,
+            "reason": f"{len(months)} months of data; the Esri categories need at least {MIN_EHSA_BINS} time bins "
+            "(fewer bins fall back to persistent/emerging/former/intermittent)",
+        },
+        "time_of_day": {"ok": resolution in {"minute", "hour"}, "reason": f"time resolution is {resolution}"},
+    }
+    if resolution == "month":
+        warn.append(
+            "Dates are at month resolution (e.g. police.uk): near-repeat and time-of-day analyses are unavailable."
+        )
+    if snapped:
+        warn.append(
+            f"{duplicate_location_share:.0%} of records share an exact location with another record "
+            "(snapped or anonymised points): treat fine-scale results with caution."
+        )
+    xy = np.c_[incidents.geometry.x, incidents.geometry.y] if len(incidents) else np.empty((0, 2))
+    return {
+        "analyses": analyses,
+        "categories": {str(k): int(v) for k, v in incidents["category"].value_counts().items()},
+        "months_covered": len(months),
+        "missing_months": missing,
+        "coordinate_decimals": coordinate_decimals(xy.ravel()) if len(xy) else None,
+        "warnings": warn,
+    }
