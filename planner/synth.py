@@ -107,10 +107,10 @@ PER_YEAR = {
 }
 LANDUSE_WEIGHT = {
     "burglary": {"residential": 1.0, "centre": 0.4, "industrial": 0.3, "park": 0.02},
-    "robbery": {"residential": 0.5, "centre": 2.0, "industrial": 0.3, "park": 0.4},
-    "theft_from_vehicle": {"residential": 0.6, "centre": 1.2, "industrial": 0.8, "park": 0.2},
-    "assault": {"residential": 0.4, "centre": 2.5, "industrial": 0.2, "park": 0.4},
-    "criminal_damage": {"residential": 0.8, "centre": 1.2, "industrial": 0.8, "park": 0.6},
+    "robbery": {"residential": 0.6, "centre": 1.1, "industrial": 0.3, "park": 0.4},
+    "theft_from_vehicle": {"residential": 0.6, "centre": 0.9, "industrial": 0.8, "park": 0.2},
+    "assault": {"residential": 0.5, "centre": 1.1, "industrial": 0.2, "park": 0.4},
+    "criminal_damage": {"residential": 0.8, "centre": 1.0, "industrial": 0.8, "park": 0.6},
 }
 NIGHT_SHARE = {
     "burglary": 0.35,
@@ -358,7 +358,7 @@ def build_layers(rng: np.random.Generator) -> dict[str, Any]:
         crs=CRS_CITY,
     )
     # generators
-    lic_xy = np.c_[X0 + 4000 + rng.normal(0, 380, 60), Y0 + 4000 + rng.normal(0, 380, 60)]
+    lic_xy = np.c_[X0 + 4000 + rng.normal(0, 600, 60), Y0 + 4000 + rng.normal(0, 600, 60)]
     art = streets[streets["street_class"] == "arterial"]
     art_pts = _points_along(art.geometry, 400.0)
     transit_xy = art_pts
