@@ -242,13 +242,15 @@ def _norm(name: str) -> str:
     return re.sub(r"[^a-z0-9]+", "_", str(name).lower()).strip("_")
 
 
-def detect_columns(df: pd.DataFrame, overrides: dict[str, str] | None = None) -> dict[str, str]:
+def detect_columns(
+    df: pd.DataFrame, overrides: dict[str, str] | None = None, *, source: str = "the data"
+) -> dict[str, str]:
     """Role → source column from names (``overrides`` win); geometry frames need no coordinates."""
     overrides = dict(overrides or {})
     missing = [c for c in overrides.values() if c not in df.columns]
     if missing:
         raise ValidationError(
-            f"columns= names columns that are not in the data: {missing}. Available: {list(map(str, df.columns))}."
+            f"{source}: columns= names columns that are not in the file: {missing}. Available: {list(map(str, df.columns))}."
         )
     by_norm = {_norm(c): c for c in df.columns if c != "geometry"}
     found: dict[str, str] = {}
@@ -266,6 +268,9 @@ def detect_columns(df: pd.DataFrame, overrides: dict[str, str] | None = None) ->
             found.pop(role)
     if "lon" in found and "lat" in found and "x" in found and "y" in found and "x" not in overrides:
         found.pop("x"), found.pop("y")  # prefer the explicit lon/lat pair
+    # with a year column, a "month" column is a month number, not a date
+    if "year" in found and "date" in found and _norm(found["date"]) == "month" and "date" not in overrides:
+        found["month"] = found.pop("date")
     # a "month" column holding full dates is the date column (police.uk style "2022-01")
     if "date" not in found and "month" in found and "year" not in found:
         found["date"] = found.pop("month")
@@ -481,7 +486,7 @@ def read_incidents(
     if len(df) == 0:
         raise ValidationError(f"{name} has a header but no rows. Give a file with at least one incident.")
     df = df.reset_index(drop=True)
-    cols = detect_columns(df, columns)
+    cols = detect_columns(df, columns, source=name)
     xs, ys, kind = _coordinates(df, cols, name)
     src_crs, swapped = _source_crs(xs, ys, kind, df, crs=crs, source=name)
     warn: list[str] = []
@@ -496,6 +501,9 @@ def read_incidents(
         m = np.asarray(mask, dtype=bool) & (reason == "").to_numpy()
         reason[m] = text
 
+    if kind == "geometry":
+        gtype = df.geometry.geom_type.astype("string").fillna("missing")
+        flag((gtype != "Point").to_numpy(), "geometry is not a point (incidents must be points)")
     flag(~(np.isfinite(xs) & np.isfinite(ys)), "missing or unparseable coordinates")
     flag((xs == 0) & (ys == 0), "coordinates are (0, 0)")
     if src_crs.is_geographic:
@@ -525,6 +533,12 @@ def read_incidents(
 
     # transform the good points, then drop far outliers from the bulk (geocoding failures)
     ok = (reason == "").to_numpy()
+    if not ok.any():
+        counts = reason.value_counts()
+        raise ValidationError(
+            f"{name}: none of its {len(df)} rows is usable. Fix the rows or name the right columns with columns=.",
+            problems=[f"{n} row(s): {r}" for r, n in counts.items()],
+        )
     target = _analysis_crs(xs[ok], ys[ok], src_crs, analysis_crs, name)
     gx = np.full(len(df), np.nan)
     gy = np.full(len(df), np.nan)
@@ -665,7 +679,7 @@ def read_layer(
     if len(df) == 0:
         raise ValidationError(f"{what} is empty. Give a file with at least one feature.")
     if not isinstance(df, gpd.GeoDataFrame) or df.geometry.name not in df.columns:
-        cols = detect_columns(df)
+        cols = detect_columns(df, source=what)
         xs, ys, ckind = _coordinates(df, cols, what)
         src = _source_crs(xs, ys, ckind, df, crs=crs, source=what)[0]
         ok = np.isfinite(xs) & np.isfinite(ys)
