@@ -215,6 +215,14 @@ def read_table(source: str | Path, *, layer: str | None = None, query: str | Non
     )
 
 
+def engine_url(url: str) -> str:
+    """SQLAlchemy URL using the psycopg2 driver the package installs (``postgresql://`` → ``postgresql+psycopg2://``)."""
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg2://" + url[len(prefix) :]
+    return url
+
+
 def _read_postgis(url: str, *, layer: str | None, query: str | None) -> gpd.GeoDataFrame:
     from sqlalchemy import create_engine, text
 
@@ -224,7 +232,7 @@ def _read_postgis(url: str, *, layer: str | None, query: str | None) -> gpd.GeoD
         )
     sql = query or f'SELECT * FROM "{layer}"'
     try:
-        engine = create_engine(url)
+        engine = create_engine(engine_url(url))
         with engine.connect() as conn:
             cols = conn.execute(text(f"SELECT * FROM ({sql}) AS q LIMIT 0")).keys()
             geom = next((c for c in cols if c in {"geom", "geometry", "the_geom", "wkb_geometry"}), None)

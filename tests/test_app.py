@@ -6,7 +6,7 @@ import pytest
 from _paths import ROOT
 
 pytest.importorskip("streamlit")
-from streamlit.testing.v1 import AppTest  # noqa: E402
+from streamlit.testing.v1 import AppTest
 
 APP = str(ROOT / "app.py")
 
