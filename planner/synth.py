@@ -139,6 +139,11 @@ UPGRADE = {
     "date": "2024-07-01",
     "effect": "darkness relative risk 2.5 → 1 for night street crime in the ward",
 }
+HETEROGENEITY = {
+    "sigma_log": 1.0,
+    "length_m": 250.0,
+    "note": "unmeasured place-to-place variation: a log-Gaussian field shared by all categories",
+}
 RISING = {"centre": (2100.0, 2300.0), "radius_m": 450.0, "multiplier_start": 1.0, "multiplier_end": 3.0}
 
 
@@ -429,7 +434,7 @@ def lux_raster(lights: gpd.GeoDataFrame, *, pixel_m: float = 20.0) -> tuple[np.n
     return lux.astype("float32"), Affine(pixel_m, 0, X0, 0, -pixel_m, Y0 + 8000)
 
 
-def _pixel_features(layers: dict[str, Any], boundary: Polygon) -> dict[str, Any]:
+def _pixel_features(layers: dict[str, Any], boundary: Polygon, rng: np.random.Generator) -> dict[str, Any]:
     n = int(8000 / PIXEL_M)
     cx = X0 + (np.arange(n) + 0.5) * PIXEL_M
     cy = Y0 + (np.arange(n) + 0.5) * PIXEL_M
@@ -463,8 +468,14 @@ def _pixel_features(layers: dict[str, Any], boundary: Polygon) -> dict[str, Any]
     def xy(name: str) -> np.ndarray:
         return shapely.get_coordinates(layers[name].geometry.to_numpy())
 
+    from scipy.ndimage import gaussian_filter
+
+    field = gaussian_filter(rng.standard_normal((n, n)), sigma=HETEROGENEITY["length_m"] / PIXEL_M)
+    field = (field - field.mean()) / field.std()
+    hetero = np.exp(HETEROGENEITY["sigma_log"] * field.ravel()[inside] - HETEROGENEITY["sigma_log"] ** 2 / 2)
     feats = {
         "px": px,
+        "heterogeneity": hetero,
         "landuse": lu,
         "on_street": on_street,
         "dark_now": dark_now,
@@ -499,7 +510,7 @@ def simulate_incidents(
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Incidents from the known model; returns the table and generation counts."""
     boundary = layers["boundary"].geometry.iloc[0]
-    f = _pixel_features(layers, boundary)
+    f = _pixel_features(layers, boundary, rng)
     px = f["px"]
     days = pd.date_range(start, periods=round(years * 365.25), freq="D")
     t_end = days[-1] + pd.Timedelta(days=1)
@@ -507,7 +518,7 @@ def simulate_incidents(
     rows: list[pd.DataFrame] = []
     counts: dict[str, int] = {}
     for category, per_year in PER_YEAR.items():
-        base = np.vectorize(LANDUSE_WEIGHT[category].get)(f["landuse"]).astype(float)
+        base = np.vectorize(LANDUSE_WEIGHT[category].get)(f["landuse"]).astype(float) * f["heterogeneity"]
         for name, spec in FACTORS.items():
             if name != "darkness" and category in spec["categories"]:
                 base = base * np.where(f[name], spec["rr"], 1.0)
@@ -691,6 +702,7 @@ def generate_city(
         "weekday_weight": WEEKDAY_WEIGHT,
         "season_amplitude": SEASON_AMPLITUDE,
         "factors": FACTORS,
+        "heterogeneity": HETEROGENEITY,
         "lamp_radius_m": LAMP_RADIUS_M,
         "near_repeat": NEAR_REPEAT,
         "lighting_upgrade": {

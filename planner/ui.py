@@ -101,7 +101,7 @@ def incidents_over_time(plan: Plan) -> pd.DataFrame:
 def weekday_hour_table(plan: Plan) -> pd.DataFrame:
     """Weekday × hour counts (rows Monday..Sunday, columns 0..23)."""
     t = plan.incidents["occurred_at"]
-    table = pd.crosstab(t.dt.dayofweek, t.dt.hour).reindex(index=range(7), columns=range(24), fill_value=0)
+    table = pd.crosstab(t.dt.day_of_week, t.dt.hour).reindex(index=range(7), columns=range(24), fill_value=0)
     table.index = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
     return table
 

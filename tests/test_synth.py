@@ -30,7 +30,7 @@ def incidents():
 def features():
     rng = np.random.default_rng(synth.DEFAULT_SEED)
     layers = synth.build_layers(rng)
-    return synth._pixel_features(layers, layers["boundary"].geometry.iloc[0])
+    return synth._pixel_features(layers, layers["boundary"].geometry.iloc[0], rng)
 
 
 def test_committed_sample_matches_generator(tmp_path, truth):
