@@ -83,6 +83,45 @@ def _meta(name: str, op: str, d: float, unit: str, spec: LayerSpec, *, deficit: 
     }
 
 
+def _cells_in_view(
+    cells: gpd.GeoDataFrame,
+    cameras: gpd.GeoDataFrame,
+    spec: LayerSpec,
+    *,
+    buildings: gpd.GeoDataFrame | None,
+    samples: int,
+) -> np.ndarray:
+    """Share of a regular lattice of points in each cell's bounding box (inside the cell) seen by a
+    camera; cells whose lattice misses them fall back to the centroid."""
+    from planner.exposure import camera_parameters
+
+    geoms = np.asarray(cells.geometry.values)
+    bounds = shapely.bounds(geoms)
+    frac = (np.arange(samples) + 0.5) / samples
+    gx, gy = np.meshgrid(frac, frac)
+    fx, fy = gx.ravel(), gy.ravel()
+    lx = (bounds[:, 0:1] + fx[None, :] * (bounds[:, 2:3] - bounds[:, 0:1])).ravel()
+    ly = (bounds[:, 1:2] + fy[None, :] * (bounds[:, 3:4] - bounds[:, 1:2])).ravel()
+    owner = np.repeat(np.arange(len(geoms)), len(fx))
+    inside = shapely.contains_xy(geoms[owner], lx, ly) if samples > 1 else np.zeros(len(lx), dtype=bool)
+    missed = np.setdiff1d(np.arange(len(geoms)), owner[inside])
+    centres = _centroids(cells)[missed]
+    points = np.vstack([np.column_stack([lx[inside], ly[inside]]), centres])
+    owner = np.concatenate([owner[inside], missed])
+    xy, direction, fov, rng = camera_parameters(cameras, spec)
+    obstacles = np.asarray(buildings.geometry.values) if buildings is not None and len(buildings) else None
+    if obstacles is not None and len(xy):
+        on_it = shapely.STRtree(obstacles).query(shapely.points(xy), predicate="dwithin", distance=0.5)[1]
+        obstacles = np.delete(obstacles, np.unique(on_it))
+    pi, _ = _geom.visible_pairs(points, xy, direction, fov, rng, buildings=obstacles)
+    seen = np.zeros(len(points), dtype=bool)
+    seen[pi] = True
+    n = len(geoms)
+    total = np.bincount(owner, minlength=n)
+    hits = np.bincount(owner, weights=seen, minlength=n)
+    return np.divide(hits, total, out=np.zeros(n), where=total > 0)
+
+
 def risk_features(
     cells: gpd.GeoDataFrame,
     layers: Mapping[str, gpd.GeoDataFrame | Surface],
@@ -90,6 +129,8 @@ def risk_features(
     distances_m: Sequence[float] = (100, 200, 400),
     operationalisations: Sequence[str] = OPERATIONALISATIONS,
     registry: Mapping[str, LayerSpec] | None = None,
+    occlusion: bool = True,
+    view_samples: int = 3,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Candidate risk factors for every cell.
 
@@ -105,6 +146,11 @@ def risk_features(
     operationalisations : sequence of {"proximity", "density"}
     registry : mapping, optional
         Layer specs (default :func:`planner.layers.load_registry`).
+    occlusion : bool
+        Cut camera views by the ``buildings`` layer (when given).
+    view_samples : int
+        Camera coverage is the share of a ``view_samples`` × ``view_samples`` lattice of points in
+        each cell that a camera sees (1 = the cell centre only).
 
     Returns
     -------
@@ -152,21 +198,27 @@ def risk_features(
     coverage_needed = {
         k: v
         for k, v in layers.items()
-        if k in registry
-        and registry[k].acts_as in {"coverage", "viewshed"}
-        and registry[k].geometry_type == "point"
+        if k in registry and registry[k].acts_as == "coverage" and registry[k].geometry_type == "point"
     }
     exp_cols = pd.DataFrame(index=cells.index)
     if coverage_needed and "streets" in layers:
-        missing = [
-            k
-            for k in coverage_needed
-            if f"{k}__lit_share" not in cells and f"{k}__covered_share" not in cells
-        ]
+        missing = [k for k in coverage_needed if f"{k}__lit_share" not in cells]
         if missing:
-            sub = {k: layers[k] for k in [*missing, "streets", "buildings"] if k in layers}
+            sub = {k: layers[k] for k in [*missing, "streets"] if k in layers}
             exp_cols = exposure.exposure_for_polygons(cells, sub, registry=registry)
     source = cells.drop(columns=[c for c in exp_cols.columns if c in cells.columns]).join(exp_cols)
+    found = layers.get("buildings") if occlusion else None
+    buildings = found if isinstance(found, gpd.GeoDataFrame) else None
+    street_dist = None
+    on_street_m = 25.0
+    streets = layers.get("streets")
+    if isinstance(streets, gpd.GeoDataFrame) and len(streets):
+        pts = shapely.points(centres)
+        (_, _), street_dist = shapely.STRtree(np.asarray(streets.geometry.values)).query_nearest(
+            pts, return_distance=True, all_matches=False
+        )
+        half_diag = np.sqrt(float(np.median(cells.geometry.area))) / np.sqrt(2.0)
+        on_street_m = max(25.0, half_diag)
 
     for name, layer in layers.items():
         spec = registry.get(name)
@@ -207,20 +259,29 @@ def risk_features(
                     deficit=False,
                 )
             point_factors(f"{name}_broken", xy[~working], spec, True)
+            if street_dist is not None:
+                # Dark street: the cell centre is on a street and no working lamp is within d.
+                lamp_d = (
+                    cKDTree(xy[working]).query(centres, k=1)[0]
+                    if working.any()
+                    else np.full(len(centres), np.inf)
+                )
+                for d in distances_m:
+                    dark = (street_dist <= on_street_m) & (lamp_d > d)
+                    add(
+                        name,
+                        "unlit_street",
+                        d,
+                        dark,
+                        unit=f"street with no working lamp within {d:g} m (1/0)",
+                        spec=spec,
+                        deficit=True,
+                    )
             continue
         if spec.acts_as == "viewshed":
-            col = f"{name}__covered_share"
-            if col in source:
-                add(
-                    name,
-                    "coverage",
-                    spec.radius_m,
-                    source[col].to_numpy(float),
-                    unit="share of street length seen",
-                    spec=spec,
-                    deficit=False,
-                )
-                continue
+            share = _cells_in_view(cells, layer, spec, buildings=buildings, samples=view_samples)
+            add(name, "coverage", 0.0, share, unit="share of cell area in view", spec=spec, deficit=False)
+            continue
         point_factors(name, xy, spec, spec.deficit)
 
     X = pd.DataFrame(cols, index=cells.index)
@@ -304,6 +365,13 @@ class RiskTerrain(BaseEstimator):
         Folds for choosing ``alpha``.
     max_factors : int or None
         Upper limit on retained factors (stepwise stops there).
+    covariates : tuple of str
+        Columns of the cells always in the model, unpenalised and not reported as factors (e.g.
+        land-use dummies that set the baseline). The relative risk score leaves them out.
+    occlusion : bool
+        Cut camera views by the ``buildings`` layer.
+    view_samples : int
+        Camera coverage = share of a ``view_samples``² point lattice per cell in view.
     random_state : int, Generator or None
         Seeds the cross-validation folds.
 
@@ -332,6 +400,9 @@ class RiskTerrain(BaseEstimator):
         l1_ratio: float = 0.5,
         cv: int = 3,
         max_factors: int | None = None,
+        covariates: tuple[str, ...] = (),
+        occlusion: bool = True,
+        view_samples: int = 3,
         random_state: int | np.random.Generator | None = None,
     ) -> None:
         self.distances_m = distances_m
@@ -341,6 +412,9 @@ class RiskTerrain(BaseEstimator):
         self.l1_ratio = l1_ratio
         self.cv = cv
         self.max_factors = max_factors
+        self.covariates = covariates
+        self.occlusion = occlusion
+        self.view_samples = view_samples
         self.random_state = random_state
 
     # ------------------------------------------------------------------ helpers
@@ -367,6 +441,8 @@ class RiskTerrain(BaseEstimator):
             layers,
             distances_m=tuple(float(d) for d in self.distances_m),
             operationalisations=self.operationalisations,
+            occlusion=self.occlusion,
+            view_samples=int(self.view_samples),
         )
 
     def _screen(self, Z: np.ndarray, y: np.ndarray, offset: np.ndarray) -> tuple[np.ndarray, float]:
@@ -411,6 +487,7 @@ class RiskTerrain(BaseEstimator):
         offset: np.ndarray,
         family: str,
         nb_alpha: float,
+        base: np.ndarray,
     ) -> tuple[list[int], float]:
         """Bidirectional stepwise search by BIC; at most one candidate per group (layer)."""
         n = len(y)
@@ -421,8 +498,9 @@ class RiskTerrain(BaseEstimator):
         def bic(chosen: tuple[int, ...]) -> float:
             if chosen not in cache:
                 try:
-                    res = self._glm(y, X[:, list(chosen)], offset, family, nb_alpha)
-                    cache[chosen] = -2 * res.llf + (len(chosen) + 1 + extra) * np.log(n)
+                    res = self._glm(y, np.hstack([base, X[:, list(chosen)]]), offset, family, nb_alpha)
+                    n_par = len(chosen) + base.shape[1] + 1 + extra
+                    cache[chosen] = -2 * res.llf + n_par * np.log(n)
                 except (ValueError, np.linalg.LinAlgError):
                     cache[chosen] = np.inf
             return cache[chosen]
@@ -481,6 +559,14 @@ class RiskTerrain(BaseEstimator):
         keep = area > 0
         offset = np.log(np.where(keep, area, 1.0))
 
+        missing_cov = [c for c in self.covariates if c not in cells.columns]
+        if missing_cov:
+            raise ValidationError(f"The covariates {missing_cov} are not columns of the cells.")
+        cov_all = cells[list(self.covariates)].apply(pd.to_numeric, errors="coerce").to_numpy(float)
+        if np.isnan(cov_all).any():
+            raise ValidationError(
+                f"The covariates {list(self.covariates)} have missing or non-numeric values."
+            )
         X, meta = self._features(cells, layers)
         self.fill_values_ = X.mean().fillna(0.0)
         X = X.fillna(self.fill_values_)
@@ -501,8 +587,15 @@ class RiskTerrain(BaseEstimator):
             return self
         raw = X[names].to_numpy(float)[keep]
         yk, ok = counts[keep], offset[keep]
+        cov = cov_all[keep]
+        k_cov = cov.shape[1]
         Z = (raw - raw.mean(axis=0)) / raw.std(axis=0)
-        screened, self.alpha_ = self._screen(Z, yk, ok)
+        # Covariates are never penalised: screen against the offset plus their fitted effect.
+        screen_offset = ok
+        if k_cov:
+            base_fit = self._glm(yk, cov, ok, "poisson", 1.0)
+            screen_offset = ok + np.asarray(base_fit.params)[1:] @ cov.T
+        screened, self.alpha_ = self._screen(Z, yk, screen_offset)
         self.screened_ = [names[i] for i in screened]
         logger.info(
             "risk terrain: %d of %d candidates pass the screen (alpha=%.3g)",
@@ -514,18 +607,18 @@ class RiskTerrain(BaseEstimator):
         groups = [str(meta.loc[names[i], "factor"]) for i in screened]
 
         # NB2 dispersion by moments from the Poisson fit with every screened candidate.
-        pois_full = self._glm(yk, cand, ok, "poisson", 1.0)
+        pois_full = self._glm(yk, np.hstack([cov, cand]), ok, "poisson", 1.0)
         mu = pois_full.fittedvalues
         nb_alpha = float(max(np.sum((yk - mu) ** 2 - yk) / np.sum(mu**2), 1e-6))
         families = ["poisson", "negative_binomial"] if self.family == "auto" else [self.family]
         results = {
-            f: self._stepwise(y=yk, X=cand, groups=groups, offset=ok, family=f, nb_alpha=nb_alpha)
+            f: self._stepwise(y=yk, X=cand, groups=groups, offset=ok, family=f, nb_alpha=nb_alpha, base=cov)
             for f in families
         }
 
         choice: dict[str, tuple[list[int], float, Any]] = {}
         for fam, (chosen, _) in results.items():
-            Xc = sm.add_constant(cand[:, chosen], has_constant="add")
+            Xc = sm.add_constant(np.hstack([cov, cand[:, chosen]]), has_constant="add")
             if fam == "poisson":
                 res = sm.GLM(yk, Xc, family=sm.families.Poisson(), offset=ok).fit()
                 bic_value = -2 * res.llf + Xc.shape[1] * np.log(len(yk))
@@ -539,15 +632,18 @@ class RiskTerrain(BaseEstimator):
                     ok_fit = False
                 if not ok_fit:  # fall back to the GLM with the moment estimate of the dispersion
                     logger.info("risk terrain: NB2 maximum likelihood failed; using the moment dispersion")
-                    res = self._glm(yk, cand[:, chosen], ok, "negative_binomial", nb_alpha)
+                    res = self._glm(yk, np.hstack([cov, cand[:, chosen]]), ok, "negative_binomial", nb_alpha)
                 bic_value = -2 * res.llf + (Xc.shape[1] + 1) * np.log(len(yk))
             choice[fam] = (chosen, float(bic_value), res)
         self.family_ = min(choice, key=lambda f: choice[f][1])
         chosen, self.bic_, res = choice[self.family_]
         self.bics_ = {f: v[1] for f, v in choice.items()}
-        params = np.asarray(res.params)[: len(chosen) + 1]
-        ci = np.asarray(res.conf_int())[: len(chosen) + 1]
-        pvals = np.asarray(res.pvalues)[: len(chosen) + 1]
+        first, last = 1 + k_cov, 1 + k_cov + len(chosen)
+        all_params = np.asarray(res.params)
+        self.covariate_coefs_ = pd.Series(all_params[1:first], index=list(self.covariates), dtype=float)
+        params = np.r_[all_params[0], all_params[first:last]]
+        ci = np.vstack([np.asarray(res.conf_int())[:1], np.asarray(res.conf_int())[first:last]])
+        pvals = np.r_[np.asarray(res.pvalues)[0], np.asarray(res.pvalues)[first:last]]
         cols = [names[int(screened[i])] for i in chosen]
         table = meta.loc[cols].copy()
         table["coef"] = params[1:]
