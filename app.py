@@ -73,11 +73,17 @@ with st.sidebar:
     if cell:
         config_values["cell_size_m"] = float(cell)
 
+    st.header("Guideline limits")
+    if st.toggle("Consider measures that restrict public access (e.g. alley gating)", key="allow_access"):
+        config_values["allow_access_restriction"] = True
+    if st.toggle("Let cameras rank above similar non-surveillance measures", key="allow_cams"):
+        config_values["allow_surveillance_priority"] = True
+
 plan = ui.get_plan(RunConfig(**config_values))  # cached per configuration
 if plan is None:
     st.stop()
 
-tabs = st.tabs(["Map & hotspots", "Overview", "Data"])
+tabs = st.tabs(["Map & hotspots", "Overview", "Environment", "Interventions", "Evaluation", "Export", "Data"])
 
 # ---------------------------------------------------------------- overview
 with tabs[1]:
@@ -86,12 +92,10 @@ with tabs[1]:
     st.subheader("Incidents per month")
     st.altair_chart(
         alt.Chart(series).mark_line().encode(x="month:T", y="incidents:Q", color="category:N"),
-        use_container_width=True,
+        width="stretch",
     )
     st.subheader("When: weekday × hour of day")
-    st.dataframe(
-        ui.weekday_hour_table(plan).style.background_gradient(cmap="Blues"), use_container_width=True
-    )
+    st.dataframe(ui.weekday_hour_table(plan).style.background_gradient(cmap="Blues"), width="stretch")
 
 # ---------------------------------------------------------------- hotspots and map
 with tabs[0]:
@@ -103,7 +107,7 @@ with tabs[0]:
             m,
             key="map",
             height=620,
-            use_container_width=True,
+            width="stretch",
             returned_objects=["last_active_drawing", "last_object_clicked_popup"],
         )
         clicked = (out or {}).get("last_active_drawing") or {}
@@ -118,7 +122,12 @@ with tabs[0]:
             f"{plan.params['neighbourhood']} neighbourhood, FDR {plan.params['fdr'].upper()} q = {plan.params['q']}; "
             f"kernel density bandwidth {plan.params['bandwidth_m']:.0f} m ({plan.params['bandwidth_rule']})."
         )
-        st.dataframe(ui.hotspot_table(plan), hide_index=True, use_container_width=True)
+        st.dataframe(
+            ui.hotspot_table(plan),
+            hide_index=True,
+            width="stretch",
+            column_config=ui.HOTSPOT_COLUMNS,
+        )
         ids = list(plan.hotspots["hotspot_id"])
         if ids:
             choice = st.selectbox(
@@ -143,11 +152,11 @@ with tabs[0]:
                 )
                 st.altair_chart(
                     alt.Chart(mix).mark_bar().encode(x="incidents:Q", y=alt.Y("category:N", sort="-x")),
-                    use_container_width=True,
+                    width="stretch",
                 )
 
 # ---------------------------------------------------------------- data and fitness
-with tabs[2]:
+with tabs[6]:
     rep = plan.ingest_report
     st.subheader("Ingest report")
     cols = st.columns(3)
@@ -160,4 +169,140 @@ with tabs[2]:
     if len(plan.quarantine):
         st.download_button(
             "Download quarantined rows (CSV)", plan.quarantine.to_csv(index=False), "quarantine.csv"
+        )
+
+selected = st.session_state.get("selected_hotspot") or (
+    plan.hotspots["hotspot_id"].iloc[0] if len(plan.hotspots) else None
+)
+
+# ---------------------------------------------------------------- environment
+with tabs[2]:
+    st.subheader(f"Environment of hotspot {selected}" if selected else "Environment")
+    if selected:
+        profile = ui.exposure_table(plan, selected)
+        if profile.empty:
+            st.info("No environmental layers were loaded, so no exposure can be measured.")
+        else:
+            st.dataframe(profile, hide_index=True, width="stretch")
+    st.subheader("Risk terrain: which features go with crime")
+    if plan.risk_factors is not None and len(plan.risk_factors):
+        st.caption(
+            f"{plan.params.get('risk_family', '')} model of cell counts; relative risk value RRV = exp(β) with "
+            "its confidence interval (RRV > 1 raises risk, < 1 protects)."
+        )
+        st.altair_chart(ui.rrv_chart(plan.risk_factors), width="stretch")
+        st.dataframe(plan.risk_factors, hide_index=True, width="stretch")
+    else:
+        st.info("No risk-terrain model: load environmental layers to fit one.")
+
+# ---------------------------------------------------------------- interventions
+with tabs[3]:
+    recs = plan.recommendations
+    if recs is None or not len(recs):
+        st.info("No hotspots, so no measures to rank.")
+    else:
+        st.subheader(f"Ranked measures for hotspot {selected}")
+        st.caption(
+            "Expected crimes prevented per year and benefit-cost ratio with 90% Monte Carlo intervals; costs are "
+            f"present values in {plan.config.currency} (labelled assumptions); every effect cites its source."
+        )
+        view = recs[recs["hotspot_id"] == selected].sort_values("rank")
+        st.dataframe(
+            ui.recommendation_table(view),
+            hide_index=True,
+            width="stretch",
+            column_config=ui.RECOMMENDATION_COLUMNS,
+        )
+        with st.expander("Why these measures (reasons, evidence, privacy and access notes)"):
+            for _, r in view.iterrows():
+                st.markdown(f"**{r['rank']}. {r['name']}** — {r['reasons']}")
+                if r["privacy_note"]:
+                    st.warning(f"Privacy: {r['privacy_note']}")
+                if r["access_note"]:
+                    st.warning(f"Public access: {r['access_note']}")
+                st.caption(f"Source: {r['source']}")
+
+        st.subheader("Portfolio under a budget")
+        total = float(recs.loc[recs["net_benefit"] > 0, "cost"].sum())
+        c1, c2 = st.columns(2)
+        budget = c1.number_input(
+            f"Budget ({plan.config.currency}, present value)",
+            min_value=0.0,
+            value=float(round(total / 4, -3)),
+            step=10000.0,
+            key="budget",
+        )
+        cap = c2.slider("Max share of budget on surveillance", 0.0, 1.0, 1.0, 0.05, key="cap")
+        portfolio, curve = ui.portfolio_and_curve(recs, budget=budget, cap=cap)
+        st.metric(
+            "Chosen measures",
+            len(portfolio),
+            help="Exact optimum (mixed-integer programme) of expected net benefit within the budget.",
+        )
+        st.dataframe(
+            ui.recommendation_table(portfolio),
+            hide_index=True,
+            width="stretch",
+            column_config=ui.RECOMMENDATION_COLUMNS,
+            key="portfolio_table",
+        )
+        st.altair_chart(ui.budget_chart(curve), width="stretch")
+
+        st.subheader("What if? Add a street lamp")
+        click = st.session_state.get("last_clicked")
+        st.caption("Click the map (Map & hotspots tab) where a lamp should go, then add it here.")
+        if click and st.button(
+            f"Add a lamp at {click['lat']:.5f}, {click['lng']:.5f} and re-rank", key="add_lamp"
+        ):
+            st.session_state["whatif"] = ui.whatif_lamp(plan, click["lat"], click["lng"])
+        result = st.session_state.get("whatif")
+        if result is not None:
+            st.dataframe(result, hide_index=True, width="stretch")
+
+# ---------------------------------------------------------------- evaluation
+with tabs[4]:
+    st.subheader("Evaluate a scheme: displacement and diffusion")
+    st.caption(
+        "Fix the design (treatment area, buffer, control, periods) before work starts; the planner proposes a "
+        "control area with a similar before-period level and trend that does not touch the buffer."
+    )
+    areas = ui.evaluation_areas(plan)
+    if not areas:
+        st.info("Load ward polygons or find hotspots to choose a treatment area.")
+    else:
+        c1, c2, c3 = st.columns(3)
+        area_name = c1.selectbox("Treatment area", list(areas), key="eval_area")
+        tmin, tmax = plan.incidents["occurred_at"].min(), plan.incidents["occurred_at"].max()
+        mid = (tmin + (tmax - tmin) / 2).date()
+        start = c2.date_input(
+            "Start of the measure", mid, min_value=tmin.date(), max_value=tmax.date(), key="eval_start"
+        )
+        night = c3.toggle("Night-time only (19:00–07:00)", value=True, key="eval_night")
+        if st.button("Evaluate", key="eval_go"):
+            try:
+                st.session_state["evaluation"] = ui.evaluate_area(
+                    plan, areas[area_name], start, night_only=night
+                )
+            except PlannerError as exc:
+                st.error(str(exc))
+        ev = st.session_state.get("evaluation")
+        if ev is not None:
+            st.markdown(ev["interpretation"])
+            st.dataframe(ev["counts"], width="stretch")
+            st.altair_chart(ev["chart"], width="stretch")
+            st.json(ev["numbers"], expanded=False)
+
+# ---------------------------------------------------------------- export
+with tabs[5]:
+    st.subheader("Export the plan")
+    st.caption("GeoPackage with every layer, density GeoTIFF, CSV tables, offline HTML map and the manifest.")
+    if st.button("Prepare export", key="export_go"):
+        st.session_state["export_zip"] = ui.export_zip(plan)
+    if st.session_state.get("export_zip"):
+        st.download_button(
+            "Download plan.zip",
+            st.session_state["export_zip"],
+            "plan.zip",
+            "application/zip",
+            key="export_dl",
         )

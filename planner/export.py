@@ -105,3 +105,18 @@ def write_manifest(
     path = Path(path)
     path.write_text(json.dumps(manifest, indent=2, default=str), encoding="utf-8")
     return path
+
+
+def run_outputs_zip(plan: Plan) -> bytes:
+    """The files of :func:`write_run_outputs` as one zip archive (for the dashboard's download)."""
+    import io
+    import tempfile
+    import zipfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        paths = write_run_outputs(plan, tmp)
+        buf = io.BytesIO()
+        with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+            for path in sorted(set(paths.values())):
+                zf.write(path, Path(path).name)
+        return buf.getvalue()

@@ -130,9 +130,9 @@ def _legend_html(title: str, items: list[tuple[str, str, str]]) -> str:
         for colour, label, shape in items
     )
     return (
-        '<div class="planner-legend" style="position:fixed;bottom:24px;left:12px;z-index:9999;'
-        "background:rgba(255,255,255,0.92);padding:8px 10px;border:1px solid #999;border-radius:4px;"
-        f'font:12px/1.5 sans-serif;max-width:260px"><b>{title}</b>{rows}</div>'
+        '<details open class="planner-legend" style="position:fixed;bottom:24px;left:12px;z-index:9999;'
+        "background:rgba(255,255,255,0.92);padding:6px 8px;border:1px solid #999;border-radius:4px;"
+        f'font:11px/1.4 sans-serif;max-width:230px;max-height:45%;overflow:auto"><summary><b>{title}</b></summary>{rows}</details>'
     )
 
 
@@ -178,7 +178,7 @@ def plan_map(
         location=[(miny + maxy) / 2, (minx + maxx) / 2],
         tiles=tiles,
         control_scale=True,
-        zoom_start=13,
+        zoom_start=_zoom_for(maxx - minx, maxy - miny),
         height=f"{height_px}px",
     )
     m.fit_bounds([[miny, minx], [maxy, maxx]])
@@ -301,12 +301,21 @@ def plan_map(
     plugins.Fullscreen().add_to(m)
     if draw:
         plugins.Draw(export=False, draw_options={"polyline": False, "circlemarker": False}).add_to(m)
-    folium.LayerControl(collapsed=False).add_to(m)
+    folium.LayerControl(collapsed=True, position="topright").add_to(m)
     if local_assets:
         from planner._assets import localise_map
 
         localise_map(m)
     return m
+
+
+def _zoom_for(lon_span: float, lat_span: float, *, width_px: int = 760, height_px: int = 600) -> int:
+    """Web-Mercator zoom that fits the extent (st_folium ignores fit_bounds on first render)."""
+    import math
+
+    lon_zoom = math.log2(360.0 * width_px / 256.0 / max(lon_span, 1e-6))
+    lat_zoom = math.log2(170.0 * height_px / 256.0 / max(lat_span * 1.5, 1e-6))
+    return int(max(3, min(18, math.floor(min(lon_zoom, lat_zoom)))))
 
 
 def _alias(column: str) -> str:

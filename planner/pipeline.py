@@ -297,3 +297,26 @@ def add_recommendations(plan: Plan) -> Plan:
     if plan.config.budget is not None and plan.recommendations is not None and len(plan.recommendations):
         plan.portfolio = choose_portfolio(plan.recommendations, budget=plan.config.budget)
     return plan
+
+
+def rerank_with_edit(plan: Plan, edit: Any) -> tuple[gpd.GeoDataFrame, pd.DataFrame | None, dict[str, Any]]:
+    """What-if: apply an environmental edit, re-measure the affected hotspots, re-rank measures.
+
+    Returns the updated hotspots, the new recommendations and the edited layers; ``plan`` is
+    unchanged. ``edit`` is built with :mod:`planner.whatif` (``add_lamps``, ``fix_lamp``,
+    ``add_camera``, ``turn_camera``, ``close_access``).
+    """
+    from planner import whatif
+    from planner.interventions.recommend import recommend
+
+    edited = whatif.apply_edit(plan.layers, edit)
+    hotspots = whatif.reexpose(plan.hotspots, plan.layers, edited)
+    recs = recommend(
+        hotspots,
+        plan.incidents,
+        currency=plan.config.currency,
+        allow_access_restriction=plan.config.allow_access_restriction,
+        allow_surveillance_priority=plan.config.allow_surveillance_priority,
+        random_state=plan.config.seed,
+    )
+    return hotspots, recs, edited

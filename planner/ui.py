@@ -154,3 +154,175 @@ def hotspot_profile(plan: Plan, hotspot_id: str) -> dict[str, Any]:
             profile[key] = json.loads(rec[key])
     profile["exposure"] = {c: rec[c] for c in plan.hotspots.columns if "__" in c and pd.notna(rec[c])}
     return profile
+
+
+HOTSPOT_COLUMNS = {
+    "Per year": st.column_config.NumberColumn(format="%.1f"),
+    "Area m²": st.column_config.NumberColumn(format="%.0f"),
+    "Share of all": st.column_config.NumberColumn(format="percent"),
+    "Share at night": st.column_config.NumberColumn(format="percent"),
+    "Mean Gi* z": st.column_config.NumberColumn(format="%.2f"),
+}
+RECOMMENDATION_COLUMNS = {
+    "Cost": st.column_config.NumberColumn(format="%.0f"),
+    "Prevented / yr": st.column_config.NumberColumn(format="%.1f"),
+    "90% low": st.column_config.NumberColumn(format="%.1f"),
+    "90% high": st.column_config.NumberColumn(format="%.1f"),
+    "BCR": st.column_config.NumberColumn(format="%.1f"),
+    "BCR low": st.column_config.NumberColumn(format="%.1f"),
+    "BCR high": st.column_config.NumberColumn(format="%.1f"),
+    "P(benefit > cost)": st.column_config.NumberColumn(format="percent"),
+}
+
+
+def exposure_table(plan: Plan, hotspot_id: str) -> pd.DataFrame:
+    """Readable exposure profile of one hotspot (layer, metric, value)."""
+    from planner.exposure import exposure_profile
+
+    row = plan.hotspots.loc[plan.hotspots["hotspot_id"] == hotspot_id]
+    if row.empty or not any("__" in c for c in row.columns):
+        return pd.DataFrame()
+    table = exposure_profile(row)
+    return table.assign(value=pd.to_numeric(table["value"], errors="coerce").round(3))[
+        ["title", "role", "metric", "value"]
+    ]
+
+
+def rrv_chart(factors: pd.DataFrame) -> Any:
+    """Relative risk values with intervals (log scale), one row per retained factor."""
+    import altair as alt
+
+    data = factors.assign(label=factors["factor"] + " (" + factors["operationalisation"].astype(str) + ")")
+    base = alt.Chart(data).encode(y=alt.Y("label:N", sort="-x", title=None))
+    bars = base.mark_rule().encode(
+        x=alt.X("rrv_low:Q", scale=alt.Scale(type="log"), title="Relative risk value"), x2="rrv_high:Q"
+    )
+    points = base.mark_point(filled=True, size=60).encode(
+        x="rrv:Q", tooltip=["factor", "operationalisation", "rrv", "rrv_low", "rrv_high"]
+    )
+    one = alt.Chart(pd.DataFrame({"x": [1.0]})).mark_rule(strokeDash=[4, 4]).encode(x="x:Q")
+    return (bars + points + one).properties(height=max(120, 28 * len(data)))
+
+
+def recommendation_table(recs: pd.DataFrame) -> pd.DataFrame:
+    """Recommendations for display."""
+    cols = {
+        "rank": "Rank",
+        "hotspot_id": "Hotspot",
+        "name": "Measure",
+        "quantity": "Quantity",
+        "unit": "Unit",
+        "cost": "Cost",
+        "prevented_per_year": "Prevented / yr",
+        "prevented_low": "90% low",
+        "prevented_high": "90% high",
+        "bcr": "BCR",
+        "bcr_low": "BCR low",
+        "bcr_high": "BCR high",
+        "p_benefit_exceeds_cost": "P(benefit > cost)",
+        "evidence_strength": "Evidence",
+        "privacy_impact": "Privacy impact",
+    }
+    return pd.DataFrame(recs[[c for c in cols if c in recs.columns]]).rename(columns=cols)
+
+
+def portfolio_and_curve(
+    recs: pd.DataFrame, *, budget: float, cap: float
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Optimal portfolio for ``budget`` and the budget curve (same optimiser as the CLI)."""
+    from planner.interventions.portfolio import budget_curve, choose_portfolio
+
+    share = None if cap >= 1.0 else cap
+    return (
+        choose_portfolio(recs, budget=budget, max_surveillance_share=share),
+        budget_curve(recs, max_surveillance_share=share),
+    )
+
+
+def budget_chart(curve: pd.DataFrame) -> Any:
+    """Expected net benefit against budget."""
+    import altair as alt
+
+    return (
+        alt.Chart(curve)
+        .mark_line(point=True)
+        .encode(
+            x=alt.X("budget:Q", title="Budget"),
+            y=alt.Y("value:Q", title="Expected net benefit"),
+            tooltip=["budget", "value", "n_measures", "prevented_per_year"],
+        )
+        .properties(height=240)
+    )
+
+
+def whatif_lamp(plan: Plan, lat: float, lon: float) -> pd.DataFrame:
+    """Add one working lamp at (lat, lon) and show how each hotspot's lighting rank changes."""
+    import geopandas as gpd
+    from shapely.geometry import Point
+
+    from planner import whatif
+    from planner.pipeline import rerank_with_edit
+
+    pt = gpd.GeoSeries([Point(lon, lat)], crs="EPSG:4326").to_crs(plan.crs).iloc[0]
+    _, recs, _ = rerank_with_edit(plan, whatif.add_lamps([pt]))
+    before = plan.recommendations
+    key = ["hotspot_id", "intervention_id"]
+    merged = before[[*key, "rank", "quantity"]].merge(
+        pd.DataFrame(recs)[[*key, "rank", "quantity"]], on=key, how="outer", suffixes=(" before", " after")
+    )
+    changed = merged[
+        (merged["rank before"] != merged["rank after"])
+        | (merged["quantity before"] != merged["quantity after"])
+    ]
+    return changed if len(changed) else merged[merged["intervention_id"] == "lighting"]
+
+
+def evaluation_areas(plan: Plan) -> dict[str, Any]:
+    """Candidate treatment areas: wards (when loaded) and hotspots, by label."""
+    areas: dict[str, Any] = {}
+    wards = plan.layers.get("wards")
+    if wards is not None and len(wards):
+        name_col = "name" if "name" in wards.columns else wards.columns[0]
+        for _, w in wards.iterrows():
+            areas[f"Ward {w.get('ward_id', '')} {w[name_col]}".strip()] = wards.loc[[w.name]]
+    for _, h in plan.hotspots.iterrows():
+        areas[f"Hotspot {h['hotspot_id']}"] = plan.hotspots.loc[[h.name]]
+    return areas
+
+
+def evaluate_area(plan: Plan, area: Any, start: Any, *, night_only: bool) -> dict[str, Any]:
+    """Design (automatic buffer and control) and evaluation for one area (same functions as the CLI)."""
+    from planner.evaluate.charts import before_after_chart
+    from planner.evaluate.design import before_after_series, evaluate_design, make_design
+
+    t0, t1 = plan.incidents["occurred_at"].min(), plan.incidents["occurred_at"].max()
+    start_ts = pd.Timestamp(start)
+    days = int(min((start_ts - t0).days, (t1 - start_ts).days, 365))
+    hours = [*range(19, 24), *range(7)] if night_only else None
+    design = make_design(
+        area,
+        start=start_ts,
+        before_days=max(days, 30),
+        after_days=max(days, 30),
+        incidents=plan.incidents,
+        study_area=plan.study_area,
+        cell_size_m=plan.params.get("cell_size_m"),
+        hours=hours,
+        name="dashboard",
+    )
+    result = evaluate_design(design, plan.incidents)
+    series = before_after_series(plan.incidents, design)
+    numbers = result.to_dict()
+    return {
+        "interpretation": result.interpretation,
+        "counts": result.counts,
+        "chart": before_after_chart(series, design.start),
+        "numbers": {k: numbers[k] for k in ("wdq", "wdd", "rate_ratio", "e_tests", "power")},
+    }
+
+
+def export_zip(plan: Plan) -> bytes:
+    """The plan's output files as a zip (same writer as ``planner run``)."""
+    from planner.export import run_outputs_zip
+
+    return run_outputs_zip(plan)

@@ -67,3 +67,48 @@ def test_bad_upload_message_is_clear(tmp_path):
 
     with pytest.raises(PlannerError, match="coordinate"):
         run(RunConfig(incidents=str(path)))
+
+
+def test_environment_and_interventions_tabs(app):
+    labels = [t.label for t in app.tabs]
+    assert labels == ["Map & hotspots", "Overview", "Environment", "Interventions", "Evaluation", "Export", "Data"]
+    text = " ".join(m.value for m in app.markdown)
+    assert "Why here" in text  # reasons of the ranked measures
+    assert any("Risk terrain" in s.value for s in app.subheader)
+
+
+def test_budget_changes_portfolio(app):
+    def chosen():
+        return next(m.value for m in app.metric if m.label == "Chosen measures")
+
+    app.number_input(key="budget").set_value(20000.0).run()
+    assert not app.exception
+    small = chosen()
+    app.number_input(key="budget").set_value(5_000_000.0).run()
+    assert not app.exception
+    assert int(chosen()) > int(small)
+
+
+def test_guideline_toggles(app):
+    app.toggle(key="allow_access").set_value(True).run()
+    assert not app.exception
+    app.toggle(key="allow_access").set_value(False).run()
+
+
+def test_evaluation_and_export_buttons(app):
+    app.button(key="eval_go").click().run()
+    assert not app.exception
+    assert "evaluation" in app.session_state
+    app.button(key="export_go").click().run()
+    assert not app.exception
+    assert len(app.session_state["export_zip"]) > 10_000
+
+
+def test_whatif_lamp(app):
+    plan_h = app.session_state["selected_hotspot"] if "selected_hotspot" in app.session_state else None
+    assert plan_h is not None
+    app.session_state["last_clicked"] = {"lat": 51.46, "lng": -2.99}
+    app.run()
+    app.button(key="add_lamp").click().run()
+    assert not app.exception
+    assert "whatif" in app.session_state
