@@ -107,13 +107,14 @@ with tabs[0]:
             m,
             key="map",
             height=620,
-            width="stretch",
-            returned_objects=["last_active_drawing", "last_object_clicked_popup"],
+            use_container_width=True,  # st_folium's own option
+            returned_objects=["last_active_drawing", "last_object_clicked_popup", "last_clicked"],
         )
-        clicked = (out or {}).get("last_active_drawing") or {}
-        hid = (clicked.get("properties") or {}).get("hotspot_id")
-        if hid and hid != selected:
+        hid = ui.clicked_hotspot(out, list(plan.hotspots["hotspot_id"]))
+        if hid and hid != selected and hid != st.session_state.get("clicked_hotspot"):
+            st.session_state["clicked_hotspot"] = hid  # one rerun per click, not per redraw
             st.session_state["selected_hotspot"] = hid
+            st.session_state["hotspot_pick"] = hid  # the picker follows the map
             st.rerun()
     with right:
         st.subheader("Hotspots")

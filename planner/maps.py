@@ -302,11 +302,26 @@ def plan_map(
     if draw:
         plugins.Draw(export=False, draw_options={"polyline": False, "circlemarker": False}).add_to(m)
     folium.LayerControl(collapsed=True, position="topright").add_to(m)
+    _deterministic_ids(m)
     if local_assets:
         from planner._assets import localise_map
 
         localise_map(m)
     return m
+
+
+def _deterministic_ids(m: Any) -> None:
+    """Replace folium's random element ids by stable ones, so the same plan gives the same HTML
+    (reproducible exports, and st_folium keeps its state across reruns instead of remounting)."""
+
+    def walk(element: Any) -> Any:
+        yield element
+        for child in getattr(element, "_children", {}).values():
+            yield from walk(child)
+
+    for i, element in enumerate(walk(m)):
+        if hasattr(element, "_id"):
+            element._id = f"{i:032x}"
 
 
 def _zoom_for(lon_span: float, lat_span: float, *, width_px: int = 760, height_px: int = 600) -> int:

@@ -326,3 +326,15 @@ def export_zip(plan: Plan) -> bytes:
     from planner.export import run_outputs_zip
 
     return run_outputs_zip(plan)
+
+
+def clicked_hotspot(map_state: dict[str, Any] | None, ids: list[str]) -> str | None:
+    """The hotspot a map click selected: from the clicked feature, else from its popup text."""
+    state = map_state or {}
+    feature = state.get("last_active_drawing") or {}
+    hid = (feature.get("properties") or {}).get("hotspot_id")
+    if hid in ids:
+        return str(hid)
+    popup = state.get("last_object_clicked_popup") or ""
+    tokens = popup.replace(":", " ").split()
+    return next((t for t in tokens if t in ids), None)
