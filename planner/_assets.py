@@ -56,17 +56,13 @@ def _walk(element: Any) -> Any:
         yield from _walk(child)
 
 
-def localise_map(
-    m: Any, *, base_url: str = STREAMLIT_BASE_URL, vendor_dir: Path = VENDOR_DIR
-) -> Any:
+def localise_map(m: Any, *, base_url: str = STREAMLIT_BASE_URL, vendor_dir: Path = VENDOR_DIR) -> Any:
     """Point ``m`` and every plugin in it at the local assets (in place; returns ``m``).
 
     Resources without a local copy keep their CDN URL and are logged; unused ones are dropped.
     """
     if not assets_available(vendor_dir):
-        logger.warning(
-            "local map assets missing in %s; maps will load Leaflet from CDNs", vendor_dir
-        )
+        logger.warning("local map assets missing in %s; maps will load Leaflet from CDNs", vendor_dir)
         return m
     for element in _walk(m):
         for attr in ("default_js", "default_css"):
@@ -117,9 +113,7 @@ def _inline_css(css: str, css_path: Path) -> str:
     return _CSS_URL_RE.sub(repl, css)
 
 
-def inline_assets(
-    html: str, *, base_url: str = STREAMLIT_BASE_URL, vendor_dir: Path = VENDOR_DIR
-) -> str:
+def inline_assets(html: str, *, base_url: str = STREAMLIT_BASE_URL, vendor_dir: Path = VENDOR_DIR) -> str:
     """Replace local asset links in ``html`` by the file contents, making it self-contained."""
     prefix = base_url.rstrip("/") + "/"
 

@@ -17,9 +17,7 @@ def check_choice(value: Any, choices: Collection[Any], *, name: str, where: str)
     """
     if value not in choices:
         options = ", ".join(repr(c) for c in sorted(choices, key=str))
-        raise ConfigError(
-            f"The {name!r} parameter of {where} must be one of {{{options}}}. Got {value!r}."
-        )
+        raise ConfigError(f"The {name!r} parameter of {where} must be one of {{{options}}}. Got {value!r}.")
     return value
 
 
@@ -28,9 +26,7 @@ def check_positive(value: Any, *, name: str, where: str, allow_zero: bool = Fals
     try:
         out = float(value)
     except (TypeError, ValueError):
-        raise ConfigError(
-            f"The {name!r} parameter of {where} must be a number. Got {value!r}."
-        ) from None
+        raise ConfigError(f"The {name!r} parameter of {where} must be a number. Got {value!r}.") from None
     ok = out >= 0 if allow_zero else out > 0
     if not ok or not math.isfinite(out):
         bound = "≥ 0" if allow_zero else "> 0"

@@ -102,9 +102,7 @@ def to_analysis_crs(gdf: gpd.GeoDataFrame, crs: CRS) -> gpd.GeoDataFrame:
     return gdf.to_crs(crs)
 
 
-def check_same_crs(
-    *frames: gpd.GeoDataFrame | gpd.GeoSeries, names: list[str] | None = None
-) -> None:
+def check_same_crs(*frames: gpd.GeoDataFrame | gpd.GeoSeries, names: list[str] | None = None) -> None:
     """Raise :class:`CRSError` naming both CRSs when the frames do not share one CRS."""
     names = names or [f"layer {i}" for i in range(len(frames))]
     base = frames[0].crs

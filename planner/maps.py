@@ -297,7 +297,7 @@ def plan_map(
     legend = [(GI_BIN_COLOURS[b], GI_BIN_LABELS[b], "box") for b in (3, 2, 1, -1, -2, -3)]
     legend.insert(0, (HOTSPOT_COLOUR, "Hotspot (connected significant hot cells)", "box"))
     legend += layer_legend
-    m.get_root().html.add_child(folium.Element(_legend_html("Legend", legend)))
+    m.get_root().html.add_child(folium.Element(_legend_html("Legend", legend)))  # type: ignore[attr-defined]
     plugins.Fullscreen().add_to(m)
     if draw:
         plugins.Draw(export=False, draw_options={"polyline": False, "circlemarker": False}).add_to(m)

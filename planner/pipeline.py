@@ -106,7 +106,7 @@ def load_inputs(config: RunConfig) -> dict[str, Any]:
         inputs.append(file_checksum(_split_layer_ref(sources["boundary"])[0]))
     inputs += [file_checksum(_split_layer_ref(ref)[0]) for ref in sources["layers"].values()]
     unique_inputs = list({d["path"]: d for d in inputs}.values())
-    report = result.report.to_dict() if hasattr(result.report, "to_dict") else dict(result.report)
+    report = result.report.to_dict()
     return {
         "incidents": incidents,
         "quarantine": result.quarantine,

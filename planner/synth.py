@@ -127,24 +127,29 @@ WEEKDAY_WEIGHT = {
     "criminal_damage": [0.9, 0.9, 0.9, 1.0, 1.2, 1.3, 1.0],
 }
 SEASON_AMPLITUDE = 0.15  # multiplier 1 + A·cos(2π(month − 7)/12): summer peak
-NEAR_REPEAT = {
+NEAR_REPEAT: dict[str, Any] = {
     "category": "burglary",
     "p_offspring": 0.25,
     "radius_m": 200.0,
     "days_max": 14,
     "generations": 2,
 }
-UPGRADE = {
+UPGRADE: dict[str, Any] = {
     "ward_id": "W2",
     "date": "2024-07-01",
     "effect": "darkness relative risk 2.5 → 1 for night street crime in the ward",
 }
-HETEROGENEITY = {
+HETEROGENEITY: dict[str, Any] = {
     "sigma_log": 1.0,
     "length_m": 250.0,
     "note": "unmeasured place-to-place variation: a log-Gaussian field shared by all categories",
 }
-RISING = {"centre": (2100.0, 2300.0), "radius_m": 450.0, "multiplier_start": 1.0, "multiplier_end": 3.0}
+RISING: dict[str, Any] = {
+    "centre": (2100.0, 2300.0),
+    "radius_m": 450.0,
+    "multiplier_start": 1.0,
+    "multiplier_end": 3.0,
+}
 
 
 def _hour_profile(category: str) -> np.ndarray:

@@ -266,6 +266,8 @@ def whatif_lamp(plan: Plan, lat: float, lon: float) -> pd.DataFrame:
     pt = gpd.GeoSeries([Point(lon, lat)], crs="EPSG:4326").to_crs(plan.crs).iloc[0]
     _, recs, _ = rerank_with_edit(plan, whatif.add_lamps([pt]))
     before = plan.recommendations
+    if before is None or recs is None:
+        return pd.DataFrame()
     key = ["hotspot_id", "intervention_id"]
     merged = before[[*key, "rank", "quantity"]].merge(
         pd.DataFrame(recs)[[*key, "rank", "quantity"]], on=key, how="outer", suffixes=(" before", " after")

@@ -30,7 +30,9 @@ def tiny_plan() -> Plan:
                     "cell_id": row * 3 + col,
                     "row": row,
                     "col": col,
-                    "geometry": box(X0 + col * 100, Y0 + row * 100, X0 + (col + 1) * 100, Y0 + (row + 1) * 100),
+                    "geometry": box(
+                        X0 + col * 100, Y0 + row * 100, X0 + (col + 1) * 100, Y0 + (row + 1) * 100
+                    ),
                 }
             )
     cells_gdf = gpd.GeoDataFrame(cells, crs=CRS_M)
@@ -45,8 +47,16 @@ def tiny_plan() -> Plan:
     incidents = gpd.GeoDataFrame(
         {
             "incident_id": [f"i{i}" for i in range(6)],
-            "occurred_at": pd.to_datetime(["2024-01-01 22:00", "2024-01-05 23:30", "2024-02-01 01:00",
-                                           "2024-02-03 21:00", "2024-03-01 12:00", "2024-03-09 14:00"]),
+            "occurred_at": pd.to_datetime(
+                [
+                    "2024-01-01 22:00",
+                    "2024-01-05 23:30",
+                    "2024-02-01 01:00",
+                    "2024-02-03 21:00",
+                    "2024-03-01 12:00",
+                    "2024-03-09 14:00",
+                ]
+            ),
             "category": ["robbery", "robbery", "assault", "robbery", "burglary", "burglary"],
         },
         geometry=[Point(X0 + x, Y0 + y) for x, y in pts],
@@ -71,8 +81,13 @@ def tiny_plan() -> Plan:
     )
     study_area = gpd.GeoDataFrame(geometry=[box(X0, Y0, X0 + 300, Y0 + 200)], crs=CRS_M)
     density = surface_from_south_up(
-        np.array([[1.0, 0.0, 0.0], [0.0, 4.0, 1.0]]), x0=X0, y0=Y0, cell_size_m=100, crs=CRS_M,
-        name="density", units="incidents per km² per year",
+        np.array([[1.0, 0.0, 0.0], [0.0, 4.0, 1.0]]),
+        x0=X0,
+        y0=Y0,
+        cell_size_m=100,
+        crs=CRS_M,
+        name="density",
+        units="incidents per km² per year",
     )
     lamps = gpd.GeoDataFrame(
         {"lamp_id": ["L1", "L2"], "status": ["working", "broken"]},

@@ -71,7 +71,15 @@ def test_bad_upload_message_is_clear(tmp_path):
 
 def test_environment_and_interventions_tabs(app):
     labels = [t.label for t in app.tabs]
-    assert labels == ["Map & hotspots", "Overview", "Environment", "Interventions", "Evaluation", "Export", "Data"]
+    assert labels == [
+        "Map & hotspots",
+        "Overview",
+        "Environment",
+        "Interventions",
+        "Evaluation",
+        "Export",
+        "Data",
+    ]
     text = " ".join(m.value for m in app.markdown)
     assert "Why here" in text  # reasons of the ranked measures
     assert any("Risk terrain" in s.value for s in app.subheader)
@@ -105,7 +113,7 @@ def test_evaluation_and_export_buttons(app):
 
 
 def test_whatif_lamp(app):
-    plan_h = app.session_state["selected_hotspot"] if "selected_hotspot" in app.session_state else None
+    plan_h = app.session_state["selected_hotspot"] if "selected_hotspot" in app.session_state else None  # noqa: SIM401 - AppTest state has no .get
     assert plan_h is not None
     app.session_state["last_clicked"] = {"lat": 51.46, "lng": -2.99}
     app.run()

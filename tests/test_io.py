@@ -308,7 +308,7 @@ def _cases():
         ("shapefile_zip", lambda t: _shp_zip(t, pts), {}, ("ok", 2, 0)),
         ("flatgeobuf", lambda t: _vector(t, "a.fgb", pts), {}, ("ok", 2, 0)),
         ("geoparquet", lambda t: _parquet(t, pts), {}, ("ok", 2, 0)),
-        ("xlsx", lambda t: _xlsx(t), {}, ("ok", 2, 0)),
+        ("xlsx", _xlsx, {}, ("ok", 2, 0)),
         (
             "lines_as_incidents",
             lambda t: _vector(

@@ -10,7 +10,9 @@ from _tiny_plan import tiny_plan
 from planner import _assets
 from planner.maps import map_to_html, plan_map, surface_to_png
 
-needs_assets = pytest.mark.skipif(not _assets.assets_available(), reason="run 'make setup' to vendor map assets")
+needs_assets = pytest.mark.skipif(
+    not _assets.assets_available(), reason="run 'make setup' to vendor map assets"
+)
 
 EXTERNAL = re.compile(r"<(?:script|link)[^>]+(?:src|href)=\"https?://", re.I)
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import pytest
 from shapely.geometry import Point, box
 
 from planner.interventions.catalog import load_catalogue
@@ -27,35 +26,31 @@ def _scenario(kind: str, n: int = 120, lit_share: float = 0.3):
     t = pd.Timestamp("2024-01-01") + pd.to_timedelta(rng.integers(0, 730, n), unit="D")
     if kind == "dark":
         hs = hs.assign(
-            **{
-                "street_lights__lit_share": lit_share,
-                "street_lights__unlit_length_m": 600 * (1 - lit_share),
-                "street_lights__n_broken": 3,
-                "lighting__mean_lux": 2.0,
-                "cameras__covered_share": 0.0,
-                "access_points__count": 0,
-                "car_parks__count": 0,
-                "buildings__count": 0,
-                "vegetation__count": 0,
-            }
+            street_lights__lit_share=lit_share,
+            street_lights__unlit_length_m=600 * (1 - lit_share),
+            street_lights__n_broken=3,
+            lighting__mean_lux=2.0,
+            cameras__covered_share=0.0,
+            access_points__count=0,
+            car_parks__count=0,
+            buildings__count=0,
+            vegetation__count=0,
         )
         cats = rng.choice(["robbery", "assault"], n)
         loc = np.full(n, "street")
         hours = rng.choice([21, 22, 23, 1, 2, 14], n)
     else:
         hs = hs.assign(
-            **{
-                "street_lights__lit_share": 1.0,
-                "street_lights__unlit_length_m": 0.0,
-                "street_lights__n_broken": 0,
-                "lighting__mean_lux": 20.0,
-                "cameras__covered_share": 0.0,
-                "car_parks__count": 1,
-                "car_parks__area_m2": 4800.0,
-                "access_points__count": 0,
-                "buildings__count": 0,
-                "vegetation__count": 0,
-            }
+            street_lights__lit_share=1.0,
+            street_lights__unlit_length_m=0.0,
+            street_lights__n_broken=0,
+            lighting__mean_lux=20.0,
+            cameras__covered_share=0.0,
+            car_parks__count=1,
+            car_parks__area_m2=4800.0,
+            access_points__count=0,
+            buildings__count=0,
+            vegetation__count=0,
         )
         cats = np.full(n, "theft_from_vehicle")
         loc = np.full(n, "car_park")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import typer
@@ -60,11 +61,11 @@ def register(app: typer.Typer) -> None:
             f"{plan.params['n_incidents']} incidents, {len(plan.cells)} cells, "
             f"{len(plan.hotspots)} hotspots; wrote:"
         )
-        for name, path in paths.items():
-            typer.echo(f"  {name}: {path}")
+        for name, written in paths.items():
+            typer.echo(f"  {name}: {written}")
 
 
-def _printer():  # type: ignore[no-untyped-def]
+def _printer() -> Callable[[float, str], None]:
     def progress(fraction: float, message: str) -> None:
         typer.echo(f"[{fraction:4.0%}] {message}", err=True)
 

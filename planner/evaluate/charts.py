@@ -52,4 +52,4 @@ def before_after_chart(series: pd.DataFrame, start: Any, *, title: str | None = 
         .encode(x="start:T", text="label:N")
     )
     chart = alt.layer(line, rule, text)
-    return cast("alt.LayerChart", chart.properties(title=title)) if title else chart
+    return cast("alt.LayerChart", chart.properties(title=title) if title else chart)

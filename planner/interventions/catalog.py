@@ -311,7 +311,7 @@ def _parse_entry(raw: Any, where: str, problems: list[str]) -> Intervention | No
         quantity=quantity,
         quantity_note=str(raw.get("quantity_note", "")),
         cost=cost,
-        privacy_impact=impact,
+        privacy_impact=str(impact),
         privacy_note=str(privacy.get("note", "")),
         restricts_public_access=bool(access["restricts"]),
         access_note=str(access.get("note", "")),
@@ -356,7 +356,7 @@ def _parse_effect(raw: Any, where: str, problems: list[str]) -> Effect | None:
     if any(v is not None for v in night):
         if any(v is None for v in night):
             problems.append(f"{w}: give all of night_point, night_low, night_high or none")
-        elif not -1 < night[1] <= night[0] <= night[2] < 1:
+        elif not -1 < float(night[1]) <= float(night[0]) <= float(night[2]) < 1:  # type: ignore[arg-type]
             problems.append(f"{w}: need -1 < night_low ≤ night_point ≤ night_high < 1")
     return Effect(
         point=point,
@@ -466,11 +466,11 @@ def _parse_cost(raw: Any, where: str, problems: list[str]) -> UnitCost | None:
     if len(problems) > n_before:
         return None
     return UnitCost(
-        currency=currency,
-        price_year=year,
+        currency=str(currency),
+        price_year=int(year),  # type: ignore[arg-type]
         capital_per_unit=capital or 0.0,
         yearly_per_unit=yearly or 0.0,
-        lifetime_years=life,
+        lifetime_years=int(life),  # type: ignore[arg-type]
         uncertainty=unc or 0.0,
         assumption=raw["assumption"],
         source=str(raw["source"]),

@@ -271,7 +271,8 @@ def _evaluate(
     # value per prevented crime: mix of evidenced categories
     mix_counts = evid["category"].value_counts()
     costs = {c: crime_cost(c, currency=currency, price_year=price_year) for c in mix_counts.index}
-    value_per_crime = sum((costs[c].amount if costs[c] else 0.0) * k for c, k in mix_counts.items()) / n_evid
+    amounts = {c: (v.amount if v is not None else 0.0) for c, v in costs.items()}
+    value_per_crime = sum(amounts[c] * k for c, k in mix_counts.items()) / n_evid
     unverified_costs = sorted(c for c, v in costs.items() if v is not None and not v.verified)
     cost = item.cost
     capital = convert(
