@@ -396,13 +396,16 @@ def parse_dates(series: pd.Series, *, dayfirst: bool | None = None) -> tuple[pd.
         for sep in ("/", "-", "."):
             for tail in (" %H:%M:%S", " %H:%M", " %I:%M:%S %p", " %I:%M %p", ""):
                 formats.insert(0, f"%d{sep}%m{sep}%Y{tail}" if dayfirst else f"%m{sep}%d{sep}%Y{tail}")
+    # choose the format on a spread-out sample, then parse the whole column once with it
+    probe = sample.iloc[np.linspace(0, len(sample) - 1, min(len(sample), 2000)).astype(int)]
     for fmt in formats:
-        parsed = pd.to_datetime(s, format=fmt, errors="coerce")
-        ok = float(parsed[present].notna().mean())
+        ok = float(pd.to_datetime(probe, format=fmt, errors="coerce").notna().mean())
         if ok > best_ok:
-            best, best_fmt, best_ok = parsed, fmt, ok
+            best_fmt, best_ok = fmt, ok
         if ok == 1.0:
             break
+    best = pd.to_datetime(s, format=best_fmt, errors="coerce")
+    best_ok = float(best[present].notna().mean())
     if best_ok < 0.5:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -551,8 +554,13 @@ def read_incidents(
     gx = np.full(len(df), np.nan)
     gy = np.full(len(df), np.nan)
     if ok.any():
-        pts = gpd.GeoSeries(gpd.points_from_xy(xs[ok], ys[ok]), crs=src_crs).to_crs(target)
-        gx[ok], gy[ok] = pts.x.to_numpy(), pts.y.to_numpy()
+        if src_crs.equals(target):
+            gx[ok], gy[ok] = xs[ok], ys[ok]
+        else:
+            from pyproj import Transformer
+
+            tr = Transformer.from_crs(src_crs, target, always_xy=True)
+            gx[ok], gy[ok] = tr.transform(xs[ok], ys[ok])
         gx[ok & ~np.isfinite(gx)] = np.nan
         flag(ok & ~np.isfinite(gx), "coordinates could not be transformed to the analysis CRS")
         ok = (reason == "").to_numpy()
