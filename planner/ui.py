@@ -192,8 +192,16 @@ def rrv_chart(factors: pd.DataFrame) -> Any:
     """Relative risk values with intervals (log scale), one row per retained factor."""
     import altair as alt
 
-    data = factors.assign(label=factors["factor"] + " (" + factors["operationalisation"].astype(str) + ")")
-    base = alt.Chart(data).encode(y=alt.Y("label:N", sort="-x", title=None))
+    data = factors.assign(
+        label=factors["factor"]
+        + " ("
+        + factors["operationalisation"].astype(str)
+        + ", "
+        + factors["distance_m"].astype(str)
+        + " m)"
+    )
+    order = list(data.sort_values("rrv", ascending=False)["label"])
+    base = alt.Chart(data).encode(y=alt.Y("label:N", sort=order, title=None, axis=alt.Axis(labelLimit=320)))
     bars = base.mark_rule().encode(
         x=alt.X("rrv_low:Q", scale=alt.Scale(type="log"), title="Relative risk value"), x2="rrv_high:Q"
     )
@@ -201,7 +209,7 @@ def rrv_chart(factors: pd.DataFrame) -> Any:
         x="rrv:Q", tooltip=["factor", "operationalisation", "rrv", "rrv_low", "rrv_high"]
     )
     one = alt.Chart(pd.DataFrame({"x": [1.0]})).mark_rule(strokeDash=[4, 4]).encode(x="x:Q")
-    return (bars + points + one).properties(height=max(120, 28 * len(data)))
+    return (bars + points + one).properties(height=alt.Step(26))
 
 
 def recommendation_table(recs: pd.DataFrame) -> pd.DataFrame:
