@@ -84,3 +84,49 @@ def test_changed_design_file_is_refused(tmp_path, incidents, truth):
 
     with pytest.raises(PlannerError, match=r"(?i)checksum|changed"):
         evaluate_design(path, incidents)
+
+
+def test_cli_design_then_run(tmp_path, capsys):
+    from planner.cli import main
+
+    wards = gpd.read_file(SAMPLE / "city.gpkg", layer="wards")
+    treatment = tmp_path / "w2.gpkg"
+    wards[wards["ward_id"] == "W2"].to_file(treatment)
+    design = tmp_path / "design.json"
+    args = ["--incidents", str(SAMPLE / "incidents.csv"), "--crs", "EPSG:32630"]
+    assert (
+        main(
+            [
+                "evaluate",
+                "design",
+                "--treatment",
+                str(treatment),
+                "--start",
+                "2024-07-01",
+                "--out",
+                str(design),
+                *args,
+            ]
+        )
+        == 0
+    )
+    assert "detect a reduction" in capsys.readouterr().out
+    assert main(["evaluate", "run", str(design), *args, "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert {"wdq", "wdd", "rate_ratio", "e_tests", "power"} <= set(result)
+    assert (
+        main(
+            [
+                "evaluate",
+                "design",
+                "--treatment",
+                str(treatment),
+                "--start",
+                "2024-07-01",
+                "--out",
+                str(design),
+                *args,
+            ]
+        )
+        == 2
+    )
