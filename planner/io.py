@@ -262,13 +262,20 @@ def detect_columns(
         )
     by_norm = {_norm(c): c for c in df.columns if c != "geometry"}
     found: dict[str, str] = {}
+    ambiguous: list[str] = []
     for role, names in ROLE_NAMES.items():
         if role in overrides:
             continue
-        for name in names:
-            if name in by_norm and by_norm[name] not in found.values():
-                found[role] = by_norm[name]
-                break
+        matches = [by_norm[n] for n in names if n in by_norm and by_norm[n] not in found.values()]
+        if matches:
+            found[role] = matches[0]
+        # two columns that could each be the date, the category or the id: the user must choose
+        if role in {"date", "category", "id"} and len(matches) > 1 and role not in overrides:
+            ambiguous.append(
+                f"{role}: candidates {matches}; settle it with columns={{'{role}': '{matches[0]}'}} (CLI --column {role}={matches[0]})"
+            )
+    if ambiguous:
+        raise ValidationError(f"{source}: more than one column could play the same role.", problems=ambiguous)
     found.update(overrides)
     has_xy = ("x" in found and "y" in found) or ("lon" in found and "lat" in found)
     for role in ("wkt", "latlon"):

@@ -80,7 +80,10 @@ def load_inputs(config: RunConfig) -> dict[str, Any]:
     sources["layers"] = {**sources.get("layers", {}), **config.layers}
 
     result = io.read_incidents(
-        sources["incidents"], crs=sources["crs"] or config.crs, analysis_crs=config.analysis_crs
+        sources["incidents"],
+        crs=sources["crs"] or config.crs,
+        analysis_crs=config.analysis_crs,
+        columns=config.columns or None,
     )
     incidents = result.incidents
     crs = incidents.crs

@@ -271,6 +271,18 @@ def _cases():
             ("ok", 1, 0),
         ),
         (
+            "ambiguous_date_columns",
+            lambda t: _write(t, "a.csv", "lat,lon,date,datetime\n52.95,-1.15,2024-01-05,2024-01-05 10:00\n"),
+            {},
+            ("error", ValidationError, "columns={'date'"),
+        ),
+        (
+            "ambiguity_settled",
+            lambda t: _write(t, "a.csv", "lat,lon,date,datetime\n52.95,-1.15,2024-01-05,2024-01-05 10:00\n"),
+            {"columns": {"date": "datetime"}},
+            ("ok", 1, 0),
+        ),
+        (
             "override_unknown_column",
             lambda t: _write(t, "a.csv", GOOD_ROWS),
             {"columns": {"x": "nope"}},

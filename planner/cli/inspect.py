@@ -8,6 +8,19 @@ from pathlib import Path
 import typer
 
 
+def parse_columns(items: list[str]) -> dict[str, str]:
+    """``["date=Reported", ...]`` → ``{"date": "Reported"}``; a malformed item is a clear error."""
+    from planner.errors import ConfigError
+
+    out: dict[str, str] = {}
+    for item in items:
+        if "=" not in item:
+            raise ConfigError(f"--column {item!r} must look like ROLE=NAME, e.g. --column date=Reported.")
+        role, name = item.split("=", 1)
+        out[role.strip()] = name.strip()
+    return out
+
+
 def register(app: typer.Typer) -> None:
     """Add the ``inspect`` command to ``app``."""
 
@@ -23,11 +36,16 @@ def register(app: typer.Typer) -> None:
         drop_duplicates: bool = typer.Option(
             False, "--drop-duplicates", help="Quarantine exact duplicate records."
         ),
+        column: list[str] = typer.Option(
+            [], "--column", help="Column role as ROLE=NAME, e.g. date=Reported (repeatable)."
+        ),
     ) -> None:
         """Read incidents and report what was accepted, set aside, detected and what analyses the data supports."""
         from planner.io import read_incidents
 
-        result = read_incidents(path, crs=crs, layer=layer, drop_duplicates=drop_duplicates)
+        result = read_incidents(
+            path, crs=crs, layer=layer, drop_duplicates=drop_duplicates, columns=parse_columns(column)
+        )
         rep = result.report.to_dict()
         if quarantine is not None:
             result.quarantine.to_csv(quarantine, index=False)

@@ -29,8 +29,12 @@ def register(app: typer.Typer) -> None:
         ),
         cell_size_m: float | None = typer.Option(None, "--cell-size", help="Grid cell size in metres."),
         budget: float | None = typer.Option(None, "--budget", help="Budget for the intervention portfolio."),
+        column: list[str] = typer.Option(
+            [], "--column", help="Column role as ROLE=NAME, e.g. date=Reported (repeatable)."
+        ),
     ) -> None:
         """Ingest, grid, density, Gi* hotspots, exposure, risk terrain and recommendations; write the plan."""
+        from planner.cli.inspect import parse_columns
         from planner.config import config_from_mapping, load_config
         from planner.export import write_run_outputs
         from planner.pipeline import run
@@ -50,6 +54,7 @@ def register(app: typer.Typer) -> None:
             "layers": layers,
             "cell_size_m": cell_size_m,
             "budget": budget,
+            "columns": parse_columns(column),
         }
         if config is not None:
             cfg = load_config(config, **options)
