@@ -39,13 +39,18 @@ def _gpkg_safe(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def write_layer(frame: pd.DataFrame, path: str | Path, layer: str) -> None:
-    """Write ``frame`` (GeoDataFrame or attribute table) as ``layer`` of the GeoPackage ``path``."""
+def write_layer(
+    frame: pd.DataFrame, path: str | Path, layer: str, *, metadata: dict[str, str] | None = None
+) -> None:
+    """Write ``frame`` (GeoDataFrame or attribute table) as ``layer`` of the GeoPackage ``path``.
+
+    ``metadata`` is stored as GDAL layer metadata (read back with ``pyogrio.read_info``).
+    """
     safe = _gpkg_safe(frame)
     if isinstance(safe, gpd.GeoDataFrame):
-        safe.to_file(path, layer=layer, driver="GPKG", engine="pyogrio")
+        safe.to_file(path, layer=layer, driver="GPKG", engine="pyogrio", metadata=metadata)
     else:
-        pyogrio.write_dataframe(safe, path, layer=layer, driver="GPKG")
+        pyogrio.write_dataframe(safe, path, layer=layer, driver="GPKG", metadata=metadata)
 
 
 def plan_tables(plan: Plan, *, include_incidents: bool = True) -> dict[str, pd.DataFrame]:
@@ -78,8 +83,9 @@ def write_run_outputs(plan: Plan, out_dir: str | Path) -> dict[str, Path]:
     gpkg = out / "plan.gpkg"
     if gpkg.exists():
         gpkg.unlink()
+    params = {"planner_parameters": json.dumps(plan.params, sort_keys=True, default=str)}
     for name, table in plan_tables(plan).items():
-        write_layer(table, gpkg, name)
+        write_layer(table, gpkg, name, metadata=params)
         if not isinstance(table, gpd.GeoDataFrame) or name in {"recommendations", "portfolio"}:
             csv = out / f"{name}.csv"
             pd.DataFrame(table.drop(columns="geometry", errors="ignore")).to_csv(csv, index=False)

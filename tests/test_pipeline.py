@@ -33,6 +33,10 @@ def test_outputs_exist_and_read_back(run_dirs):
     layers = {str(n) for n in pyogrio.list_layers(out / "plan.gpkg")[:, 0]}
     assert {"incidents", "cells", "hotspots", "study_area"} <= layers
     hotspots = gpd.read_file(out / "plan.gpkg", layer="hotspots")
+    meta = json.loads(
+        pyogrio.read_info(out / "plan.gpkg", layer="cells")["layer_metadata"]["planner_parameters"]
+    )
+    assert {"cell_size_m", "bandwidth_m", "neighbourhood", "fdr", "q"} <= set(meta)
     assert len(hotspots) >= 3
     assert hotspots.crs.to_epsg() == 32630
     with rasterio.open(out / "density.tif") as src:
