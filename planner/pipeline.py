@@ -143,13 +143,6 @@ def filter_incidents(incidents: gpd.GeoDataFrame, config: RunConfig) -> gpd.GeoD
     return out
 
 
-def period_years(incidents: gpd.GeoDataFrame) -> float:
-    """Length of the incident period in years (at least one day)."""
-    t = incidents["occurred_at"]
-    days = max((t.max() - t.min()).total_seconds() / 86400.0 + 1.0, 1.0)
-    return days / 365.25
-
-
 def compute_hotspots(
     incidents: gpd.GeoDataFrame, study_area: gpd.GeoDataFrame, config: RunConfig
 ) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame, dict[str, Surface], dict[str, Any]]:
@@ -165,7 +158,7 @@ def compute_hotspots(
     cell_size = config.cell_size_m or grid.auto_cell_size(study_area, n_incidents=len(incidents))
     cells = grid.grid_from_boundary(study_area, cell_size_m=cell_size, kind=config.grid_kind)
     cells = grid.count_incidents(cells, incidents)
-    years = period_years(incidents)
+    years = polygons.period_years_of(incidents)
     density = kde.kde_surface(
         incidents,
         cell_size_m=cell_size,

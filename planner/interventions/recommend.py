@@ -23,6 +23,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from planner.hotspots.polygons import period_years_of
 from planner.interventions.catalog import Catalogue, Condition, Intervention, QuantityRule, load_catalogue
 from planner.interventions.costs import PRICE_INDEX_NOTE, convert, crime_cost
 
@@ -45,11 +46,6 @@ class DisplacementPrior:
     max_displaced_share: float = 0.5
     max_diffused_share: float = 0.5
     source: str = GB_SOURCE
-
-
-def _years(incidents: gpd.GeoDataFrame) -> float:
-    t = incidents["occurred_at"]
-    return max((t.max() - t.min()).total_seconds() / 86400.0 + 1.0, 1.0) / 365.25
 
 
 def _hotspot_counts(hotspots: gpd.GeoDataFrame, incidents: gpd.GeoDataFrame) -> pd.DataFrame:
@@ -153,7 +149,7 @@ def recommend(
     catalogue = catalogue if catalogue is not None else load_catalogue()
     prior = displacement or DisplacementPrior()
     rng = np.random.default_rng(random_state)
-    years = _years(incidents)
+    years = period_years_of(incidents)
     per_incident = _hotspot_counts(hotspots, incidents)
     has_loc = "location_type" in per_incident.columns
     rows: list[dict[str, Any]] = []
