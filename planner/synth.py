@@ -148,7 +148,7 @@ RISING: dict[str, Any] = {
     "centre": (2100.0, 2300.0),
     "radius_m": 450.0,
     "multiplier_start": 1.0,
-    "multiplier_end": 3.0,
+    "multiplier_end": 6.0,
 }
 
 
@@ -497,6 +497,10 @@ def _pixel_features(layers: dict[str, Any], boundary: Polygon, rng: np.random.Ge
     }
     for geom in layers["car_parks"].geometry:
         feats["car_parks"] |= shapely.contains_xy(geom.buffer(5), px[:, 0], px[:, 1])
+    # the rising neighbourhood starts from an ordinary (not a quiet) baseline, so its growth makes it hot
+    feats["heterogeneity"] = np.where(
+        feats["rising"], np.maximum(feats["heterogeneity"], 1.0), feats["heterogeneity"]
+    )
     return feats
 
 
