@@ -244,10 +244,37 @@ def run(config: RunConfig | None = None, *, progress: Progress | None = None) ->
 def _later_stages() -> list[tuple[str, Callable[[Plan], Plan]]]:
     """Environment, risk, recommendation and portfolio stages, in order."""
     return [
+        ("space-time", add_space_time),
         ("exposure", add_exposure),
         ("risk", add_risk),
         ("recommend", add_recommendations),
     ]
+
+
+def add_space_time(plan: Plan) -> Plan:
+    """Emerging hot-spot categories on the cells and a near-repeat (Knox) table, when the data allow."""
+    from planner.hotspots.emerging import emerging_hotspots
+    from planner.hotspots.nearrepeat import knox_from_incidents
+
+    analyses = plan.ingest_report.get("fitness", {}).get("analyses", {})
+    if analyses.get("emerging_hotspots", {}).get("ok") and {"row", "col"} <= set(plan.cells.columns):
+        ehsa = emerging_hotspots(plan.incidents, plan.cells)
+        cols = ["ehsa_category", "mk_tau", "mk_z", "mk_p", "n_sig_hot_bins", "n_sig_cold_bins"]
+        plan.cells = plan.cells.assign(**{c: ehsa[c].to_numpy() for c in cols})
+        plan.params["emerging"] = ehsa.attrs["ehsa"]
+    if analyses.get("near_repeat", {}).get("ok"):
+        burglary = plan.incidents[plan.incidents["category"] == "burglary"]
+        burglary.attrs = dict(plan.incidents.attrs)
+        if len(burglary) >= 30:
+            knox = knox_from_incidents(
+                burglary,
+                distance_breaks_m=[0, 0.01, 100, 200, 300, 400, "inf"],
+                time_breaks_days=[0, 7, 14, 21, 28, "inf"],
+                permutations=199,
+                rng=plan.config.seed,
+            )
+            plan.evaluation["near_repeat_burglary"] = knox.to_dict()
+    return plan
 
 
 def add_exposure(plan: Plan) -> Plan:

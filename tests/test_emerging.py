@@ -90,3 +90,31 @@ def test_sample_city_rising_area_is_emerging():
     rising = inside["ehsa_category"].isin(["new hot spot", "consecutive hot spot", "intensifying hot spot"])
     assert rising.mean() >= 0.5
     assert (inside["mk_tau"] > 0).mean() > 0.8
+
+
+def test_cli_and_pipeline(tmp_path, capsys):
+    import geopandas as gpd
+
+    from planner.cli import main
+
+    out = tmp_path / "e.gpkg"
+    assert (
+        main(
+            [
+                "emerging",
+                str(SAMPLE / "incidents.csv"),
+                "--crs",
+                "EPSG:32630",
+                "--bin",
+                "QS",
+                "--cell-size",
+                "250",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
+    assert "12 bins" in capsys.readouterr().out
+    cells = gpd.read_file(out, layer="cells")
+    assert "ehsa_category" in cells.columns and cells["ehsa_category"].str.contains("hot spot").any()
