@@ -136,6 +136,15 @@ def _run_at_end(flags: np.ndarray) -> np.ndarray:
     return first_false
 
 
+def _apply_first_match(out: np.ndarray, rules: list[tuple[str, np.ndarray]], kind: str) -> None:
+    """Give each still-unclassified cell the first rule it meets (in place), as '<rule> <kind> spot'."""
+    free = out == "no pattern"
+    for name, cond in rules:
+        hit = free & cond
+        out[hit] = f"{name} {kind} spot"
+        free &= ~hit
+
+
 def classify(
     hot: np.ndarray,
     cold: np.ndarray,
@@ -170,11 +179,7 @@ def classify(
             ("sporadic", final & (frac < share)),
             ("historical", ~final & ~other[:, -1] & (frac >= share)),
         ]
-        free = out == "no pattern"
-        for name, cond in rules:
-            hit = free & cond
-            out[hit] = f"{name} {kind} spot"
-            free &= ~hit
+        _apply_first_match(out, rules, kind)
     return out
 
 
@@ -200,11 +205,7 @@ def classify_short(
             ("former", (older >= hotspot_prop) & (recent < hotspot_prop)),
             ("intermittent", overall >= hotspot_prop),
         ]
-        free = out == "no pattern"
-        for name, cond in rules:
-            hit = free & cond
-            out[hit] = f"{name} {kind} spot"
-            free &= ~hit
+        _apply_first_match(out, rules, kind)
     return out
 
 
