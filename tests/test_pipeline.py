@@ -78,3 +78,21 @@ def test_help_lists_commands(capsys):
     text = capsys.readouterr().out
     for command in ("run", "synth", "inspect"):
         assert command in text
+
+
+def test_recommend_and_portfolio_cli(run_dirs, tmp_path, capsys):
+    out, _ = run_dirs
+    recs = tmp_path / "recs.csv"
+    assert main(["recommend", str(out / "plan.gpkg"), "--out", str(recs)]) == 0
+    table = pd.read_csv(recs)
+    assert {"hotspot_id", "intervention_id", "rank", "bcr_low", "bcr_high", "source", "reasons"} <= set(
+        table.columns
+    )
+    assert "alarm_only" not in set(table["intervention_id"]) and "alley_gates" not in set(
+        table["intervention_id"]
+    )
+    chosen = tmp_path / "chosen.csv"
+    assert main(["portfolio", str(recs), "--budget", "200000", "--out", str(chosen)]) == 0
+    picked = pd.read_csv(chosen)
+    assert picked["cost"].sum() <= 200000
+    assert "crimes prevented per year" in capsys.readouterr().out
