@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import pyogrio
 
@@ -297,7 +298,9 @@ def add_risk(plan: Plan) -> Plan:
 
     model = RiskTerrain(random_state=plan.config.seed).fit(plan.cells, plan.layers)
     plan.risk_factors = model.factors_
-    plan.cells = plan.cells.assign(risk_rrs=model.predict(plan.cells, plan.layers))
+    scores = model.predict(plan.cells, plan.layers)
+    plan.cells = plan.cells.assign(risk_rrs=scores)
+    plan.surfaces["risk_rrs"] = model.to_surface(plan.cells, scores=np.asarray(scores, dtype=float))
     plan.params["risk_family"] = getattr(model, "family_", None)
     return plan
 
