@@ -44,7 +44,9 @@ def test_outputs_exist_and_read_back(run_dirs):
         assert src.transform.e < 0  # north-up
         assert src.read(1).shape == (src.height, src.width)
     with rasterio.open(out / "risk_rrs.tif") as src:
-        assert src.transform.e < 0 and float(src.read(1, masked=True).min()) >= 1.0 - 1e-6  # relative risk, min 1
+        assert (
+            src.transform.e < 0 and float(src.read(1, masked=True).min()) >= 1.0 - 1e-6
+        )  # relative risk, min 1
     html = (out / "map.html").read_text(encoding="utf-8")
     assert not EXTERNAL.search(html)
     manifest = json.loads((out / "manifest.json").read_text())
