@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 import shapely
 from scipy.spatial import cKDTree
 
@@ -130,12 +131,12 @@ def disc_covered_length(seg: Segments, centres: np.ndarray, radii: np.ndarray) -
     si, t0, t1 = si[hit], t0[hit], t1[hit]
     order = np.lexsort((t0, si))
     si, t0, t1 = si[order], t0[order], t1[order]
-    # Running maximum of interval ends within each segment: offset each segment's ends by 2·segment
-    # so the cumulative maximum never carries over from one segment to the next.
-    shifted = np.maximum.accumulate(t1 + 2.0 * si)
-    prev_end = np.empty_like(t1)
-    prev_end[0] = -1.0
-    prev_end[1:] = shifted[:-1] - 2.0 * si[1:]
+    # Running maximum of interval ends within each segment (exact, so a segment's result does not
+    # depend on its position in the array: partitioned runs give identical lengths).
+    running = pd.Series(t1).groupby(si, sort=False).cummax().to_numpy()
+    prev_end = np.full_like(t1, -1.0)
+    same = si[1:] == si[:-1]
+    prev_end[1:][same] = running[:-1][same]
     gain = np.clip(t1 - np.maximum(t0, prev_end), 0.0, None)
     covered_t = np.bincount(si, weights=gain, minlength=len(seg))
     return covered_t * seg.length

@@ -62,6 +62,13 @@ class RunConfig(BaseModel):
     privacy: Literal["public", "internal"] = "internal"
     k_min: int = Field(5, ge=1)
     seed: int = 20261128
+    engine: Literal["memory", "dask"] = Field(
+        "memory",
+        description="'memory' (one process) or 'dask' (ingest, grid counts and exposure on distributed).",
+    )
+    scheduler: str | None = Field(
+        None, description="Dask scheduler address for engine='dask' (default: a local cluster)."
+    )
 
     @field_validator("layers")
     @classmethod

@@ -155,6 +155,12 @@ def camera_viewsheds(
     )
 
 
+def _weighted_sum(owner: np.ndarray, *, weights: np.ndarray, minlength: int) -> np.ndarray:
+    """``np.bincount`` with weights, always float64 (NumPy gives int64 when ``owner`` is empty), so
+    the exposure columns' dtypes do not depend on the data (partitioned runs concatenate exactly)."""
+    return np.bincount(owner, weights=weights, minlength=minlength).astype(np.float64, copy=False)
+
+
 def _point_metrics(
     name: str, pts: np.ndarray, geoms: np.ndarray, area_km2: np.ndarray, radius_m: float
 ) -> dict[str, np.ndarray]:
@@ -193,7 +199,7 @@ def _polygon_metrics(
         count = np.bincount(pi, minlength=n)
         # Overlapping features would be counted twice by summing areas; overlaps within one layer
         # are rare (car parks, vegetation) and the share is capped at 1.
-        inside = np.bincount(
+        inside = _weighted_sum(
             pi, weights=shapely.area(shapely.intersection(geoms[pi], feats[fi])), minlength=n
         )
         (qi, _), dist = tree.query_nearest(geoms, return_distance=True, all_matches=False)
@@ -225,7 +231,7 @@ def zonal_stats(surface: Surface, geoms: np.ndarray) -> tuple[np.ndarray, np.nda
     owner = ids[ok] - 1
     counts = np.bincount(owner, minlength=n)
     mean = np.divide(
-        np.bincount(owner, weights=vals[ok], minlength=n), counts, out=np.full(n, np.nan), where=counts > 0
+        _weighted_sum(owner, weights=vals[ok], minlength=n), counts, out=np.full(n, np.nan), where=counts > 0
     )
     minimum = np.full(n, np.inf)
     np.minimum.at(minimum, owner, vals[ok])
@@ -305,7 +311,7 @@ def exposure_for_polygons(
     notes: list[str] = []
 
     seg = _geom.segments_in_polygons(geoms, _geoms(streets)) if streets is not None else None
-    street_len = np.bincount(seg.owner, weights=seg.length, minlength=n) if seg is not None else np.zeros(n)
+    street_len = _weighted_sum(seg.owner, weights=seg.length, minlength=n) if seg is not None else np.zeros(n)
     if streets is not None:
         cols["streets__length_m"] = street_len
         junctions = _junction_points(_geoms(streets))
@@ -336,7 +342,7 @@ def exposure_for_polygons(
             continue
         if spec.geometry_type == "line":
             lsegs = _geom.segments_in_polygons(geoms, feats)
-            cols[f"{name}__length_m"] = np.bincount(lsegs.owner, weights=lsegs.length, minlength=n)
+            cols[f"{name}__length_m"] = _weighted_sum(lsegs.owner, weights=lsegs.length, minlength=n)
             continue
         cols.update(_point_metrics(name, feats, geoms, area_km2, spec.radius_m))
         if spec.role == "generator":
@@ -348,7 +354,7 @@ def exposure_for_polygons(
             cols[f"{name}__n_broken"] = _geom.point_in_polygon_counts(feats[~working], geoms)
             if seg is not None:
                 lit = _geom.disc_covered_length(seg, xy[working], np.full(int(working.sum()), spec.radius_m))
-                lit_len = np.bincount(seg.owner, weights=lit, minlength=n)
+                lit_len = _weighted_sum(seg.owner, weights=lit, minlength=n)
                 cols[f"{name}__lit_length_m"] = lit_len
                 cols[f"{name}__unlit_length_m"] = np.clip(street_len - lit_len, 0, None)
                 cols[f"{name}__lit_share"] = np.divide(
@@ -385,7 +391,7 @@ def exposure_for_polygons(
                 pi, _ = _geom.visible_pairs(pts, xy, direction, fov, rng, buildings=bgeoms)
                 seen = np.zeros(len(pts), dtype=bool)
                 seen[pi] = True
-                covered = np.bincount(seg.owner[seg_of], weights=weights * seen, minlength=n)
+                covered = _weighted_sum(seg.owner[seg_of], weights=weights * seen, minlength=n)
                 cols[f"{name}__covered_length_m"] = covered
                 cols[f"{name}__covered_share"] = np.divide(
                     covered, street_len, out=np.full(n, np.nan), where=street_len > 0

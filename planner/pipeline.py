@@ -64,9 +64,13 @@ def _split_layer_ref(ref: str) -> tuple[str, str | None]:
     return ref, None
 
 
-def load_inputs(config: RunConfig) -> dict[str, Any]:
-    """Ingest incidents, study area and layers, all in one analysis CRS."""
-    from planner import grid, io
+def load_inputs(config: RunConfig, *, client: Any = None) -> dict[str, Any]:
+    """Ingest incidents, study area and layers, all in one analysis CRS.
+
+    With a Dask ``client`` the incident partitions are read on its workers; their futures are
+    returned as ``"partitions"`` for counting there.
+    """
+    from planner import dask_engine, grid, io
 
     sources: dict[str, Any]
     if config.uses_sample_city:
@@ -80,12 +84,16 @@ def load_inputs(config: RunConfig) -> dict[str, Any]:
         }
     sources["layers"] = {**sources.get("layers", {}), **config.layers}
 
-    result = io.read_incidents(
-        sources["incidents"],
-        crs=sources["crs"] or config.crs,
-        analysis_crs=config.analysis_crs,
-        columns=config.columns or None,
-    )
+    read_options: dict[str, Any] = {
+        "crs": sources["crs"] or config.crs,
+        "analysis_crs": config.analysis_crs,
+        "columns": config.columns or None,
+    }
+    partitions: list[Any] = []
+    if client is not None:
+        result, partitions = dask_engine.read_incidents(client, sources["incidents"], **read_options)
+    else:
+        result = io.read_incidents(sources["incidents"], **read_options)
     incidents = result.incidents
     crs = incidents.crs
 
@@ -105,7 +113,10 @@ def load_inputs(config: RunConfig) -> dict[str, Any]:
             layers[kind] = io.read_raster(path)
         else:
             layers[kind] = io.read_layer(path, kind=kind, layer=layer, analysis_crs=crs)
-    inputs = [file_checksum(_split_layer_ref(str(sources["incidents"]))[0])]
+    incident_files = (
+        dask_engine.partitions(sources["incidents"]) if client is not None else [str(sources["incidents"])]
+    )
+    inputs = [file_checksum(_split_layer_ref(f)[0]) for f in incident_files]
     if sources.get("boundary"):
         inputs.append(file_checksum(_split_layer_ref(sources["boundary"])[0]))
     inputs += [file_checksum(_split_layer_ref(ref)[0]) for ref in sources["layers"].values()]
@@ -120,6 +131,7 @@ def load_inputs(config: RunConfig) -> dict[str, Any]:
         "layers": layers,
         "crs": crs,
         "inputs": unique_inputs,
+        "partitions": partitions,
     }
 
 
@@ -145,9 +157,16 @@ def filter_incidents(incidents: gpd.GeoDataFrame, config: RunConfig) -> gpd.GeoD
 
 
 def compute_hotspots(
-    incidents: gpd.GeoDataFrame, study_area: gpd.GeoDataFrame, config: RunConfig
+    incidents: gpd.GeoDataFrame,
+    study_area: gpd.GeoDataFrame,
+    config: RunConfig,
+    *,
+    count: Callable[[gpd.GeoDataFrame], gpd.GeoDataFrame] | None = None,
 ) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame, dict[str, Surface], dict[str, Any]]:
-    """Grid, counts, KDE and Gi* hotspots. Returns (cells, hotspots, surfaces, chosen params)."""
+    """Grid, counts, KDE and Gi* hotspots. Returns (cells, hotspots, surfaces, chosen params).
+
+    ``count(cells)`` replaces the in-memory cell counts (the Dask engine counts on its workers).
+    """
     from planner import grid
     from planner.hotspots import gistar, kde, polygons
 
@@ -158,7 +177,7 @@ def compute_hotspots(
         )
     cell_size = config.cell_size_m or grid.auto_cell_size(study_area, n_incidents=len(incidents))
     cells = grid.grid_from_boundary(study_area, cell_size_m=cell_size, kind=config.grid_kind)
-    cells = grid.count_incidents(cells, incidents)
+    cells = count(cells) if count is not None else grid.count_incidents(cells, incidents)
     years = polygons.period_years_of(incidents)
     density = kde.kde_surface(
         incidents,
@@ -192,9 +211,21 @@ def compute_hotspots(
 
 
 def run(config: RunConfig | None = None, *, progress: Progress | None = None) -> Plan:
-    """Run the whole pipeline and return the :class:`Plan` (nothing is written)."""
+    """Run the whole pipeline and return the :class:`Plan` (nothing is written).
+
+    ``config.engine == "dask"`` runs ingest, grid counts and exposure on a Dask cluster (the one at
+    ``config.scheduler``, else a local one); the plan is identical to the in-memory engine's.
+    """
     config = config or RunConfig()
-    report = progress or _noop
+    if config.engine == "dask":
+        from planner import dask_engine
+
+        with dask_engine.connect(config.scheduler) as client:
+            return _run(config, progress or _noop, client)
+    return _run(config, progress or _noop, None)
+
+
+def _run(config: RunConfig, report: Progress, client: Any) -> Plan:
     t0 = time.perf_counter()
     timings: dict[str, float] = {}
 
@@ -202,12 +233,23 @@ def run(config: RunConfig | None = None, *, progress: Progress | None = None) ->
         timings[stage] = round(time.perf_counter() - t0 - sum(timings.values()), 3)
 
     report(0.02, "Reading incidents and layers")
-    inputs = load_inputs(config)
+    inputs = load_inputs(config, client=client)
     mark("ingest")
     incidents = filter_incidents(inputs["incidents"], config)
 
     report(0.3, "Finding hotspots")
-    cells, hotspots, surfaces, params = compute_hotspots(incidents, inputs["study_area"], config)
+    count = None
+    if client is not None:
+        from functools import partial
+
+        from planner import dask_engine
+
+        keep = partial(filter_incidents, config=config)
+
+        def count(cells: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+            return dask_engine.count_cells(client, inputs["partitions"], cells, keep=keep)
+
+    cells, hotspots, surfaces, params = compute_hotspots(incidents, inputs["study_area"], config, count=count)
     mark("hotspots")
 
     plan = Plan(
@@ -232,9 +274,10 @@ def run(config: RunConfig | None = None, *, progress: Progress | None = None) ->
         inputs=inputs["inputs"],
         warnings=list(inputs["report"].get("warnings", [])),
     )
+    plan.params["engine"] = config.engine
     for stage, fn in _later_stages():
         report(0.5, stage)
-        plan = fn(plan)
+        plan = add_exposure(plan, client=client) if fn is add_exposure else fn(plan)
         mark(stage)
     plan.params["timings_s"] = timings
     report(1.0, "Done")
@@ -315,13 +358,21 @@ def _thin_for_knox(
     return thinned, note
 
 
-def add_exposure(plan: Plan) -> Plan:
-    """Exposure columns on cells and hotspots (when there are environmental layers)."""
+def add_exposure(plan: Plan, *, client: Any = None) -> Plan:
+    """Exposure columns on cells and hotspots (when there are environmental layers).
+
+    With a Dask ``client`` the cells' exposure is computed on its workers.
+    """
     if not plan.layers:
         return plan
     from planner import exposure
 
-    plan.cells = exposure.exposure_for_cells(plan.cells, plan.layers)
+    if client is not None:
+        from planner import dask_engine
+
+        plan.cells = dask_engine.exposure_for_cells(client, plan.cells, plan.layers)
+    else:
+        plan.cells = exposure.exposure_for_cells(plan.cells, plan.layers)
     if len(plan.hotspots):
         plan.hotspots = exposure.exposure_for_hotspots(plan.hotspots, plan.layers)
     return plan

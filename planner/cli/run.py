@@ -32,6 +32,12 @@ def register(app: typer.Typer) -> None:
         column: list[str] = typer.Option(
             [], "--column", help="Column role as ROLE=NAME, e.g. date=Reported (repeatable)."
         ),
+        engine: str | None = typer.Option(
+            None, "--engine", help="memory (default) or dask: ingest, grid counts and exposure on Dask."
+        ),
+        scheduler: str | None = typer.Option(
+            None, "--scheduler", help="Dask scheduler address for --engine dask (default: local cluster)."
+        ),
     ) -> None:
         """Ingest, grid, density, Gi* hotspots, exposure, risk terrain and recommendations; write the plan."""
         from planner.cli.inspect import parse_columns
@@ -55,6 +61,8 @@ def register(app: typer.Typer) -> None:
             "cell_size_m": cell_size_m,
             "budget": budget,
             "columns": parse_columns(column),
+            "engine": engine,
+            "scheduler": scheduler,
         }
         if config is not None:
             cfg = load_config(config, **options)
