@@ -6,7 +6,6 @@ import builtins
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 import pytest
 
@@ -18,7 +17,7 @@ from tests._paths import SAMPLE, shared_path
 pytest.importorskip("distributed")
 pytest.importorskip("dask_geopandas")
 
-from planner import dask_engine  # noqa: E402
+from planner import dask_engine
 
 CHICAGO = ("data", "chicago_burglary_2014_2017", "chicago_burglary_2014_2017.csv")
 
@@ -30,7 +29,7 @@ def client() -> Any:
 
 
 def _run_both(config: RunConfig, client: Any) -> tuple[Any, Any]:
-    from planner.pipeline import _run, _noop
+    from planner.pipeline import _noop, _run
 
     memory = run(config)
     dask = _run(config.model_copy(update={"engine": "dask"}), _noop, client)
@@ -97,16 +96,18 @@ def test_partitioned_geoparquet_counts_equal_one_file(client: Any, tmp_path: Pat
 
 
 def test_unreachable_scheduler_is_a_clear_error() -> None:
-    with pytest.raises(ConfigError, match="Could not reach the Dask scheduler.*dask scheduler"):
-        with dask_engine.connect("tcp://127.0.0.1:9"):
-            pass
+    with (
+        pytest.raises(ConfigError, match=r"Could not reach the Dask scheduler.*dask scheduler"),
+        dask_engine.connect("tcp://127.0.0.1:9"),
+    ):
+        pass
 
 
 def test_missing_dask_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
     real = builtins.__import__
 
     def fake(name: str, *args: Any, **kwargs: Any) -> Any:
-        if name.split(".")[0] == "dask_geopandas":
+        if name.split(".", maxsplit=1)[0] == "dask_geopandas":
             raise ImportError("no", name="dask_geopandas")
         return real(name, *args, **kwargs)
 
