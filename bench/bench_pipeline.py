@@ -31,6 +31,7 @@ process, with a time cap:
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
 import os
@@ -53,10 +54,8 @@ KNOX_PEER_MAX = 10_000
 # ------------------------------------------------------------------------------------ memory probes
 def reset_peak() -> None:
     """Reset this process's resident high-water mark (Linux); no-op elsewhere."""
-    try:
+    with contextlib.suppress(OSError):
         Path("/proc/self/clear_refs").write_text("5")
-    except OSError:
-        pass
 
 
 def peak_mib() -> float:
@@ -188,7 +187,7 @@ def peer_worker(name: str, data: Path, out: Path) -> dict[str, Any]:
 
         def floor() -> np.ndarray:
             xy = pd.read_csv(csv, usecols=["x", "y"], engine="pyarrow").to_numpy()
-            n_cols = int(math.ceil((b[2] - b[0]) / cs)) + 1
+            n_cols = math.ceil((b[2] - b[0]) / cs) + 1
             c = np.floor((xy[:, 0] - b[0]) / cs).astype(np.int64)
             r = np.floor((xy[:, 1] - b[1]) / cs).astype(np.int64)
             return np.bincount(np.clip(r * n_cols + c, 0, None))
@@ -273,7 +272,9 @@ def sub(args: list[str], timeout: float) -> dict[str, Any] | None:
     cmd = [sys.executable, "-m", "bench.bench_pipeline", *args]
     env = {**os.environ, "PYTHONWARNINGS": "ignore"}
     try:
-        proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=timeout, env=env)
+        proc = subprocess.run(
+            cmd, cwd=ROOT, capture_output=True, text=True, timeout=timeout, env=env, check=False
+        )
     except subprocess.TimeoutExpired:
         return {"timeout": timeout}
     if proc.returncode != 0:
@@ -293,9 +294,7 @@ def prepare(tmp: Path, quick: bool) -> list[tuple[str, Path]]:
         gpkg = paths["gpkg"]
         import pyogrio
 
-        layers = {
-            str(k): f"{gpkg}::{k}" for k in pyogrio.list_layers(gpkg)[:, 0] if str(k) != "boundary"
-        }
+        layers = {str(k): f"{gpkg}::{k}" for k in pyogrio.list_layers(gpkg)[:, 0] if str(k) != "boundary"}
         if (SAMPLE / "lux.tif").exists():
             layers["lighting"] = str(SAMPLE / "lux.tif")
         spec = {
@@ -353,7 +352,7 @@ ORDER = [
 ]
 
 
-def section(name: str, data: Path, quick: bool) -> tuple[list[str], dict[str, Any]]:
+def section(name: str, data: Path) -> tuple[list[str], dict[str, Any]]:
     out = data / "out"
     out.mkdir(exist_ok=True)
     ours = sub(["--worker", "planner", str(data), str(out)], timeout=1800)
@@ -387,7 +386,9 @@ def section(name: str, data: Path, quick: bool) -> tuple[list[str], dict[str, An
 
     fl = peers.get("floor")
     if fl and "s" in fl:
-        lines.append(f"| floor: read x,y + bin once | — | — | {fl['peer']} | {fmt(fl['s'])} | {fmt(fl['mib'], 0)} | | |")
+        lines.append(
+            f"| floor: read x,y + bin once | — | — | {fl['peer']} | {fmt(fl['s'])} | {fmt(fl['mib'], 0)} | | |"
+        )
     total_s = 0.0
     for stage in ORDER:
         if stage not in stages:
@@ -419,7 +420,10 @@ def section(name: str, data: Path, quick: bool) -> tuple[list[str], dict[str, An
     )
     if fl and "s" in fl:
         ing = stages["ingest"][0] + stages.get("grid", [0.0])[0]
-        lines += ["", f"Ingest + grid vs floor: {ing / fl['s']:.1f}× the floor ({fmt(ing)} s vs {fmt(fl['s'])} s)."]
+        lines += [
+            "",
+            f"Ingest + grid vs floor: {ing / fl['s']:.1f}× the floor ({fmt(ing)} s vs {fmt(fl['s'])} s).",
+        ]
     for w in ours.get("warnings", []):
         lines += ["", f"Note: {w}"]
     lines.append("")
@@ -476,7 +480,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     summary: dict[str, Any] = {}
     for name, data in prepare(tmp, args.quick):
-        lines, res = section(name, data, args.quick)
+        lines, res = section(name, data)
         print("\n".join(lines))
         summary[name] = res
         print(f"{name}: done", file=sys.stderr)
