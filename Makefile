@@ -9,7 +9,7 @@ ASSETS  := static/vendor/.installed
 PORT    ?= 8501
 PYTEST_ARGS ?=
 
-.PHONY: run test setup lint bench sample clean
+.PHONY: run test setup lint bench bench-quick sample clean
 
 setup: $(STAMP) $(ASSETS)
 
@@ -37,6 +37,9 @@ lint: setup
 
 bench: setup
 	$(BIN)/python -m bench.run
+
+bench-quick: setup
+	$(BIN)/python -m bench.run --quick
 
 sample: setup
 	$(BIN)/planner synth --out sample_data --seed 20261128

@@ -283,14 +283,13 @@ def sub(args: list[str], timeout: float) -> dict[str, Any] | None:
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
-def prepare(tmp: Path, quick: bool) -> list[tuple[str, Path]]:
+def prepare(tmp: Path, sizes: list[int], lamps: int, real: bool) -> list[tuple[str, Path]]:
     from bench.bigcity import CRS, SAMPLE, make_big_city
 
     out: list[tuple[str, Path]] = []
-    sizes = (10_000,) if quick else (10_000, 100_000, 1_000_000)
     for n in sizes:
         d = tmp / f"synthetic_{n}"
-        paths = make_big_city(d, n, 100_000)
+        paths = make_big_city(d, n, lamps)
         gpkg = paths["gpkg"]
         import pyogrio
 
@@ -310,8 +309,8 @@ def prepare(tmp: Path, quick: bool) -> list[tuple[str, Path]]:
             "lamps": [str(gpkg), "street_lights"],
         }
         (d / "spec.json").write_text(json.dumps(spec))
-        out.append((f"synthetic {n // 1000}k (sample city ×{n / 16_553:.1f}), 100k lamps", d))
-    if CHICAGO.exists():
+        out.append((f"synthetic {n / 1000:g}k (sample city ×{n / 16_553:.1f}), {lamps / 1000:g}k lamps", d))
+    if real and CHICAGO.exists():
         d = tmp / "chicago"
         d.mkdir()
         spec = {
@@ -352,20 +351,25 @@ ORDER = [
 ]
 
 
-def section(name: str, data: Path) -> tuple[list[str], dict[str, Any]]:
+ALL_PEERS = ["floor", "ingest", "sklearn", "scipy", "esda", "sjoin", "pointpats"]
+
+
+def section(name: str, data: Path, chosen: list[str] = ALL_PEERS) -> tuple[list[str], dict[str, Any]]:
     out = data / "out"
     out.mkdir(exist_ok=True)
     ours = sub(["--worker", "planner", str(data), str(out)], timeout=1800)
     if not ours or "stages" not in ours:
         return [f"### {name}", "", "planner run failed (see stderr)", ""], {}
     stages = ours["stages"]
-    peers = {p: sub(["--worker", p, str(data), str(out)], timeout=PEER_CAP_S) for p in ["floor", "ingest"]}
-    for p in ["sklearn", "scipy", "esda"]:
-        peers[p] = sub(["--worker", p, str(data), str(out)], timeout=PEER_CAP_S)
-    if "lamps" in json.loads((data / "spec.json").read_text()):
+    peers = {
+        p: sub(["--worker", p, str(data), str(out)], timeout=PEER_CAP_S)
+        for p in ["floor", "ingest", "sklearn", "scipy", "esda"]
+        if p in chosen
+    }
+    if "sjoin" in chosen and "lamps" in json.loads((data / "spec.json").read_text()):
         peers["sjoin"] = sub(["--worker", "sjoin", str(data), str(out)], timeout=PEER_CAP_S)
     knox_ours = None
-    if (out / "knox.npy").exists():
+    if "pointpats" in chosen and (out / "knox.npy").exists():
         knox_ours = sub(["--worker", "knox", str(data), str(out)], timeout=PEER_CAP_S)
         peers["pointpats"] = sub(["--worker", "pointpats", str(data), str(out)], timeout=PEER_CAP_S)
 
@@ -453,6 +457,10 @@ def cli_run(data: Path) -> dict[str, Any] | None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="10k incidents only, no CLI run")
+    parser.add_argument("--sizes", help="synthetic sizes, comma-separated (default 10000,100000,1000000)")
+    parser.add_argument("--lamps", type=int, default=100_000, help="street lamps in the big city")
+    parser.add_argument("--no-real", action="store_true", help="skip the Chicago burglaries")
+    parser.add_argument("--peers", help=f"peers to run, comma-separated (default: {','.join(ALL_PEERS)})")
     parser.add_argument("--worker", nargs="+", help=argparse.SUPPRESS)
     parser.add_argument("--keep", type=Path, help="keep the generated data in this folder")
     args = parser.parse_args(argv)
@@ -472,15 +480,22 @@ def main(argv: list[str] | None = None) -> int:
     tmp = args.keep or Path(tmp_ctx.name)
     tmp.mkdir(parents=True, exist_ok=True)
     print("## Pipeline: every stage of `planner run` vs its peer and floor\n")
-    print(f"Command: `.venv/bin/python -m bench.bench_pipeline{' --quick' if args.quick else ''}`\n")
+    shown = " ".join(argv if argv is not None else sys.argv[1:])
+    print(f"Command: `.venv/bin/python -m bench.bench_pipeline{' ' + shown if shown else ''}`\n")
     print(
         "Each stage is timed inside one `pipeline.run` (wall clock) with its own peak resident memory "
         "(high-water mark reset before the stage); every peer runs in a fresh process on the planner's "
         f"intermediate data, capped at {PEER_CAP_S} s. × > 1: the planner is faster / leaner.\n"
     )
     summary: dict[str, Any] = {}
-    for name, data in prepare(tmp, args.quick):
-        lines, res = section(name, data)
+    sizes = (
+        [int(v) for v in args.sizes.split(",")]
+        if args.sizes
+        else ([10_000] if args.quick else [10_000, 100_000, 1_000_000])
+    )
+    chosen = args.peers.split(",") if args.peers else ALL_PEERS
+    for name, data in prepare(tmp, sizes, args.lamps, not args.no_real):
+        lines, res = section(name, data, chosen)
         print("\n".join(lines))
         summary[name] = res
         print(f"{name}: done", file=sys.stderr)

@@ -5,7 +5,8 @@ same run and prints a Markdown section (times, peak memory, ratios). This runner
 after another in fresh interpreters (so peak-memory figures do not leak between them), and collects
 their output with the machine facts and the command that reproduces each section.
 
-Usage: ``make bench`` or ``.venv/bin/python -m bench.run [topic ...]``.
+Usage: ``make bench`` or ``.venv/bin/python -m bench.run [--quick] [topic ...]`` (``--quick``: small
+sizes only, a smoke run in a few minutes; ``make bench-quick``).
 """
 
 from __future__ import annotations
@@ -26,8 +27,12 @@ def topics() -> list[str]:
     return sorted(p.stem.removeprefix("bench_") for p in HERE.glob("bench_*.py"))
 
 
+QUICK = {"hotspots", "exposure", "pipeline", "dask"}  # topics with a --quick mode
+
+
 def main(argv: list[str]) -> int:
-    chosen = argv or topics()
+    quick = "--quick" in argv
+    chosen = [a for a in argv if a != "--quick"] or topics()
     sections = [
         "# Benchmark results",
         "",
@@ -40,17 +45,20 @@ def main(argv: list[str]) -> int:
     status = 0
     for topic in chosen:
         module = f"bench.bench_{topic}"
-        cmd = [sys.executable, "-m", module]
+        extra = ["--quick"] if quick and topic in QUICK else []
+        cmd = [sys.executable, "-m", module, *extra]
         t0 = time.perf_counter()
         proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, check=False)
         elapsed = time.perf_counter() - t0
-        sections += [f"## {topic}", "", f"Command: `.venv/bin/python -m {module}` ({elapsed:.0f} s wall)", ""]
+        shown = " ".join([module, *extra])
+        sections += [f"## {topic}", "", f"Command: `.venv/bin/python -m {shown}` ({elapsed:.0f} s wall)", ""]
         if proc.returncode != 0:
             status = 1
             sections += ["**Failed:**", "", "```", proc.stderr[-4000:], "```", ""]
         sections += [proc.stdout.strip(), ""]
         print(f"{topic}: {'ok' if proc.returncode == 0 else 'FAILED'} in {elapsed:.0f} s", file=sys.stderr)
-    (HERE / "RESULTS.md").write_text("\n".join(sections) + "\n", encoding="utf-8")
+    target = HERE / ("RESULTS-quick.md" if quick else "RESULTS.md")
+    target.write_text("\n".join(sections) + "\n", encoding="utf-8")
     return status
 
 

@@ -85,8 +85,11 @@ def connect(scheduler: str | None = None, *, n_workers: int = 1) -> Iterator[Any
         yield client
 
 
-def partitions(source: str | Path) -> list[str]:
-    """The partition files of ``source``: a file, a directory of GeoParquet/CSV files, or a glob."""
+def partitions(source: str | Path | list[str]) -> list[str]:
+    """The partition files of ``source``: a file, a list of files, a folder of GeoParquet/CSV files,
+    or a glob."""
+    if isinstance(source, list | tuple):
+        return [str(s) for s in source]
     src = str(source)
     if src.startswith(("postgresql://", "postgres://")):
         return [src]
@@ -245,7 +248,7 @@ def count_cells(
 
 def count_partitions(
     client: Any,
-    source: str | Path,
+    source: str | Path | list[str],
     cells: gpd.GeoDataFrame,
     *,
     keep: Callable[[gpd.GeoDataFrame], Any] | None = None,

@@ -324,7 +324,7 @@ def add_space_time(plan: Plan) -> Plan:
     return plan
 
 
-KNOX_MAX_PAIRS = 2_000_000
+KNOX_MAX_PAIRS = 500_000
 
 
 def _thin_for_knox(
