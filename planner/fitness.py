@@ -54,7 +54,7 @@ def fitness_report(
         per = t.dt.to_period("M")
         full = pd.period_range(per.min(), per.max(), freq="M")
         months = [str(p) for p in full]
-        present = set(per.astype(str))
+        present = set(per.drop_duplicates().astype(str))
         missing = [m for m in months if m not in present]
         if missing:
             warn.append(
