@@ -37,7 +37,9 @@ def main(argv: list[str]) -> int:
         "# Benchmark results",
         "",
         f"Generated {datetime.now(UTC):%Y-%m-%d %H:%M} UTC by `make bench` on {platform.node()}: "
-        f"{os.cpu_count()} cores, Python {platform.python_version()}, {platform.platform()}.",
+        f"{os.cpu_count()} cores, Python {platform.python_version()}, {platform.platform()}; "
+        f"load average at start {os.getloadavg()[0]:.1f} (the machine is shared: times are wall clock "
+        "and include contention).",
         "Each section compares this project with the peer tool on the same data in the same run; "
         "ratios > 1 mean the planner is faster (time) or leaner (memory).",
         "",
