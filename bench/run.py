@@ -39,11 +39,12 @@ def main(argv: list[str]) -> int:
         f"Generated {datetime.now(UTC):%Y-%m-%d %H:%M} UTC by `make bench` on {platform.node()}: "
         f"{os.cpu_count()} cores, Python {platform.python_version()}, {platform.platform()}; "
         f"load average at start {os.getloadavg()[0]:.1f} (the machine is shared: times are wall clock "
-        "and include contention).",
+        "and include contention; each section says when it ran).",
         "Each section compares this project with the peer tool on the same data in the same run; "
         "ratios > 1 mean the planner is faster (time) or leaner (memory).",
         "",
     ]
+    header = list(sections)
     status = 0
     for topic in chosen:
         module = f"bench.bench_{topic}"
@@ -53,15 +54,39 @@ def main(argv: list[str]) -> int:
         proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, check=False)
         elapsed = time.perf_counter() - t0
         shown = " ".join([module, *extra])
-        sections += [f"## {topic}", "", f"Command: `.venv/bin/python -m {shown}` ({elapsed:.0f} s wall)", ""]
+        sections += [
+            f"## {topic}",
+            "",
+            f"Command: `.venv/bin/python -m {shown}` ({elapsed:.0f} s wall, run {datetime.now(UTC):%Y-%m-%d %H:%M} UTC)",
+            "",
+        ]
         if proc.returncode != 0:
             status = 1
             sections += ["**Failed:**", "", "```", proc.stderr[-4000:], "```", ""]
         sections += [proc.stdout.strip(), ""]
         print(f"{topic}: {'ok' if proc.returncode == 0 else 'FAILED'} in {elapsed:.0f} s", file=sys.stderr)
     target = HERE / ("RESULTS-quick.md" if quick else "RESULTS.md")
+    if argv and target.exists():  # a subset of topics: keep the other topics' sections as they were
+        kept = _sections(target.read_text(encoding="utf-8"))
+        done = _sections("\n".join(sections))
+        body = [done.get(t) or kept.get(t, "") for t in topics() if t in done or t in kept]
+        sections = [*header, *body]
     target.write_text("\n".join(sections) + "\n", encoding="utf-8")
     return status
+
+
+def _sections(text: str) -> dict[str, str]:
+    """Topic → its section text (from '## topic' to the next topic heading)."""
+    names = set(topics())
+    out: dict[str, list[str]] = {}
+    current: str | None = None
+    for line in text.splitlines():
+        if line.startswith("## ") and line[3:].strip() in names:
+            current = line[3:].strip()
+            out[current] = []
+        if current is not None:
+            out[current].append(line)
+    return {k: "\n".join(v).rstrip() + "\n" for k, v in out.items()}
 
 
 if __name__ == "__main__":
