@@ -329,8 +329,8 @@ The gap is the interactive map, not the analysis: `write_run_outputs` (planner/e
 `plan_map(plan, show_incidents=True)` (planner/maps.py), which serialises every incident and every
 lamp as a folium GeoJSON feature (Python dicts, one per point, then jinja2 rendering), so its time
 and memory grow with the number of points and the page (hundreds of MiB) is too large for a browser
-anyway. A cProfile of the 1M run (`python -m cProfile -m planner run ...`) puts 90 % of the map time
-in `GeoDataFrame.iterfeatures`/`shapely mapping` and `jinja2` template compilation. Suggested change
+anyway. A cProfile of the 1M run (`python -m cProfile -m planner run ...`) puts most of the map time
+in `GeoDataFrame.iterfeatures`/`shapely mapping` (~90 s) and `jinja2` template compilation (~50 s). Suggested change
 for the owners of export.py/maps.py (not done here, those files belong to another issue): above
 ~20,000 points draw incidents and point layers as a density/cluster layer or a seeded sample (with a
 note), and write the full points only to plan.gpkg. The GeoPackage export of 1M incident rows is
@@ -532,7 +532,9 @@ def main(argv: list[str] | None = None) -> int:
     print(
         "Each stage is timed inside one `pipeline.run` (wall clock) with its own peak resident memory "
         "(high-water mark reset before the stage); every peer runs in a fresh process on the planner's "
-        f"intermediate data, capped at {PEER_CAP_S} s. × > 1: the planner is faster / leaner.\n"
+        f"intermediate data, capped at {PEER_CAP_S} s. × > 1: the planner is faster / leaner. The "
+        "planner's per-stage peak is the whole process (it also holds the incidents, layers and cells "
+        "of the run); a peer's is a process holding only that peer's input.\n"
     )
     summary: dict[str, Any] = {}
     sizes = (
