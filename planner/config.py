@@ -55,6 +55,15 @@ class RunConfig(BaseModel):
     min_bin: int = Field(
         2, ge=1, le=3, description="Gi* bin (confidence level) a cell needs to join a hotspot."
     )
+    max_hotspot_cells: int | None = Field(
+        16,
+        ge=1,
+        description="Hot areas of more cells are split at their peaks into places small enough to act on; "
+        "None keeps every connected hot area whole.",
+    )
+    hotspot_split_by: Literal["kde", "gi_z", "n_incidents"] = Field(
+        "kde", description="Cell value whose peaks split large hot areas."
+    )
     budget: float | None = Field(None, ge=0)
     currency: Literal["GBP", "USD"] = "GBP"
     allow_access_restriction: bool = False

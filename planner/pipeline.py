@@ -172,7 +172,13 @@ def compute_hotspots(
     cells = gistar.gistar_cells(
         cells, value="n_incidents", neighbourhood=config.neighbourhood, fdr=config.fdr, q=config.q
     )
-    hotspots, cells = polygons.hotspots_from_cells(cells, incidents, min_bin=config.min_bin)
+    hotspots, cells = polygons.hotspots_from_cells(
+        cells,
+        incidents,
+        min_bin=config.min_bin,
+        max_cells=config.max_hotspot_cells,
+        split_by=config.hotspot_split_by,
+    )
     params = {
         "cell_size_m": float(cell_size),
         "cell_size_rule": "given" if config.cell_size_m else "automatic (shorter side of study area / 50)",
@@ -186,6 +192,8 @@ def compute_hotspots(
         "fdr": config.fdr,
         "q": config.q,
         "min_bin": config.min_bin,
+        "max_hotspot_cells": config.max_hotspot_cells,
+        "hotspot_split_by": config.hotspot_split_by,
         "n_hotspots": len(hotspots),
     }
     return cells, hotspots, {"density": density}, params
