@@ -271,53 +271,80 @@ def methods_section(plan: Plan, report: PrivacyReport) -> Section:
 
 
 # ------------------------------------------------------------------ figures
-def _draw_overview(ax: Any, plan: Plan, ids: list[str]) -> None:
-    from planner.maps import GI_BIN_COLOURS, HOTSPOT_COLOUR
+# Polygons are drawn as matplotlib collections: GeoSeries.plot redraws the figure on every call,
+# which made the brief ten times slower.
+def _fill(ax: Any, geoms: Any, colour: str, *, alpha: float = 1.0) -> None:
+    import shapely
+    from matplotlib.collections import PolyCollection
 
-    plan.study_area.boundary.plot(ax=ax, color="#333333", linewidth=0.8)
-    cells = plan.cells
-    if "gi_bin" in cells.columns:
-        for b, colour in GI_BIN_COLOURS.items():
-            sub = cells[pd.to_numeric(cells["gi_bin"], errors="coerce") == b]
-            if len(sub):
-                sub.plot(ax=ax, color=colour, linewidth=0)
+    parts = shapely.get_parts(np.asarray(list(geoms), dtype=object))
+    verts = [
+        np.asarray(p.exterior.coords)[:, :2] for p in parts if p is not None and p.geom_type == "Polygon"
+    ]
+    if verts:
+        ax.add_collection(PolyCollection(verts, facecolors=colour, edgecolors="none", alpha=alpha))
+
+
+def _outline(ax: Any, geoms: Any, colour: str, *, width: float = 1.0, style: str = "-") -> None:
+    import shapely
+    from matplotlib.collections import LineCollection
+
+    rings = shapely.get_parts(shapely.boundary(np.asarray(list(geoms), dtype=object)))
+    lines = [np.asarray(r.coords)[:, :2] for r in rings if r is not None and not r.is_empty]
+    if lines:
+        ax.add_collection(LineCollection(lines, colors=colour, linewidths=width, linestyles=style))
+
+
+def _fill_bins(ax: Any, cells: Any, *, alpha: float = 1.0) -> None:
+    from planner.maps import GI_BIN_COLOURS
+
+    if "gi_bin" not in cells.columns:
+        return
+    bins = pd.to_numeric(cells["gi_bin"], errors="coerce")
+    for b, colour in GI_BIN_COLOURS.items():
+        _fill(ax, cells.geometry[bins == b], colour, alpha=alpha)
+
+
+def _draw_overview(ax: Any, plan: Plan, ids: list[str]) -> None:
+    from planner.maps import HOTSPOT_COLOUR
+
+    _outline(ax, plan.study_area.geometry, "#333333", width=0.8)
+    _fill_bins(ax, plan.cells)
     if len(plan.hotspots):
-        plan.hotspots.boundary.plot(ax=ax, color=HOTSPOT_COLOUR, linewidth=1.2)
+        _outline(ax, plan.hotspots.geometry, HOTSPOT_COLOUR, width=1.2)
         for _, h in plan.hotspots[plan.hotspots["hotspot_id"].isin(ids)].iterrows():
             p = h.geometry.representative_point()
             ax.annotate(str(h["hotspot_id"]), (p.x, p.y), fontsize=7, color="#000000", weight="bold")
+    minx, miny, maxx, maxy = plan.study_area.total_bounds
+    ax.set_xlim(minx, maxx)
+    ax.set_ylim(miny, maxy)
     ax.set_axis_off()
     ax.set_aspect("equal")
 
 
 def _draw_hotspot_map(ax: Any, plan: Plan, hid: str, *, internal: bool) -> None:
-    from planner.maps import GI_BIN_COLOURS, HOTSPOT_COLOUR
+    from planner.maps import HOTSPOT_COLOUR
 
     hs = plan.hotspots[plan.hotspots["hotspot_id"] == hid]
     minx, miny, maxx, maxy = hs.total_bounds
     pad = max(maxx - minx, maxy - miny) * 0.4 + float(plan.params.get("cell_size_m") or 100)
     window = (minx - pad, miny - pad, maxx + pad, maxy + pad)
     cells = plan.cells.cx[window[0] : window[2], window[1] : window[3]]
-    cells.boundary.plot(ax=ax, color="#cccccc", linewidth=0.3)
-    if "gi_bin" in cells.columns:
-        for b, colour in GI_BIN_COLOURS.items():
-            sub = cells[pd.to_numeric(cells["gi_bin"], errors="coerce") == b]
-            if len(sub):
-                sub.plot(ax=ax, color=colour, linewidth=0, alpha=0.7)
+    _outline(ax, cells.geometry, "#cccccc", width=0.3)
+    _fill_bins(ax, cells, alpha=0.7)
     others = plan.hotspots.cx[window[0] : window[2], window[1] : window[3]]
-    others.boundary.plot(ax=ax, color=HOTSPOT_COLOUR, linewidth=0.8, linestyle="--")
-    hs.boundary.plot(ax=ax, color="#000000", linewidth=2)
+    _outline(ax, others.geometry, HOTSPOT_COLOUR, width=0.8, style="--")
+    _outline(ax, hs.geometry, "#000000", width=2)
+    _outline(ax, plan.study_area.geometry, "#333333", width=0.8)
     if internal and len(plan.incidents):
         pts = plan.incidents.cx[window[0] : window[2], window[1] : window[3]]
         if len(pts):
-            pts.plot(ax=ax, color="#444444", markersize=2)
+            ax.scatter(pts.geometry.x, pts.geometry.y, s=2, color="#444444", linewidths=0)
     ax.set_xlim(window[0], window[2])
     ax.set_ylim(window[1], window[3])
     ax.set_aspect("equal")
     ax.set_xticks([])
     ax.set_yticks([])
-    ax.set_xlabel("")
-    ax.set_ylabel("")
     ax.set_title(f"{hid}: {(window[2] - window[0]) / 1000:.2f} km across", fontsize=8)
 
 
