@@ -185,7 +185,10 @@ def write_kml(tables: dict[str, pd.DataFrame], folder: Path) -> list[Path]:
 
 
 def write_flatgeobuf(tables: dict[str, pd.DataFrame], folder: Path, *, note: str) -> list[Path]:
-    """One FlatGeobuf (analysis CRS, spatial index) per spatial layer; the note is its description."""
+    """One FlatGeobuf (analysis CRS, spatial index) per spatial layer; the note is its description.
+
+    With the spatial index, features are stored in Hilbert-curve order, not the table's order.
+    """
     folder.mkdir(parents=True, exist_ok=True)
     paths = []
     for name, gdf in spatial(tables).items():
