@@ -155,8 +155,7 @@ def test_chicago_public_export_has_no_vertex_near_an_incident(chicago):
             assert name != "incidents"
             if not isinstance(frame, gpd.GeoDataFrame) or frame.geometry.isna().all():
                 continue
-            frame = frame.to_crs(plan.crs)
-            assert min_vertex_distance(frame, xy) >= 0.1, (kind, name)
+            assert min_vertex_distance(frame.to_crs(plan.crs), xy) >= 0.1, (kind, name)
             checked += 1
     assert checked >= 5 * 3  # study area, cells, hotspots in five formats at least
     manifest = json.loads((out / "public" / "manifest.json").read_text())
