@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import zipfile
+from xml.etree import ElementTree
 
 import geopandas as gpd
 import pandas as pd
@@ -74,6 +75,10 @@ def test_geopackage_layer_styles(exported):
     assert styled == spatial  # one row per styled (spatial) layer
     assert len(rows) == len(styled)
     assert "layer_styles" in contents
+    for row in rows:  # well-formed XML that QGIS (QML) and OGC clients (SLD) can parse
+        qml, sld = ElementTree.fromstring(row[3]), ElementTree.fromstring(row[4])
+        assert qml.tag == "qgis" and qml.find("renderer-v2") is not None
+        assert sld.tag.endswith("StyledLayerDescriptor")
     cells = next(r for r in rows if r[0] == "cells")
     assert cells[1] == "geom" and cells[5] == 1
     assert 'attr="gi_bin"' in cells[3] and "178,24,43" in cells[3]  # #b2182b, the maps.py hot colour

@@ -228,3 +228,15 @@ def test_export_moves_grid_corner_that_coincides_with_an_incident(tmp_path):
         web = pyogrio.read_dataframe(tmp_path / "geojson" / f"{layer}.geojson").to_crs(plan.crs)
         assert min_vertex_distance(web, xy) >= 0.1
     assert len(pyogrio.read_dataframe(tmp_path / "plan.gpkg", layer="cells")) == 6
+
+
+def test_measures_resting_on_fewer_than_k_crimes_are_left_out():
+    plan = tiny_plan()
+    plan.params["period_years"] = 2.0
+    plan.recommendations = pd.DataFrame(
+        {"hotspot_id": ["H01", "H01", "H02"], "name": ["a", "b", "c"], "baseline_per_year": [2.0, 1.0, 9.0]}
+    )
+    public, report = apply_privacy(plan, privacy="public", k=3)
+    # a: 2/yr × 2 yr = 4 ≥ 3 kept; b: 2 < 3 left out; c kept (its hotspot is not suppressed here)
+    assert public.recommendations["name"].tolist() == ["a", "c"]
+    assert report.measures_suppressed == 1

@@ -66,6 +66,7 @@ class PrivacyReport:
     rules: list[str] = field(default_factory=list)
     hotspots_suppressed: list[str] = field(default_factory=list)
     cells_suppressed: int = 0
+    measures_suppressed: int = 0
     profile_entries_suppressed: int = 0
     density_threshold: float | None = None
     density_pixels_blanked: dict[str, int] = field(default_factory=dict)
@@ -114,6 +115,7 @@ def apply_privacy(
         rules=[
             "No incident points are published.",
             f"Hotspots with fewer than {k} incidents are left out, with their recommended measures.",
+            f"Measures whose addressed crimes number fewer than {k} (baseline per year × years) are left out.",
             f"Cells with fewer than {k} incidents have their count and density blanked (null).",
             f"Entries below {k} in count profiles (category, hour, weekday, location mixes) are null.",
             (
@@ -155,7 +157,14 @@ def apply_privacy(
     def drop_suppressed(frame: pd.DataFrame | None) -> pd.DataFrame | None:
         if frame is None or "hotspot_id" not in frame.columns:
             return frame
-        return frame.loc[~frame["hotspot_id"].isin(report.hotspots_suppressed)].reset_index(drop=True)
+        keep = ~frame["hotspot_id"].isin(report.hotspots_suppressed)
+        if "baseline_per_year" in frame.columns:
+            # the text of a measure quotes the crimes it addresses; keep only those resting on ≥ k
+            addressed = pd.to_numeric(frame["baseline_per_year"], errors="coerce") * years
+            few = keep & (addressed.round() < k)
+            report.measures_suppressed += int(few.sum())
+            keep &= ~few
+        return frame.loc[keep].reset_index(drop=True)
 
     surfaces = dict(plan.surfaces)
     if "density" in surfaces and threshold is not None:
