@@ -15,6 +15,7 @@ import zipfile
 from collections.abc import Iterable
 from datetime import datetime
 from pathlib import Path
+from typing import BinaryIO
 
 import geopandas as gpd
 import pandas as pd
@@ -33,8 +34,9 @@ def spatial(tables: dict[str, pd.DataFrame]) -> dict[str, gpd.GeoDataFrame]:
     return {n: t for n, t in tables.items() if isinstance(t, gpd.GeoDataFrame)}
 
 
-def deterministic_zip(entries: Iterable[tuple[str, Path]], dest: Path) -> Path:
-    """Zip ``(name, path)`` entries into ``dest`` with fixed dates and permissions, sorted by name."""
+def deterministic_zip(entries: Iterable[tuple[str, Path]], dest: Path | BinaryIO) -> Path | BinaryIO:
+    """Zip ``(name, path)`` entries into ``dest`` (a path or a binary file object) with fixed dates
+    and permissions, sorted by name."""
     with zipfile.ZipFile(dest, "w", zipfile.ZIP_DEFLATED) as zf:
         for name, path in sorted(entries):
             info = zipfile.ZipInfo(name, date_time=ZIP_DATE)
@@ -161,7 +163,9 @@ def write_shapefiles(tables: dict[str, pd.DataFrame], folder: Path, *, stamp: da
                 layer_options={"DBF_DATE_LAST_UPDATE": stamp.strftime("%Y-%m-%d")},
             )
             entries = [(p.name, p) for p in Path(tmp).iterdir()]
-            paths.append(deterministic_zip(entries, folder / f"{name}.shp.zip"))
+            dest = folder / f"{name}.shp.zip"
+            deterministic_zip(entries, dest)
+            paths.append(dest)
     mapping_frame = pd.DataFrame(rows, columns=["layer", "column", "shapefile_field", "truncated_254"])
     mapping_frame.to_csv(folder / "field_names.csv", index=False)
     (folder / "field_names.json").write_text(

@@ -14,6 +14,7 @@ time is ``created_at`` in ``manifest.json``.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import logging
 import os
@@ -273,10 +274,9 @@ def export_zip(
             plan, root, formats=formats, privacy=privacy, k=k, round_to=round_to, top_hotspots=top_hotspots
         )
         entries = [(p.relative_to(root).as_posix(), p) for p in root.rglob("*") if p.is_file()]
-        fmt.deterministic_zip(entries, root.parent / f"{root.name}.zip")
-        data = (root.parent / f"{root.name}.zip").read_bytes()
-        (root.parent / f"{root.name}.zip").unlink()
-    return data
+        buf = io.BytesIO()
+        fmt.deterministic_zip(entries, buf)
+    return buf.getvalue()
 
 
 __all__ = ["FORMATS", "export_plan", "export_tables", "export_zip", "normalised_plan", "parse_formats"]
