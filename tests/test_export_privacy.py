@@ -240,3 +240,12 @@ def test_measures_resting_on_fewer_than_k_crimes_are_left_out():
     # a: 2/yr × 2 yr = 4 ≥ 3 kept; b: 2 < 3 left out; c kept (its hotspot is not suppressed here)
     assert public.recommendations["name"].tolist() == ["a", "c"]
     assert report.measures_suppressed == 1
+
+
+def test_public_manifest_hides_rare_category_counts(tmp_path):
+    plan = tiny_plan()
+    plan.ingest_report["fitness"] = {"categories": {"robbery": 3, "burglary": 2, "assault": 1}}
+    written = export_plan(plan, tmp_path, formats="csv", privacy="public", k=3)
+    manifest = json.loads(written["manifest"][0].read_text())
+    assert manifest["ingest"]["fitness"]["categories"] == {"robbery": 3, "burglary": None, "assault": None}
+    assert plan.ingest_report["fitness"]["categories"]["assault"] == 1  # the plan is unchanged

@@ -85,7 +85,11 @@ def source_date() -> datetime:
 
 @contextmanager
 def _gdal_date(stamp: datetime) -> Iterator[None]:
-    """Make GDAL write ``stamp`` instead of the current time (GeoPackage ``last_change``)."""
+    """Make GDAL write ``stamp`` instead of the current time (GeoPackage ``last_change``).
+
+    ``OGR_CURRENT_DATE`` is a process-wide GDAL option: a GeoPackage written by another thread while
+    an export runs also gets ``stamp`` as its ``last_change`` (harmless, but worth knowing).
+    """
     pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": stamp.strftime("%Y-%m-%dT%H:%M:%S.000Z")})
     try:
         yield
@@ -242,6 +246,14 @@ def write_export_manifest(
     manifest: dict[str, Any] = plan.manifest(privacy=report.level)
     manifest["k_min"] = report.k
     manifest["config"] = {**manifest["config"], "privacy": report.level, "k_min": report.k}
+    fitness = dict(manifest.get("ingest", {}).get("fitness") or {})
+    if report.level == "public" and isinstance(fitness.get("categories"), dict):
+        # citywide counts by category are published too: the same k rule applies
+        fitness["categories"] = {
+            c: (n if isinstance(n, int | float) and n >= report.k else None)
+            for c, n in fitness["categories"].items()
+        }
+        manifest["ingest"] = {**manifest["ingest"], "fitness": fitness}
     files = sorted({p for paths in written.values() for p in paths})
     manifest["export"] = {
         "source": source,
