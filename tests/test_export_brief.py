@@ -25,10 +25,15 @@ def _pages_text(pdf):
 
 @pytest.fixture(scope="module")
 def sample_brief(tmp_path_factory):
-    """Public brief of the sample-city plan (nine hotspots; the top five get a page)."""
-    from planner.pipeline import run
+    """Public brief of the sample-city plan (nine hotspots; the top five get a page).
 
-    plan = run()
+    The risk-terrain stage (two thirds of the run time) is skipped: the brief does not use it.
+    """
+    from planner import pipeline
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(pipeline, "add_risk", lambda plan: plan)
+        plan = pipeline.run()
     out = tmp_path_factory.mktemp("brief")
     export_plan(plan, out, formats="brief", privacy="public", top_hotspots=5)
     return plan, out
