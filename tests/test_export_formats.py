@@ -65,6 +65,9 @@ def test_geopackage_layer_styles(exported):
             "SELECT f_table_name, f_geometry_column, styleName, styleQML, styleSLD, useAsDefault FROM layer_styles"
         ).fetchall()
         contents = {r[0] for r in con.execute("SELECT table_name FROM gpkg_contents")}
+        geometry_columns = dict(
+            con.execute("SELECT table_name, column_name FROM gpkg_geometry_columns").fetchall()
+        )
     for needed in (
         "f_table_catalog", "f_table_schema", "f_table_name", "f_geometry_column", "styleName", "styleQML",
         "styleSLD", "useAsDefault", "description", "owner", "ui", "update_time",
@@ -74,6 +77,7 @@ def test_geopackage_layer_styles(exported):
     spatial = {n for n, t in tables.items() if isinstance(t, gpd.GeoDataFrame)}
     assert styled == spatial  # one row per styled (spatial) layer
     assert len(rows) == len(styled)
+    assert all(geometry_columns[r[0]] == r[1] for r in rows)  # styles bind to the real geometry column
     assert "layer_styles" in contents
     for row in rows:  # well-formed XML that QGIS (QML) and OGC clients (SLD) can parse
         qml, sld = ElementTree.fromstring(row[3]), ElementTree.fromstring(row[4])
