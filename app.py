@@ -296,9 +296,24 @@ with tabs[4]:
 # ---------------------------------------------------------------- export
 with tabs[5]:
     st.subheader("Export the plan")
-    st.caption("GeoPackage with every layer, density GeoTIFF, CSV tables, offline HTML map and the manifest.")
-    if st.button("Prepare export", key="export_go"):
-        st.session_state["export_zip"] = ui.export_zip(plan)
+    st.caption(
+        "The same files as `planner export`: GeoPackage with QGIS styles, GeoJSON, Shapefile, KML, "
+        "FlatGeobuf, GeoParquet, Cloud-Optimised GeoTIFF, CSV, offline HTML map, printable brief and "
+        "the manifest. **Public** exports hold no incident points and no counts below k."
+    )
+    from planner.export import FORMATS
+
+    e1, e2, e3 = st.columns([1, 1, 3])
+    privacy = e1.selectbox("Privacy", ["public", "internal"], key="export_privacy")
+    k_min = int(e2.number_input("k (smallest count shown)", min_value=1, value=5, step=1, key="export_k"))
+    chosen = e3.multiselect("Formats", list(FORMATS), default=list(FORMATS), key="export_formats")
+    if privacy == "internal":
+        st.warning("Internal exports contain incident-level data. Do not publish them.")
+    if st.button("Prepare export", key="export_go", disabled=not chosen):
+        try:
+            st.session_state["export_zip"] = ui.export_zip(plan, formats=chosen, privacy=privacy, k=k_min)
+        except PlannerError as exc:
+            st.error(str(exc))
     if st.session_state.get("export_zip"):
         st.download_button(
             "Download plan.zip",

@@ -331,11 +331,13 @@ def evaluate_area(plan: Plan, area: Any, start: Any, *, night_only: bool) -> dic
     }
 
 
-def export_zip(plan: Plan) -> bytes:
-    """The plan's output files as a zip (same writer as ``planner run``)."""
-    from planner.export import run_outputs_zip
+def export_zip(
+    plan: Plan, *, formats: list[str] | None = None, privacy: str = "public", k: int | None = None
+) -> bytes:
+    """The plan exported as a zip: the same files ``planner export`` writes for this plan."""
+    from planner.export import export_zip as zip_export
 
-    return run_outputs_zip(plan)
+    return zip_export(plan, formats=formats, privacy=privacy, k=k)
 
 
 def clicked_hotspot(map_state: dict[str, Any] | None, ids: list[str]) -> str | None:
