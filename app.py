@@ -224,11 +224,17 @@ with tabs[6]:
 with tabs[2]:
     st.subheader(f"Environment of hotspot {selected}" if selected else "Environment")
     if selected:
-        profile = ui.exposure_table(plan, selected)
-        if profile.empty:
+        summary = ui.exposure_summary(edited, selected)
+        if summary.empty:
             st.info("No environmental layers were loaded, so no exposure can be measured.")
         else:
-            st.dataframe(profile, hide_index=True, width="stretch")
+            st.caption(
+                "What is in and around the hotspot: features that protect (lamps, cameras), draw crime "
+                "(bars, cash machines, transit stops) or give ways in and out. Pick another hotspot on the map."
+            )
+            st.dataframe(summary, hide_index=True, width="stretch")
+            with st.expander("Every exposure measure (for analysts)"):
+                st.dataframe(ui.exposure_table(edited, selected), hide_index=True, width="stretch")
     st.subheader("Risk terrain: which features go with crime")
     if plan.risk_factors is not None and len(plan.risk_factors):
         st.caption(

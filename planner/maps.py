@@ -135,7 +135,7 @@ def _legend_html(title: str, items: list[tuple[str, str, str]]) -> str:
     return (
         '<details open class="planner-legend" style="position:fixed;bottom:24px;left:12px;z-index:9999;'
         "background:rgba(255,255,255,0.92);padding:6px 8px;border:1px solid #999;border-radius:4px;"
-        f'font:11px/1.4 sans-serif;max-width:230px;max-height:45%;overflow:auto"><summary><b>{title}</b></summary>{rows}</details>'
+        f'font:10px/1.35 sans-serif;max-width:220px;max-height:38%;overflow:auto"><summary><b>{title}</b></summary>{rows}</details>'
     )
 
 

@@ -125,12 +125,16 @@ def hotspot_table(plan: Plan) -> pd.DataFrame:
         "mean_gi_z",
     ]
     table = pd.DataFrame(plan.hotspots[[c for c in cols if c in plan.hotspots.columns]])
+    if "area_m2" in table.columns:
+        table["area_m2"] = table["area_m2"] / 1e4
+    if "top_category" in table.columns:
+        table["top_category"] = table["top_category"].map(lambda c: label(c) if isinstance(c, str) else c)
     return table.rename(
         columns={
             "hotspot_id": "Hotspot",
             "n_incidents": "Incidents",
             "incidents_per_year": "Per year",
-            "area_m2": "Area m²",
+            "area_m2": "Area (ha)",
             "share_of_incidents": "Share of all",
             "top_category": "Main crime type",
             "night_share": "Share at night",
@@ -164,10 +168,12 @@ def hotspot_profile(plan: Plan, hotspot_id: str) -> dict[str, Any]:
 
 HOTSPOT_COLUMNS = {
     "Per year": st.column_config.NumberColumn(format="%.1f"),
-    "Area m²": st.column_config.NumberColumn(format="%.0f"),
+    "Area (ha)": st.column_config.NumberColumn(format="%.1f"),
+    "Mean Gi* z": st.column_config.NumberColumn(
+        format="%.2f", help="How strongly crime clusters here (Getis-Ord Gi* z-score; above 2 is significant)"
+    ),
     "Share of all": st.column_config.NumberColumn(format="percent"),
     "Share at night": st.column_config.NumberColumn(format="percent"),
-    "Mean Gi* z": st.column_config.NumberColumn(format="%.2f"),
 }
 RECOMMENDATION_COLUMNS = {
     "Cost": st.column_config.NumberColumn(format="%.0f"),
@@ -754,13 +760,53 @@ def category_mix_chart(profile: dict[str, Any]) -> Any:
     )
 
 
-def exposure_summary(plan: Plan, hotspot_id: str, limit: int = 8) -> pd.DataFrame:
-    """The exposure profile of a hotspot in plain words, the most telling rows first."""
+ROLE_LABELS = {
+    "guardian": "Protects",
+    "generator": "Draws crime",
+    "access": "Way in or out",
+    "context": "Context",
+}
+
+
+def exposure_summary(plan: Plan, hotspot_id: str) -> pd.DataFrame:
+    """The exposure profile of a hotspot in plain words: one or a few readable rows per layer."""
     table = exposure_table(plan, hotspot_id)
     if table.empty:
-        return table
-    keep = table[
-        table["metric"].astype(str).str.contains("count|share|mean|nearest|unlit|broken", regex=True)
-    ]
-    keep = keep.rename(columns={"title": "Layer", "role": "Role", "metric": "Measure", "value": "Value"})
-    return keep.head(limit).reset_index(drop=True)
+        return pd.DataFrame(columns=["Layer", "Kind", "Measure", "Value"])
+    rows: list[tuple[str, str, str, str]] = []
+
+    def pct(x: Any) -> str:
+        return "–" if pd.isna(x) else f"{float(x):.0%}"
+
+    for (title, role), group in table.groupby(["title", "role"], sort=False):
+        if role == "summary":
+            continue
+        m = dict(zip(group["metric"], group["value"], strict=False))
+        kind = ROLE_LABELS.get(str(role), str(role))
+        count = m.get("count")
+        if "lit_share" in m:
+            rows.append((title, kind, "Lamps inside", f"{count:.0f} ({m.get('n_broken', 0):.0f} broken)"))
+            rows.append((title, kind, "Street length lit", pct(m["lit_share"])))
+            rows.append((title, kind, "Unlit street length", f"{m.get('unlit_length_m', 0):.0f} m"))
+        elif "covered_share" in m:
+            rows.append((title, kind, "Cameras inside", f"{count:.0f}"))
+            rows.append((title, kind, "Street length in camera view", pct(m["covered_share"])))
+        elif "mean_lux" in m:
+            rows.append(
+                (
+                    title,
+                    kind,
+                    "Mean / lowest light level",
+                    f"{m['mean_lux']:.1f} / {m.get('min_lux', 0):.1f} lux",
+                )
+            )
+        elif "area_share" in m:
+            rows.append((title, kind, "Share of the hotspot's area", pct(m["area_share"])))
+        elif count is not None:
+            text = f"{count:.0f} inside"
+            if not count and pd.notna(m.get("nearest_m")):
+                text += f"; nearest {m['nearest_m']:.0f} m away"
+            rows.append((title, kind, "How many", text))
+        elif "length_m" in m:
+            rows.append((title, kind, "Street length", f"{m['length_m'] / 1000:.1f} km"))
+    return pd.DataFrame(rows, columns=["Layer", "Kind", "Measure", "Value"])
