@@ -121,30 +121,39 @@ with tabs[0]:
             direction = st.slider(
                 "New camera faces (compass degrees, 0 = north)", 0, 355, 0, 5, key="cam_dir"
             )
+        payload = ui.map_payload(config_json)
+        # The map's last click is in the session before the map is drawn: act on it first, so the
+        # selection, the what-if edits and the overlay are drawn in this same run (one run per click).
+        st.session_state["map_event"], click = ui.map_click(
+            ui.map_state(payload), st.session_state.get("map_event")
+        )
+        click_problem = None
+        if click is not None and mode == "select":
+            hid = ui.hotspot_at(plan, click["lat"], click["lng"]) or ui.clicked_hotspot(
+                ui.map_state(payload), ids
+            )
+            if hid:
+                st.session_state["hotspot_pick"] = hid  # the picker follows the map
+        elif click is not None:
+            try:
+                edited = ui.whatif_plan(config_json, edits_json)
+                edits.append(
+                    ui.map_click_edit(edited, mode, click["lat"], click["lng"], direction_deg=direction)
+                )
+                edits_json = json.dumps(edits, sort_keys=True)
+            except PlannerError as exc:
+                click_problem = str(exc)
         selected = st.session_state.get("hotspot_pick") or (ids[0] if ids else None)
         edited = ui.whatif_plan(config_json, edits_json)
         overlay = plan_overlay(
             selected=edited.hotspots[edited.hotspots["hotspot_id"] == selected] if selected else None,
-            unlit=ui.unlit_streets(edited, selected) if selected else None,
+            unlit=ui.cached_unlit_streets(config_json, edits_json, selected) if selected else None,
             edits=edits,
             click_mode=mode,
         )
-        out = ui.show_map(ui.map_payload(config_json), key="map", height=620, overlay=overlay)
-        st.session_state["map_event"], click = ui.map_click(out, st.session_state.get("map_event"))
-        if click is not None:  # a new click, not a redraw
-            if mode == "select":
-                hid = ui.hotspot_at(plan, click["lat"], click["lng"]) or ui.clicked_hotspot(out, ids)
-                if hid and hid != selected:
-                    st.session_state["hotspot_pick"] = hid  # the picker follows the map
-                    st.rerun()
-            else:
-                try:
-                    edits.append(
-                        ui.map_click_edit(edited, mode, click["lat"], click["lng"], direction_deg=direction)
-                    )
-                    st.rerun()
-                except PlannerError as exc:
-                    st.warning(str(exc))
+        ui.show_map(payload, key="map", height=620, overlay=overlay)
+        if click_problem:
+            st.warning(click_problem)
     with right:
         st.subheader("Hotspots")
         st.caption(
@@ -241,7 +250,7 @@ with tabs[2]:
             f"{plan.params.get('risk_family', '')} model of cell counts; relative risk value RRV = exp(β) with "
             "its confidence interval (RRV > 1 raises risk, < 1 protects)."
         )
-        st.altair_chart(ui.rrv_chart(plan.risk_factors), width="stretch")
+        st.altair_chart(ui.cached_rrv_chart(config_json), width="stretch")
         st.dataframe(plan.risk_factors, hide_index=True, width="stretch")
     else:
         st.info("No risk-terrain model: load environmental layers to fit one.")

@@ -63,10 +63,23 @@ def _layer_styles() -> dict[str, dict[str, Any]]:
     return styles
 
 
+def _geojson(web: gpd.GeoDataFrame) -> dict[str, Any]:
+    """GeoJSON of a web frame without per-feature bounding boxes (folium would embed them)."""
+    import json
+
+    return dict(json.loads(web.to_json()))
+
+
+WEB_DECIMALS = 6  # degrees to 6 decimals is ~0.1 m: plenty for a map, and a third smaller than full floats
+
+
 def _to_web(gdf: gpd.GeoDataFrame, columns: list[str] | None = None) -> gpd.GeoDataFrame:
-    """EPSG:4326 copy with JSON-safe columns (datetimes and objects as text)."""
+    """EPSG:4326 copy with JSON-safe columns (datetimes and objects as text), coordinates rounded."""
+    import shapely
+
     keep = [c for c in (columns or []) if c in gdf.columns]
     out = gdf[[*keep, gdf.geometry.name]].to_crs("EPSG:4326")
+    out[out.geometry.name] = shapely.transform(out.geometry.to_numpy(), lambda xy: np.round(xy, WEB_DECIMALS))
     for col in keep:
         series = out[col]
         if pd.api.types.is_datetime64_any_dtype(series):
@@ -206,7 +219,7 @@ def plan_map(
     streets = plan.layers.get("streets")
     if isinstance(streets, gpd.GeoDataFrame) and len(streets):
         folium.GeoJson(
-            _to_web(streets, ["street_class"]),
+            _geojson(_to_web(streets, ["street_class"])),
             name="Streets",
             style_function=lambda f: {
                 "color": "#9e9e9e",
@@ -228,7 +241,7 @@ def plan_map(
         if len(sig):
             web = _to_web(sig, ["cell_id", "n_incidents", "gi_z", "gi_p_adj", "gi_bin"])
             folium.GeoJson(
-                web,
+                _geojson(web),
                 name="Hot and cold cells (Gi*)",
                 style_function=lambda f: {
                     "fillColor": GI_BIN_COLOURS.get(int(f["properties"]["gi_bin"]), "#ffffff"),
@@ -256,7 +269,7 @@ def plan_map(
         web = _readable_hotspots(_to_web(hotspots, cols))
         fields = [c for c in cols if c in web.columns]
         folium.GeoJson(
-            web,
+            _geojson(web),
             name="Hotspots",
             style_function=lambda f: {
                 "color": SELECTED_COLOUR
@@ -295,7 +308,7 @@ def plan_map(
     if show_incidents and len(plan.incidents):
         pts = _to_web(plan.incidents, ["incident_id", "category", "occurred_at"])
         folium.GeoJson(
-            pts,
+            _geojson(pts),
             name="Incidents",
             marker=folium.CircleMarker(radius=2, weight=0, fill=True, fill_color="#444444", fill_opacity=0.6),
             tooltip=folium.GeoJsonTooltip(fields=["category", "occurred_at"], aliases=["Category", "When"]),
@@ -304,7 +317,7 @@ def plan_map(
 
     if extra_points is not None and len(extra_points):
         folium.GeoJson(
-            _to_web(extra_points, ["kind"]),
+            _geojson(_to_web(extra_points, ["kind"])),
             name="What-if additions",
             marker=folium.CircleMarker(
                 radius=6, color="#000000", weight=2, fill=True, fill_color="#F0E442", fill_opacity=1
@@ -474,13 +487,13 @@ def _add_layer(m: Any, gdf: gpd.GeoDataFrame, *, kind: str, title: str, colour: 
     import folium
 
     geom_types = set(gdf.geom_type.dropna().unique())
-    label_cols = [c for c in gdf.columns if c != gdf.geometry.name][:4]
+    label_cols = [c for c in gdf.columns if c != gdf.geometry.name][: 4 if len(gdf) <= 500 else 2]
     web = _to_web(gdf, label_cols)
     tooltip = folium.GeoJsonTooltip(fields=label_cols) if label_cols else None
     if geom_types <= {"Point", "MultiPoint"}:
         status_col = "status" if "status" in web.columns else None
         folium.GeoJson(
-            web,
+            _geojson(web),
             name=title,
             marker=folium.CircleMarker(radius=3, weight=1, color="#333333", fill=True, fill_opacity=0.9),
             style_function=lambda f: {
@@ -493,7 +506,7 @@ def _add_layer(m: Any, gdf: gpd.GeoDataFrame, *, kind: str, title: str, colour: 
         ).add_to(m)
     else:
         folium.GeoJson(
-            web,
+            _geojson(web),
             name=title,
             style_function=lambda _f: {
                 "color": colour,

@@ -487,6 +487,15 @@ def show_map(payload: dict[str, Any], *, key: str, height: int, overlay: str | N
     return value or {}
 
 
+def map_state(payload: dict[str, Any]) -> dict[str, Any] | None:
+    """The map's last reported state (clicks), readable before the map is drawn in this run."""
+    try:
+        value = st.session_state.get(payload["hash_key"])
+    except Exception:  # outside a Streamlit run (plain Python)
+        return None
+    return dict(value) if isinstance(value, dict) else None
+
+
 def _to_analysis(plan: Plan, lat: float, lng: float) -> Any:
     import geopandas as gpd
     from shapely.geometry import Point
@@ -687,6 +696,18 @@ def unlit_streets(plan: Plan, hotspot_id: str) -> Any:
     parts = shapely.get_parts(dark[~shapely.is_empty(dark)])
     parts = parts[(shapely.get_type_id(parts) == 1) & (shapely.length(parts) >= 10.0)]
     return gpd.GeoDataFrame(geometry=list(parts), crs=plan.crs) if len(parts) else None
+
+
+@st.cache_resource(show_spinner=False, max_entries=64)
+def cached_unlit_streets(config_json: str, edits_json: str, hotspot_id: str) -> Any:
+    """:func:`unlit_streets` of the (what-if edited) plan, cached: it is drawn on every rerun."""
+    return unlit_streets(whatif_plan(config_json, edits_json), hotspot_id)
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def cached_rrv_chart(config_json: str) -> Any:
+    """:func:`rrv_chart` of a configuration's risk factors, built once."""
+    return rrv_chart(cached_plan(config_json).risk_factors)
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
