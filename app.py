@@ -24,6 +24,7 @@ st.caption(
     "Where is crime concentrated, why there, and what should we change? "
     "Places, not people: results describe places and are aggregated for publication."
 )
+notice = st.container()  # messages about the data, shown in the main area
 
 # ---------------------------------------------------------------- sidebar: data and filters
 with st.sidebar:
@@ -46,7 +47,8 @@ with st.sidebar:
             st.stop()
         config_values.update(incidents=str(path), crs=crs_text or None)
 
-    base_plan = ui.get_plan(RunConfig(**config_values))
+    rename = {str(path): upload.name} if source == "Upload a file" else None
+    base_plan = ui.get_plan(RunConfig(**config_values), container=notice, rename=rename)
     if base_plan is None:
         st.stop()
 
@@ -79,7 +81,7 @@ with st.sidebar:
     if st.toggle("Let cameras rank above similar non-surveillance measures", key="allow_cams"):
         config_values["allow_surveillance_priority"] = True
 
-plan = ui.get_plan(RunConfig(**config_values))  # cached per configuration
+plan = ui.get_plan(RunConfig(**config_values), container=notice, rename=rename)  # cached per configuration
 if plan is None:
     st.stop()
 
@@ -91,7 +93,13 @@ with tabs[1]:
     series = ui.incidents_over_time(plan)
     st.subheader("Incidents per month")
     st.altair_chart(
-        alt.Chart(series).mark_line().encode(x="month:T", y="incidents:Q", color="category:N"),
+        alt.Chart(series)
+        .mark_line()
+        .encode(
+            x=alt.X("month:T", title="Month"),
+            y=alt.Y("incidents:Q", title="Incidents"),
+            color=alt.Color("category:N", title="Crime type"),
+        ),
         width="stretch",
     )
     st.subheader("When: weekday × hour of day")
@@ -200,7 +208,12 @@ with tabs[0]:
             if summary.empty:
                 st.info("No environmental layers were loaded, so no exposure can be measured.")
             else:
-                st.dataframe(summary, hide_index=True, width="stretch")
+                st.dataframe(
+                    summary[["Layer", "Measure", "Value"]],
+                    hide_index=True,
+                    width="stretch",
+                    height=ui.table_height(len(summary)),
+                )
         if edits:
             st.markdown(f"**What-if: ranked measures for {selected} before and after your map edits**")
             comparison = ui.whatif_comparison(plan, edited, selected)
@@ -223,6 +236,7 @@ with tabs[6]:
     cols[2].metric("Quarantined", f"{rep.get('rows_quarantined', 0):,}")
     for warning in rep.get("warnings", []):
         st.warning(warning)
+    st.caption("The full ingest report (for analysts): columns detected, CRS, time resolution, checks.")
     st.json({k: v for k, v in rep.items() if k not in {"warnings"}}, expanded=False)
     if len(plan.quarantine):
         st.download_button(
@@ -241,17 +255,23 @@ with tabs[2]:
                 "What is in and around the hotspot: features that protect (lamps, cameras), draw crime "
                 "(bars, cash machines, transit stops) or give ways in and out. Pick another hotspot on the map."
             )
-            st.dataframe(summary, hide_index=True, width="stretch")
+            st.dataframe(summary, hide_index=True, width="stretch", height=ui.table_height(len(summary)))
             with st.expander("Every exposure measure (for analysts)"):
                 st.dataframe(ui.exposure_table(edited, selected), hide_index=True, width="stretch")
     st.subheader("Risk terrain: which features go with crime")
     if plan.risk_factors is not None and len(plan.risk_factors):
         st.caption(
-            f"{plan.params.get('risk_family', '')} model of cell counts; relative risk value RRV = exp(β) with "
-            "its confidence interval (RRV > 1 raises risk, < 1 protects)."
+            "How much more (or less) crime places have near each feature, all else equal: 2 means twice the "
+            "crime, 0.8 means 20% less. The line is the 95% interval; features whose line crosses 1 are not "
+            "clearly linked to crime."
         )
         st.altair_chart(ui.cached_rrv_chart(config_json), width="stretch")
-        st.dataframe(plan.risk_factors, hide_index=True, width="stretch")
+        st.dataframe(ui.risk_factor_table(plan.risk_factors), hide_index=True, width="stretch")
+        with st.expander("Model details (for analysts)"):
+            st.caption(
+                f"{plan.params.get('risk_family', '')} regression of cell counts; relative risk value RRV = exp(β)."
+            )
+            st.dataframe(plan.risk_factors, hide_index=True, width="stretch")
     else:
         st.info("No risk-terrain model: load environmental layers to fit one.")
 
@@ -359,7 +379,13 @@ with tabs[4]:
             except PlannerError as exc:
                 st.error(str(exc))
         ev = st.session_state.get("evaluation")
-        if ev is not None:
+        if ev is None:
+            st.info(
+                "Choose the area where the measure goes and the date it starts, then press Evaluate: the "
+                "planner compares crime before and after in the area, in a buffer around it (did crime move "
+                "next door, or did the benefit spread?) and in a similar control area."
+            )
+        else:
             st.markdown(ev["interpretation"])
             st.dataframe(ev["counts"], width="stretch")
             st.altair_chart(ev["chart"], width="stretch")

@@ -47,13 +47,24 @@ def cached_plan(config_json: str) -> Plan:
     return run(RunConfig.model_validate_json(config_json))
 
 
-def get_plan(config: RunConfig) -> Plan | None:
-    """The plan for ``config``, or ``None`` after showing the user's error message."""
+def get_plan(
+    config: RunConfig, *, container: Any = None, rename: dict[str, str] | None = None
+) -> Plan | None:
+    """The plan for ``config``, or ``None`` after showing the user's error message.
+
+    ``container`` is where the message goes (default: the current one); ``rename`` maps temporary
+    upload paths to the names the user knows.
+    """
     try:
         with st.spinner("Analysing incidents and environment…"):
             return cached_plan(config.model_dump_json())
     except PlannerError as exc:
-        st.error(str(exc))
+        message = str(exc)
+        for old, new in (rename or {}).items():
+            message = message.replace(old, new)
+        (container or st).error(
+            f"{message}\n\nFix the file and upload it again, or switch back to the sample city."
+        )
         return None
 
 
@@ -204,24 +215,50 @@ def rrv_chart(factors: pd.DataFrame) -> Any:
     """Relative risk values with intervals (log scale), one row per retained factor."""
     import altair as alt
 
-    data = factors.assign(
-        label=factors["factor"]
-        + " ("
-        + factors["operationalisation"].astype(str)
-        + ", "
-        + factors["distance_m"].astype(str)
-        + " m)"
-    )
+    data = factors.assign(label=[risk_factor_label(f) for _, f in factors.iterrows()])
     order = list(data.sort_values("rrv", ascending=False)["label"])
     base = alt.Chart(data).encode(y=alt.Y("label:N", sort=order, title=None, axis=alt.Axis(labelLimit=320)))
     bars = base.mark_rule().encode(
-        x=alt.X("rrv_low:Q", scale=alt.Scale(type="log"), title="Relative risk value"), x2="rrv_high:Q"
+        x=alt.X(
+            "rrv_low:Q", scale=alt.Scale(type="log"), title="Relative risk (1 = no difference; log scale)"
+        ),
+        x2="rrv_high:Q",
     )
     points = base.mark_point(filled=True, size=60).encode(
         x="rrv:Q", tooltip=["factor", "operationalisation", "rrv", "rrv_low", "rrv_high"]
     )
     one = alt.Chart(pd.DataFrame({"x": [1.0]})).mark_rule(strokeDash=[4, 4]).encode(x="x:Q")
     return (bars + points + one).properties(height=alt.Step(26))
+
+
+def risk_factor_table(factors: pd.DataFrame) -> pd.DataFrame:
+    """Risk-terrain factors in plain words: the feature, what was measured, how much it raises risk."""
+    rows = []
+    for _, f in factors.iterrows():
+        rrv, low, high = float(f["rrv"]), float(f["rrv_low"]), float(f["rrv_high"])
+        effect = (
+            f"{rrv:.2f} times the crime of other places"
+            if rrv >= 1
+            else f"{1 - rrv:.0%} less crime than other places"
+        )
+        rows.append(
+            {
+                "Feature": risk_factor_label(f),
+                "Relative risk": round(rrv, 2),
+                "95% interval": f"{low:.2f} – {high:.2f}",
+                "Meaning": effect,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def risk_factor_label(f: Any) -> str:
+    """``Licensed premises: within 100 m`` for a risk factor row."""
+    unit = str(f.get("unit", "") or "").replace("(1/0)", "").strip()
+    name = str(f["factor"]).replace("_", " ").capitalize()
+    if not unit:
+        unit = f"{f.get('operationalisation', '')} {float(f.get('distance_m', 0)):.0f} m".strip()
+    return f"{name}: {unit}"
 
 
 def recommendation_table(recs: pd.DataFrame) -> pd.DataFrame:
@@ -717,6 +754,11 @@ def cached_portfolio(
     """:func:`portfolio_and_curve` for a (possibly what-if edited) plan, cached per budget and cap."""
     recs = whatif_plan(config_json, edits_json).recommendations
     return portfolio_and_curve(pd.DataFrame(recs), budget=budget, cap=cap)
+
+
+def table_height(n_rows: int) -> int:
+    """Pixel height that shows ``n_rows`` rows of an ``st.dataframe`` without a scroll bar."""
+    return 35 * (n_rows + 1) + 3
 
 
 def time_profile_chart(profile: dict[str, Any]) -> Any:
