@@ -209,7 +209,12 @@ with tabs[0]:
                 st.info("No environmental layers were loaded, so no exposure can be measured.")
             else:
                 st.dataframe(
-                    summary[["Layer", "Measure", "Value"]],
+                    pd.DataFrame(
+                        {
+                            "What": summary["Layer"] + ": " + summary["Measure"].str.lower(),
+                            "Value": summary["Value"],
+                        }
+                    ),
                     hide_index=True,
                     width="stretch",
                     height=ui.table_height(len(summary)),

@@ -144,6 +144,7 @@ def test_clicking_a_hotspot_shows_its_profile(server_url, browser):
     assert page.locator("[data-testid='stVegaLiteChart']").count() >= 3
     # the map stayed mounted (no reload per click) and outlines the selection
     assert page.locator(MAP_FRAME).count() == 1
+    page.mouse.move(5, 5)
     page.wait_for_timeout(1500)
     screenshot(page, "dashboard_hotspot_profile")
     assert log.failed == []
@@ -169,6 +170,7 @@ def test_whatif_lamp_reranks_that_hotspot(server_url, browser):
     )
     assert "→" in summary, summary  # e.g. "Street lighting: rank 1 → 1, quantity 40 → 39, ..."
     assert frame.locator("path.planner-whatif").count() == 1  # the new lamp is drawn
+    page.mouse.move(5, 5)  # no hover tooltip over the new lamp in the screenshot
     page.wait_for_timeout(1500)
     screenshot(page, "dashboard_whatif_map")
     _tab(page, "Interventions")
