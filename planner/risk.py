@@ -18,8 +18,9 @@ folds unless ``alpha`` is given). The retained candidates enter a bidirectional 
 BIC (at most one operationalisation per layer) for a Poisson and a negative-binomial (NB2) GLM; the
 family with the lower BIC wins (``family="auto"``). Cell area enters as an offset (log area in m²)
 so clipped edge cells are fair. Each factor's relative risk value is ``RRV = exp(β)`` per unit of
-its operationalisation with a Wald 95 % interval — note that intervals after selection are
-optimistic (as in RTMDx). The relative risk score of a cell is ``RRS = Π RRV_k^{x_k}``, scaled so the
+its operationalisation with a 95 % interval that is cluster-robust over square spatial blocks
+(``cluster_m``, 1 km by default), so unmeasured, spatially correlated variation widens it rather
+than hiding; intervals after selection remain somewhat optimistic (as in RTMDx). The relative risk score of a cell is ``RRS = Π RRV_k^{x_k}``, scaled so the
 lowest cell is 1.
 """
 
@@ -242,9 +243,17 @@ def risk_features(
             if len(ci):
                 # share of each cell's area inside the layer's polygons (a car park, a vacant lot)
                 parts = shapely.area(shapely.intersection(cell_geoms[ci], feats[fi]))
-                share = np.bincount(ci, weights=parts, minlength=len(cells))
-                share = np.clip(share / np.maximum(shapely.area(cell_geoms), 1e-9), 0.0, 1.0)
-            add(name, "area_share", 0.0, share, unit="share of the cell inside", spec=spec, deficit=spec.deficit)
+                summed = np.bincount(ci, weights=parts, minlength=len(cells)).astype(float)
+                share = np.clip(summed / np.maximum(shapely.area(cell_geoms), 1e-9), 0.0, 1.0)
+            add(
+                name,
+                "area_share",
+                0.0,
+                share,
+                unit="share of the cell inside",
+                spec=spec,
+                deficit=spec.deficit,
+            )
             for d in distances_m:
                 ci, _ = tree.query(pts, predicate="dwithin", distance=d)
                 near = np.zeros(len(cells))
@@ -364,6 +373,67 @@ def _enet_poisson_path(
     return out
 
 
+def _irls_loglik(
+    y: np.ndarray, X: np.ndarray, offset: np.ndarray, family: str, nb_alpha: float, *, max_iter: int = 100
+) -> tuple[float, np.ndarray | None]:
+    """Maximised log-likelihood and fitted means of a log-link Poisson or NB2 (fixed alpha) GLM.
+
+    Plain IRLS with a Cholesky solve of the p × p normal equations and step halving — the same
+    estimates as statsmodels' GLM (checked in the tests) at a fraction of the cost, for the many
+    fits of the stepwise search. Returns ``(-inf, None)`` when the design is singular.
+    """
+    from scipy.linalg import LinAlgError as ScipyLinAlgError
+    from scipy.linalg import cho_factor, cho_solve
+    from scipy.special import gammaln
+
+    nb = family == "negative_binomial"
+    a = float(nb_alpha)
+
+    def loglik(mu: np.ndarray) -> float:
+        if nb:
+            r = 1.0 / a
+            return float(
+                np.sum(
+                    gammaln(y + r)
+                    - gammaln(r)
+                    - gammaln(y + 1)
+                    - r * np.log1p(a * mu)
+                    + y * np.log(a * mu / (1 + a * mu))
+                )
+            )
+        return float(np.sum(y * np.log(mu) - mu - gammaln(y + 1)))
+
+    beta = np.zeros(X.shape[1])
+    beta[0] = float(np.log(max(y.sum(), 0.5) / np.exp(offset).sum()))
+    eta = X @ beta + offset
+    mu = np.exp(eta)
+    llf = loglik(mu)
+    for _ in range(max_iter):
+        w = mu / (1 + a * mu) if nb else mu
+        z = eta - offset + (y - mu) / mu
+        xtw = X.T * w
+        try:
+            new = cho_solve(cho_factor(xtw @ X), xtw @ z)
+        except (ScipyLinAlgError, np.linalg.LinAlgError, ValueError):
+            return -np.inf, None
+        step = new - beta
+        for _half in range(30):
+            cand = beta + step
+            eta_c = np.clip(X @ cand + offset, -50, 50)
+            mu_c = np.exp(eta_c)
+            llf_c = loglik(mu_c)
+            if np.isfinite(llf_c) and llf_c >= llf - 1e-10 * abs(llf):
+                break
+            step = step / 2
+        else:
+            return -np.inf, None
+        done = abs(llf_c - llf) <= 1e-10 * max(abs(llf), 1.0)
+        beta, eta, mu, llf = cand, eta_c, mu_c, llf_c
+        if done:
+            break
+    return llf, mu
+
+
 def _spatial_blocks(xy: np.ndarray, side_m: float) -> np.ndarray:
     """Integer label of the square block (``side_m`` metres) holding each point."""
     ij = np.floor((xy - xy.min(axis=0)) / side_m).astype(np.int64)
@@ -449,7 +519,7 @@ class RiskTerrain(BaseEstimator):
         max_factors: int | None = None,
         covariates: tuple[str, ...] = (),
         occlusion: bool = True,
-        cluster_m: float | None = 500.0,
+        cluster_m: float | None = 1000.0,
         view_samples: int = 3,
         random_state: int | np.random.Generator | None = None,
     ) -> None:
@@ -557,12 +627,12 @@ class RiskTerrain(BaseEstimator):
 
         def fit(chosen: tuple[int, ...]) -> tuple[float, np.ndarray | None]:
             if chosen not in cache:
-                try:
-                    res = self._glm(y, np.hstack([base, X[:, list(chosen)]]), offset, family, nb_alpha)
-                    n_par = len(chosen) + base.shape[1] + 1 + extra
-                    cache[chosen] = (float(-2 * res.llf + n_par * np.log(n)), np.asarray(res.fittedvalues))
-                except (ValueError, np.linalg.LinAlgError):
-                    cache[chosen] = (np.inf, None)
+                design = np.column_stack([np.ones(n), base, X[:, list(chosen)]])
+                llf, mu = _irls_loglik(y, design, offset, family, nb_alpha)
+                n_par = design.shape[1] + extra
+                cache[chosen] = (
+                    (float(-2 * llf + n_par * np.log(n)), mu) if mu is not None else (np.inf, None)
+                )
             return cache[chosen]
 
         def score_order(current: tuple[int, ...], mu: np.ndarray, free: list[int]) -> list[int]:
@@ -714,7 +784,7 @@ class RiskTerrain(BaseEstimator):
                     self.cluster_m,
                 )
         self.interval_method_ = (
-            f"cluster-robust over {float(self.cluster_m):g} m blocks" if robust else "model-based (Wald)"
+            f"cluster-robust over {self.cluster_m:g} m blocks" if robust else "model-based (Wald)"
         )
         choice: dict[str, tuple[list[int], float, Any]] = {}
         for fam, (chosen, _) in results.items():

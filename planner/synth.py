@@ -215,7 +215,11 @@ def _streets(boundary: Polygon) -> gpd.GeoDataFrame:
         classes += [cls, cls]
     # rear alleys between the local streets of three terraced neighbourhoods (north-west, south-east,
     # north-east), so the alley effect is not tied to one place's unmeasured character
-    for x_from, x_to, y_from, y_to in ((1000, 3000, 2960, 3900), (4600, 6400, 480, 1120), (5600, 7200, 4240, 4880)):
+    for x_from, x_to, y_from, y_to in (
+        (1000, 3000, 2960, 3900),
+        (4600, 6400, 480, 1120),
+        (5600, 7200, 4240, 4880),
+    ):
         for v in np.arange(float(y_from), float(y_to), 160.0):
             lines.append(LineString([(X0 + x_from, Y0 + v + 80), (X0 + x_to, Y0 + v + 80)]))
             classes.append("alley")

@@ -133,9 +133,14 @@ def test_whatif_lamp_on_unlit_street_reranks(app):
     from planner import ui
 
     plan = _plan()
-    hid = app.session_state["selected_hotspot"]
-    unlit = ui.unlit_streets(plan, hid)
-    assert unlit is not None and len(unlit)
+    found = [
+        (h, u) for h in plan.hotspots["hotspot_id"] if (u := ui.unlit_streets(plan, h)) is not None and len(u)
+    ]
+    assert found, "no sample-city hotspot has an unlit street"
+    hid, unlit = found[0]
+    if app.session_state["selected_hotspot"] != hid:
+        app.selectbox(key="hotspot_pick").select(hid).run()
+    assert app.session_state["selected_hotspot"] == hid
     longest = unlit.geometry.iloc[unlit.length.argmax()]
     lat, lng = ui._to_latlng(plan, longest.interpolate(0.5, normalized=True))
     edit = ui.map_click_edit(plan, "lamp", lat, lng)
