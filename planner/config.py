@@ -65,6 +65,17 @@ class RunConfig(BaseModel):
         "kde", description="Cell value whose peaks split large hot areas."
     )
     budget: float | None = Field(None, ge=0)
+    objective: Literal["net_benefit", "prevented"] = Field(
+        "net_benefit", description="What the portfolio maximises: expected net benefit or crimes prevented."
+    )
+    max_surveillance_share: float | None = Field(
+        None, ge=0, le=1, description="Cap on the share of the budget spent on surveillance (cameras)."
+    )
+    min_per_ward: int | None = Field(
+        None,
+        ge=0,
+        description="At least this many chosen measures in every ward with a hotspot (needs a wards layer).",
+    )
     currency: Literal["GBP", "USD"] = "GBP"
     allow_access_restriction: bool = False
     allow_surveillance_priority: bool = False

@@ -17,6 +17,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pyogrio
+import shapely
 
 from planner.config import SAMPLE_DIR, RunConfig
 from planner.errors import ConfigError, DataLoadError, InsufficientDataError
@@ -328,9 +329,47 @@ def add_recommendations(plan: Plan) -> Plan:
         allow_surveillance_priority=plan.config.allow_surveillance_priority,
         random_state=plan.config.seed,
     )
+    wards = plan.layers.get("wards")
+    if isinstance(wards, gpd.GeoDataFrame) and len(wards) and plan.recommendations is not None:
+        ward_of = hotspot_wards(plan.hotspots, wards)
+        plan.hotspots = plan.hotspots.assign(ward_id=plan.hotspots["hotspot_id"].map(ward_of))
+        plan.recommendations = plan.recommendations.assign(
+            ward_id=plan.recommendations["hotspot_id"].map(ward_of)
+        )
     if plan.config.budget is not None and plan.recommendations is not None and len(plan.recommendations):
-        plan.portfolio = choose_portfolio(plan.recommendations, budget=plan.config.budget)
+        plan.portfolio = choose_portfolio(
+            plan.recommendations,
+            budget=plan.config.budget,
+            objective=plan.config.objective,
+            max_surveillance_share=plan.config.max_surveillance_share,
+            min_per_ward=plan.config.min_per_ward,
+        )
     return plan
+
+
+def hotspot_wards(hotspots: gpd.GeoDataFrame, wards: gpd.GeoDataFrame) -> dict[str, str]:
+    """Ward of each hotspot: the ward (``ward_id``, else ``name``, else row number) holding most of
+    its area."""
+    if not len(hotspots):
+        return {}
+    key = next((c for c in ("ward_id", "ward", "name") if c in wards.columns), None)
+    labels = (
+        wards[key].astype(str).to_numpy() if key else np.array([f"ward {i + 1}" for i in range(len(wards))])
+    )
+    w = wards.to_crs(hotspots.crs) if wards.crs is not None and wards.crs != hotspots.crs else wards
+    h_geoms = np.asarray(hotspots.geometry.values)
+    w_geoms = np.asarray(w.geometry.values)
+    hi, wi = shapely.STRtree(w_geoms).query(h_geoms, predicate="intersects")
+    out: dict[str, str] = {}
+    if len(hi):
+        area = shapely.area(shapely.intersection(h_geoms[hi], w_geoms[wi]))
+        best: dict[int, tuple[float, int]] = {}
+        for h, wd, a in zip(hi, wi, area, strict=True):
+            if int(h) not in best or a > best[int(h)][0]:
+                best[int(h)] = (float(a), int(wd))
+        ids = hotspots["hotspot_id"].astype(str).to_numpy()
+        out = {ids[h]: str(labels[wd]) for h, (_, wd) in best.items()}
+    return out
 
 
 def rerank_with_edit(plan: Plan, edit: Any) -> tuple[gpd.GeoDataFrame, pd.DataFrame | None, dict[str, Any]]:

@@ -101,3 +101,22 @@ def test_every_recommendation_traces_to_a_source(street_plan):
     rec = street_plan.recommendations
     assert rec["source"].str.len().min() > 0
     assert rec["cost_source"].str.len().min() > 0
+
+
+def test_hotspots_carry_their_ward_and_the_portfolio_can_cover_every_ward(street_plan):
+    from planner.interventions.portfolio import choose_portfolio
+
+    hs = street_plan.hotspots
+    assert set(hs["ward_id"]) <= {"W1", "W2", "W3", "W4", "W5"}
+    assert hs["ward_id"].notna().all()
+    rec = street_plan.recommendations
+    assert (
+        rec["ward_id"] == rec["hotspot_id"].map(dict(zip(hs["hotspot_id"], hs["ward_id"], strict=True)))
+    ).all()
+    budget = float(rec.loc[rec["rank"] == 1, "cost"].min()) * 3
+    free = choose_portfolio(rec, budget=budget)
+    fair = choose_portfolio(rec, budget=budget * 4, min_per_ward=1)
+    wards = set(rec["ward_id"])
+    assert set(fair["ward_id"]) == wards
+    assert fair["cost"].sum() <= budget * 4 + 1e-6
+    assert len(free) >= 1
