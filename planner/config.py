@@ -29,6 +29,9 @@ class RunConfig(BaseModel):
         None, description="Incident file, PostGIS URL, or None for the sample city."
     )
     crs: str | None = Field(None, description="CRS of bare coordinates in the incident file.")
+    default_category: str | None = Field(
+        None, description="Category of incidents without one (e.g. 'burglary' for a burglaries-only file)."
+    )
     columns: dict[str, str] = Field(
         default_factory=dict, description="Column role → source column overrides."
     )

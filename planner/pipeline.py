@@ -86,6 +86,7 @@ def load_inputs(config: RunConfig) -> dict[str, Any]:
         crs=sources["crs"] or config.crs,
         analysis_crs=config.analysis_crs,
         columns=config.columns or None,
+        default_category=config.default_category,
     )
     incidents = result.incidents
     crs = incidents.crs

@@ -32,6 +32,11 @@ def register(app: typer.Typer) -> None:
         column: list[str] = typer.Option(
             [], "--column", help="Column role as ROLE=NAME, e.g. date=Reported (repeatable)."
         ),
+        category: str | None = typer.Option(
+            None,
+            "--category",
+            help="Category of incidents that have none, e.g. burglary for a burglaries-only file.",
+        ),
     ) -> None:
         """Ingest, grid, density, Gi* hotspots, exposure, risk terrain and recommendations; write the plan."""
         from planner.cli.inspect import parse_columns
@@ -55,6 +60,7 @@ def register(app: typer.Typer) -> None:
             "cell_size_m": cell_size_m,
             "budget": budget,
             "columns": parse_columns(column),
+            "default_category": category,
         }
         if config is not None:
             cfg = load_config(config, **options)
