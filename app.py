@@ -5,17 +5,17 @@ Thin shell: widgets → ``planner`` calls (via ``planner.ui``) → rendering. Ru
 
 from __future__ import annotations
 
+import json
 import logging
 
 import altair as alt
 import pandas as pd
 import streamlit as st
-from streamlit_folium import st_folium
 
 from planner import ui
 from planner.config import RunConfig
 from planner.errors import PlannerError
-from planner.maps import plan_map
+from planner.maps import overlay_script as plan_overlay
 
 logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
 st.set_page_config(page_title="Crime prevention planner", page_icon="🗺️", layout="wide")
@@ -24,6 +24,7 @@ st.caption(
     "Where is crime concentrated, why there, and what should we change? "
     "Places, not people: results describe places and are aggregated for publication."
 )
+notice = st.container()  # messages about the data, shown in the main area
 
 # ---------------------------------------------------------------- sidebar: data and filters
 with st.sidebar:
@@ -46,7 +47,8 @@ with st.sidebar:
             st.stop()
         config_values.update(incidents=str(path), crs=crs_text or None)
 
-    base_plan = ui.get_plan(RunConfig(**config_values))
+    rename = {str(path): upload.name} if source == "Upload a file" else None
+    base_plan = ui.get_plan(RunConfig(**config_values), container=notice, rename=rename)
     if base_plan is None:
         st.stop()
 
@@ -79,7 +81,7 @@ with st.sidebar:
     if st.toggle("Let cameras rank above similar non-surveillance measures", key="allow_cams"):
         config_values["allow_surveillance_priority"] = True
 
-plan = ui.get_plan(RunConfig(**config_values))  # cached per configuration
+plan = ui.get_plan(RunConfig(**config_values), container=notice, rename=rename)  # cached per configuration
 if plan is None:
     st.stop()
 
@@ -91,31 +93,75 @@ with tabs[1]:
     series = ui.incidents_over_time(plan)
     st.subheader("Incidents per month")
     st.altair_chart(
-        alt.Chart(series).mark_line().encode(x="month:T", y="incidents:Q", color="category:N"),
+        alt.Chart(series)
+        .mark_line()
+        .encode(
+            x=alt.X("month:T", title="Month"),
+            y=alt.Y("incidents:Q", title="Incidents"),
+            color=alt.Color("category:N", title="Crime type"),
+        ),
         width="stretch",
     )
     st.subheader("When: weekday × hour of day")
     st.dataframe(ui.weekday_hour_table(plan).style.background_gradient(cmap="Blues"), width="stretch")
 
 # ---------------------------------------------------------------- hotspots and map
+config_json = RunConfig(**config_values).model_dump_json()
+ids = list(plan.hotspots["hotspot_id"])
+edits: list = st.session_state.setdefault("whatif_edits", [])
+edits_json = json.dumps(edits, sort_keys=True)
+if st.session_state.get("hotspot_pick") not in ids:
+    st.session_state.pop("hotspot_pick", None)
 with tabs[0]:
     left, right = st.columns([3, 2])
-    selected = st.session_state.get("selected_hotspot")
     with left:
-        m = plan_map(plan, selected_hotspot=selected)
-        out = st_folium(
-            m,
-            key="map",
-            height=620,
-            use_container_width=True,  # st_folium's own option
-            returned_objects=["last_active_drawing", "last_object_clicked_popup", "last_clicked"],
+        mode = st.radio(
+            "Clicking the map will…",
+            list(ui.CLICK_MODES),
+            format_func=ui.CLICK_MODES.get,
+            horizontal=True,
+            key="click_mode",
+            help="What-if edits (lamps, cameras, closed access points) re-rank the measures at once; "
+            "see the comparison under the map and in the Interventions tab.",
         )
-        hid = ui.clicked_hotspot(out, list(plan.hotspots["hotspot_id"]))
-        if hid and hid != selected and hid != st.session_state.get("clicked_hotspot"):
-            st.session_state["clicked_hotspot"] = hid  # one rerun per click, not per redraw
-            st.session_state["selected_hotspot"] = hid
-            st.session_state["hotspot_pick"] = hid  # the picker follows the map
-            st.rerun()
+        direction = 0.0
+        if mode == "camera":
+            direction = st.slider(
+                "New camera faces (compass degrees, 0 = north)", 0, 355, 0, 5, key="cam_dir"
+            )
+        payload = ui.map_payload(config_json)
+        # The map's last click is in the session before the map is drawn: act on it first, so the
+        # selection, the what-if edits and the overlay are drawn in this same run (one run per click).
+        st.session_state["map_event"], click = ui.map_click(
+            ui.map_state(payload), st.session_state.get("map_event")
+        )
+        click_problem = None
+        if click is not None and mode == "select":
+            hid = ui.hotspot_at(plan, click["lat"], click["lng"]) or ui.clicked_hotspot(
+                ui.map_state(payload), ids
+            )
+            if hid:
+                st.session_state["hotspot_pick"] = hid  # the picker follows the map
+        elif click is not None:
+            try:
+                edited = ui.whatif_plan(config_json, edits_json)
+                edits.append(
+                    ui.map_click_edit(edited, mode, click["lat"], click["lng"], direction_deg=direction)
+                )
+                edits_json = json.dumps(edits, sort_keys=True)
+            except PlannerError as exc:
+                click_problem = str(exc)
+        selected = st.session_state.get("hotspot_pick") or (ids[0] if ids else None)
+        edited = ui.whatif_plan(config_json, edits_json)
+        overlay = plan_overlay(
+            selected=edited.hotspots[edited.hotspots["hotspot_id"] == selected] if selected else None,
+            unlit=ui.cached_unlit_streets(config_json, edits_json, selected) if selected else None,
+            edits=edits,
+            click_mode=mode,
+        )
+        ui.show_map(payload, key="map", height=620, overlay=overlay)
+        if click_problem:
+            st.warning(click_problem)
     with right:
         st.subheader("Hotspots")
         st.caption(
@@ -129,32 +175,61 @@ with tabs[0]:
             width="stretch",
             column_config=ui.HOTSPOT_COLUMNS,
         )
-        ids = list(plan.hotspots["hotspot_id"])
         if ids:
-            choice = st.selectbox(
-                "Hotspot profile",
+            selected = st.selectbox(
+                "Hotspot shown (or click one on the map)",
                 ids,
-                index=ids.index(selected) if selected in ids else 0,
                 key="hotspot_pick",
             )
-            st.session_state["selected_hotspot"] = choice
-            profile = ui.hotspot_profile(plan, choice)
-            st.markdown(
-                f"**{choice}**: {profile['n_incidents']} incidents "
-                f"({profile['incidents_per_year']:.1f} per year) on {profile['area_m2'] / 1e4:.1f} ha; "
-                f"{profile['night_share']:.0%} at night."
-            )
-            if "category_mix" in profile:
-                mix = pd.DataFrame(
-                    {
-                        "category": [ui.label(k) for k in profile["category_mix"]],
-                        "incidents": list(profile["category_mix"].values()),
-                    }
-                )
-                st.altair_chart(
-                    alt.Chart(mix).mark_bar().encode(x="incidents:Q", y=alt.Y("category:N", sort="-x")),
+        if edits:
+            st.caption(f"{len(edits)} what-if edit(s) on the map.")
+            if st.button("Remove all what-if edits", key="whatif_clear"):
+                st.session_state["whatif_edits"] = []
+                st.rerun()
+    st.session_state["selected_hotspot"] = selected
+    if selected:
+        profile = ui.hotspot_profile(plan, selected)
+        st.subheader(f"Profile of hotspot {selected}")
+        st.markdown(
+            f"**{profile['n_incidents']} incidents** ({profile['incidents_per_year']:.1f} per year) on "
+            f"{profile['area_m2'] / 1e4:.1f} ha; {profile['night_share']:.0%} at night (19:00–07:00)."
+        )
+        c1, c2, c3 = st.columns(3)
+        with c1:
+            st.markdown("**Crime types**")
+            st.altair_chart(ui.category_mix_chart(profile), width="stretch")
+        with c2:
+            st.markdown("**When: hour of day and weekday**")
+            st.altair_chart(ui.time_profile_chart(profile), width="stretch")
+            st.altair_chart(ui.weekday_profile_chart(profile), width="stretch")
+        with c3:
+            st.markdown("**Environment (exposure profile)**")
+            summary = ui.exposure_summary(edited, selected)
+            if summary.empty:
+                st.info("No environmental layers were loaded, so no exposure can be measured.")
+            else:
+                st.dataframe(
+                    pd.DataFrame(
+                        {
+                            "What": summary["Layer"] + ": " + summary["Measure"].str.lower(),
+                            "Value": summary["Value"],
+                        }
+                    ),
+                    hide_index=True,
                     width="stretch",
+                    height=ui.table_height(len(summary)),
                 )
+        if edits:
+            st.markdown(f"**What-if: ranked measures for {selected} before and after your map edits**")
+            comparison = ui.whatif_comparison(plan, edited, selected)
+            st.markdown(ui.whatif_summary(comparison, selected))
+            st.dataframe(
+                comparison,
+                hide_index=True,
+                width="stretch",
+                column_config=ui.WHATIF_COLUMNS,
+                key="whatif_table_map",
+            )
 
 # ---------------------------------------------------------------- data and fitness
 with tabs[6]:
@@ -166,54 +241,85 @@ with tabs[6]:
     cols[2].metric("Quarantined", f"{rep.get('rows_quarantined', 0):,}")
     for warning in rep.get("warnings", []):
         st.warning(warning)
+    st.caption("The full ingest report (for analysts): columns detected, CRS, time resolution, checks.")
     st.json({k: v for k, v in rep.items() if k not in {"warnings"}}, expanded=False)
     if len(plan.quarantine):
         st.download_button(
             "Download quarantined rows (CSV)", plan.quarantine.to_csv(index=False), "quarantine.csv"
         )
 
-selected = st.session_state.get("selected_hotspot") or (
-    plan.hotspots["hotspot_id"].iloc[0] if len(plan.hotspots) else None
-)
-
 # ---------------------------------------------------------------- environment
 with tabs[2]:
     st.subheader(f"Environment of hotspot {selected}" if selected else "Environment")
     if selected:
-        profile = ui.exposure_table(plan, selected)
-        if profile.empty:
+        summary = ui.exposure_summary(edited, selected)
+        if summary.empty:
             st.info("No environmental layers were loaded, so no exposure can be measured.")
         else:
-            st.dataframe(profile, hide_index=True, width="stretch")
+            st.caption(
+                "What is in and around the hotspot: features that protect (lamps, cameras), draw crime "
+                "(bars, cash machines, transit stops) or give ways in and out. Pick another hotspot on the map."
+            )
+            st.dataframe(summary, hide_index=True, width="stretch", height=ui.table_height(len(summary)))
+            with st.expander("Every exposure measure (for analysts)"):
+                st.dataframe(ui.exposure_table(edited, selected), hide_index=True, width="stretch")
     st.subheader("Risk terrain: which features go with crime")
     if plan.risk_factors is not None and len(plan.risk_factors):
         st.caption(
-            f"{plan.params.get('risk_family', '')} model of cell counts; relative risk value RRV = exp(β) with "
-            "its confidence interval (RRV > 1 raises risk, < 1 protects)."
+            "How much more (or less) crime places have near each feature, all else equal: 2 means twice the "
+            "crime, 0.8 means 20% less. The line is the 95% interval; features whose line crosses 1 are not "
+            "clearly linked to crime."
         )
-        st.altair_chart(ui.rrv_chart(plan.risk_factors), width="stretch")
-        st.dataframe(plan.risk_factors, hide_index=True, width="stretch")
+        st.altair_chart(ui.cached_rrv_chart(config_json), width="stretch")
+        st.dataframe(ui.risk_factor_table(plan.risk_factors), hide_index=True, width="stretch")
+        with st.expander("Model details (for analysts)"):
+            st.caption(
+                f"{plan.params.get('risk_family', '')} regression of cell counts; relative risk value RRV = exp(β)."
+            )
+            st.dataframe(plan.risk_factors, hide_index=True, width="stretch")
     else:
         st.info("No risk-terrain model: load environmental layers to fit one.")
 
 # ---------------------------------------------------------------- interventions
 with tabs[3]:
-    recs = plan.recommendations
+    recs = edited.recommendations
     if recs is None or not len(recs):
         st.info("No hotspots, so no measures to rank.")
     else:
         st.subheader(f"Ranked measures for hotspot {selected}")
         st.caption(
-            "Expected crimes prevented per year and benefit-cost ratio with 90% Monte Carlo intervals; costs are "
-            f"present values in {plan.config.currency} (labelled assumptions); every effect cites its source."
+            "Expected crimes prevented per year and benefit-cost ratio (BCR) with 90% intervals from a Monte "
+            f"Carlo simulation; costs are present values in {plan.config.currency} (labelled assumptions); every "
+            "effect cites its source. Pick another hotspot on the map or in the Map & hotspots tab."
         )
+        if edits:
+            st.info(
+                f"Includes your {len(edits)} what-if edit(s) from the map; the comparison with the plan as it "
+                "is comes below the table."
+            )
         view = recs[recs["hotspot_id"] == selected].sort_values("rank")
         st.dataframe(
             ui.recommendation_table(view),
             hide_index=True,
             width="stretch",
             column_config=ui.RECOMMENDATION_COLUMNS,
+            key="ranked_table",
         )
+        if edits:
+            comparison = ui.whatif_comparison(plan, edited, selected)
+            st.markdown(ui.whatif_summary(comparison, selected))
+            st.dataframe(
+                comparison,
+                hide_index=True,
+                width="stretch",
+                column_config=ui.WHATIF_COLUMNS,
+                key="whatif_table",
+            )
+        else:
+            st.caption(
+                "What if? In the Map & hotspots tab, choose what a click does (add a lamp or camera, close an "
+                "access point) and click the map: the measures are re-ranked at once."
+            )
         with st.expander("Why these measures (reasons, evidence, privacy and access notes)"):
             for _, r in view.iterrows():
                 st.markdown(f"**{r['rank']}. {r['name']}** — {r['reasons']}")
@@ -234,11 +340,12 @@ with tabs[3]:
             key="budget",
         )
         cap = c2.slider("Max share of budget on surveillance", 0.0, 1.0, 1.0, 0.05, key="cap")
-        portfolio, curve = ui.portfolio_and_curve(recs, budget=budget, cap=cap)
+        portfolio, curve = ui.cached_portfolio(config_json, edits_json, float(budget), float(cap))
         st.metric(
             "Chosen measures",
             len(portfolio),
-            help="Exact optimum (mixed-integer programme) of expected net benefit within the budget.",
+            help="The best set of measures (across all hotspots) whose total cost fits the budget: the exact "
+            "optimum of expected net benefit (benefit minus cost).",
         )
         st.dataframe(
             ui.recommendation_table(portfolio),
@@ -247,18 +354,8 @@ with tabs[3]:
             column_config=ui.RECOMMENDATION_COLUMNS,
             key="portfolio_table",
         )
+        st.markdown("**What each budget buys**: expected net benefit of the best portfolio at each budget")
         st.altair_chart(ui.budget_chart(curve), width="stretch")
-
-        st.subheader("What if? Add a street lamp")
-        click = st.session_state.get("last_clicked")
-        st.caption("Click the map (Map & hotspots tab) where a lamp should go, then add it here.")
-        if click and st.button(
-            f"Add a lamp at {click['lat']:.5f}, {click['lng']:.5f} and re-rank", key="add_lamp"
-        ):
-            st.session_state["whatif"] = ui.whatif_lamp(plan, click["lat"], click["lng"])
-        result = st.session_state.get("whatif")
-        if result is not None:
-            st.dataframe(result, hide_index=True, width="stretch")
 
 # ---------------------------------------------------------------- evaluation
 with tabs[4]:
@@ -287,7 +384,13 @@ with tabs[4]:
             except PlannerError as exc:
                 st.error(str(exc))
         ev = st.session_state.get("evaluation")
-        if ev is not None:
+        if ev is None:
+            st.info(
+                "Choose the area where the measure goes and the date it starts, then press Evaluate: the "
+                "planner compares crime before and after in the area, in a buffer around it (did crime move "
+                "next door, or did the benefit spread?) and in a similar control area."
+            )
+        else:
             st.markdown(ev["interpretation"])
             st.dataframe(ev["counts"], width="stretch")
             st.altair_chart(ev["chart"], width="stretch")
@@ -296,9 +399,24 @@ with tabs[4]:
 # ---------------------------------------------------------------- export
 with tabs[5]:
     st.subheader("Export the plan")
-    st.caption("GeoPackage with every layer, density GeoTIFF, CSV tables, offline HTML map and the manifest.")
-    if st.button("Prepare export", key="export_go"):
-        st.session_state["export_zip"] = ui.export_zip(plan)
+    st.caption(
+        "The same files as `planner export`: GeoPackage with QGIS styles, GeoJSON, Shapefile, KML, "
+        "FlatGeobuf, GeoParquet, Cloud-Optimised GeoTIFF, CSV, offline HTML map, printable brief and "
+        "the manifest. **Public** exports hold no incident points and no counts below k."
+    )
+    from planner.export import FORMATS
+
+    e1, e2, e3 = st.columns([1, 1, 3])
+    privacy = e1.selectbox("Privacy", ["public", "internal"], key="export_privacy")
+    k_min = int(e2.number_input("k (smallest count shown)", min_value=1, value=5, step=1, key="export_k"))
+    chosen = e3.multiselect("Formats", list(FORMATS), default=list(FORMATS), key="export_formats")
+    if privacy == "internal":
+        st.warning("Internal exports contain incident-level data. Do not publish them.")
+    if st.button("Prepare export", key="export_go", disabled=not chosen):
+        try:
+            st.session_state["export_zip"] = ui.export_zip(plan, formats=chosen, privacy=privacy, k=k_min)
+        except PlannerError as exc:
+            st.error(str(exc))
     if st.session_state.get("export_zip"):
         st.download_button(
             "Download plan.zip",

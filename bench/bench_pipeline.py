@@ -325,13 +325,13 @@ def prepare(tmp: Path, sizes: list[int], lamps: int, real: bool) -> list[tuple[s
 
 
 MAP_NOTE = """
-The gap is the interactive map, not the analysis: `write_run_outputs` (planner/export.py) calls
+The gap is the interactive map, not the analysis: `write_run_outputs` (planner/export/plan_files.py) calls
 `plan_map(plan, show_incidents=True)` (planner/maps.py), which serialises every incident and every
 lamp as a folium GeoJSON feature (Python dicts, one per point, then jinja2 rendering), so its time
 and memory grow with the number of points and the page (hundreds of MiB) is too large for a browser
 anyway. A cProfile of the 1M run (`python -m cProfile -m planner run ...`) puts most of the map time
 in `GeoDataFrame.iterfeatures`/`shapely mapping` (~90 s) and `jinja2` template compilation (~50 s). Suggested change
-for the owners of export.py/maps.py (not done here, those files belong to another issue): above
+for the owners of planner/export/ and maps.py (not done here, those files belong to another issue): above
 ~20,000 points draw incidents and point layers as a density/cluster layer or a seeded sample (with a
 note), and write the full points only to plan.gpkg. The GeoPackage export of 1M incident rows is
 the next largest part (`pyogrio.write_dataframe` one SQLite insert per row); `use_arrow=True` cut it
@@ -456,7 +456,8 @@ def section(name: str, data: Path, chosen: list[str] = ALL_PEERS) -> tuple[list[
 CLI_CODE = """
 import json, resource, sys, time
 from pathlib import Path
-from planner import export, maps, pipeline
+from planner import maps, pipeline
+from planner.export import plan_files
 from bench.bench_pipeline import measure
 parts = {}
 def wrap(owner, attr, name):
@@ -468,7 +469,7 @@ def wrap(owner, attr, name):
         return res
     setattr(owner, attr, timed)
 wrap(pipeline, "run", "pipeline.run (all stages)")
-wrap(export, "write_layer", "plan.gpkg layers")
+wrap(plan_files, "write_layer", "plan.gpkg layers")
 wrap(maps, "plan_map", "map.html: plan_map (folium GeoJSON of every layer and incident)")
 wrap(maps, "map_to_html", "map.html: map_to_html (render + inline assets)")
 from planner.cli import main

@@ -29,6 +29,9 @@ class RunConfig(BaseModel):
         None, description="Incident file, PostGIS URL, or None for the sample city."
     )
     crs: str | None = Field(None, description="CRS of bare coordinates in the incident file.")
+    default_category: str | None = Field(
+        None, description="Category of incidents without one (e.g. 'burglary' for a burglaries-only file)."
+    )
     columns: dict[str, str] = Field(
         default_factory=dict, description="Column role → source column overrides."
     )
@@ -55,7 +58,27 @@ class RunConfig(BaseModel):
     min_bin: int = Field(
         2, ge=1, le=3, description="Gi* bin (confidence level) a cell needs to join a hotspot."
     )
+    max_hotspot_cells: int | None = Field(
+        16,
+        ge=1,
+        description="Hot areas of more cells are split at their peaks into places small enough to act on; "
+        "None keeps every connected hot area whole.",
+    )
+    hotspot_split_by: Literal["kde", "gi_z", "n_incidents"] = Field(
+        "kde", description="Cell value whose peaks split large hot areas."
+    )
     budget: float | None = Field(None, ge=0)
+    objective: Literal["net_benefit", "prevented"] = Field(
+        "net_benefit", description="What the portfolio maximises: expected net benefit or crimes prevented."
+    )
+    max_surveillance_share: float | None = Field(
+        None, ge=0, le=1, description="Cap on the share of the budget spent on surveillance (cameras)."
+    )
+    min_per_ward: int | None = Field(
+        None,
+        ge=0,
+        description="At least this many chosen measures in every ward with a hotspot (needs a wards layer).",
+    )
     currency: Literal["GBP", "USD"] = "GBP"
     allow_access_restriction: bool = False
     allow_surveillance_priority: bool = False

@@ -478,6 +478,7 @@ def read_incidents(
     drop_duplicates: bool = False,
     study_area: gpd.GeoDataFrame | None = None,
     now: Any = None,
+    default_category: str | None = None,
 ) -> IngestResult:
     """Read incident points, validate them, and quarantine (never drop) the rows that fail.
 
@@ -500,6 +501,9 @@ def read_incidents(
         Quarantine exact duplicate records (same place, time and category) instead of keeping them.
     study_area : GeoDataFrame, optional
         Points outside it (beyond 1 km) are quarantined.
+    default_category : str, optional
+        Category of incidents whose category is missing — all of them when the file has no category
+        column (a file of burglaries only, say); without it they are ``unknown``.
     """
     name = str(source).split("@")[-1]
     df = read_table(source, layer=layer, query=query)
@@ -630,6 +634,9 @@ def read_incidents(
     cat_source = (
         df[cols["category"]] if "category" in cols else pd.Series(pd.NA, index=df.index, dtype="string")
     )
+    if default_category is not None:
+        cat_source = cat_source.astype("string").fillna(default_category)
+        cat_source = cat_source.mask(cat_source.str.strip() == "", default_category)
     out.insert(2, "category", normalise_category(cat_source[good]).to_numpy())
     incidents = gpd.GeoDataFrame(
         out, geometry=gpd.points_from_xy(gx[good], gy[good]), crs=target

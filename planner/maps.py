@@ -63,10 +63,23 @@ def _layer_styles() -> dict[str, dict[str, Any]]:
     return styles
 
 
+def _geojson(web: gpd.GeoDataFrame) -> dict[str, Any]:
+    """GeoJSON of a web frame without per-feature bounding boxes (folium would embed them)."""
+    import json
+
+    return dict(json.loads(web.to_json()))
+
+
+WEB_DECIMALS = 6  # degrees to 6 decimals is ~0.1 m: plenty for a map, and a third smaller than full floats
+
+
 def _to_web(gdf: gpd.GeoDataFrame, columns: list[str] | None = None) -> gpd.GeoDataFrame:
-    """EPSG:4326 copy with JSON-safe columns (datetimes and objects as text)."""
+    """EPSG:4326 copy with JSON-safe columns (datetimes and objects as text), coordinates rounded."""
+    import shapely
+
     keep = [c for c in (columns or []) if c in gdf.columns]
     out = gdf[[*keep, gdf.geometry.name]].to_crs("EPSG:4326")
+    out[out.geometry.name] = shapely.transform(out.geometry.to_numpy(), lambda xy: np.round(xy, WEB_DECIMALS))
     for col in keep:
         series = out[col]
         if pd.api.types.is_datetime64_any_dtype(series):
@@ -127,12 +140,15 @@ def _legend_html(title: str, items: list[tuple[str, str, str]]) -> str:
         f'<div><span style="display:inline-block;width:12px;height:12px;margin-right:6px;'
         f"background:{colour};border:1px solid #444;"
         f'border-radius:{"50%" if shape == "dot" else "2px"}"></span>{label}</div>'
+        if shape != "line"
+        else f'<div><span style="display:inline-block;width:14px;height:0;margin:0 4px 3px 0;'
+        f'border-top:3px dashed {colour}"></span>{label}</div>'
         for colour, label, shape in items
     )
     return (
         '<details open class="planner-legend" style="position:fixed;bottom:24px;left:12px;z-index:9999;'
         "background:rgba(255,255,255,0.92);padding:6px 8px;border:1px solid #999;border-radius:4px;"
-        f'font:11px/1.4 sans-serif;max-width:230px;max-height:45%;overflow:auto"><summary><b>{title}</b></summary>{rows}</details>'
+        f'font:10px/1.35 sans-serif;max-width:220px;max-height:38%;overflow:auto"><summary><b>{title}</b></summary>{rows}</details>'
     )
 
 
@@ -147,6 +163,8 @@ def plan_map(
     draw: bool = False,
     local_assets: bool = True,
     height_px: int = 600,
+    max_layer_points: int | None = None,
+    extra_legend: list[tuple[str, str, str]] | None = None,
 ) -> Any:
     """Build the interactive map of a :class:`planner.plan.Plan`.
 
@@ -168,6 +186,13 @@ def plan_map(
         Add drawing tools for selecting areas.
     local_assets : bool
         Point Leaflet at the vendored assets (``/app/static/vendor``).
+    max_layer_points : int, optional
+        Point layers with more features than this keep only those within
+        :data:`NEAR_HOTSPOT_M` of a hotspot (the dashboard uses this to keep the page light; a
+        town's 15,000 lamp columns would otherwise be most of the map's size). Default: keep all.
+    extra_legend : list of (colour, label, shape), optional
+        Legend rows for layers drawn later (e.g. :func:`overlay_script`); shape is 'box', 'dot'
+        or 'line'.
     """
     import folium
     from folium import plugins
@@ -194,7 +219,7 @@ def plan_map(
     streets = plan.layers.get("streets")
     if isinstance(streets, gpd.GeoDataFrame) and len(streets):
         folium.GeoJson(
-            _to_web(streets, ["street_class"]),
+            _geojson(_to_web(streets, ["street_class"])),
             name="Streets",
             style_function=lambda f: {
                 "color": "#9e9e9e",
@@ -216,7 +241,7 @@ def plan_map(
         if len(sig):
             web = _to_web(sig, ["cell_id", "n_incidents", "gi_z", "gi_p_adj", "gi_bin"])
             folium.GeoJson(
-                web,
+                _geojson(web),
                 name="Hot and cold cells (Gi*)",
                 style_function=lambda f: {
                     "fillColor": GI_BIN_COLOURS.get(int(f["properties"]["gi_bin"]), "#ffffff"),
@@ -241,10 +266,10 @@ def plan_map(
             "top_category",
             "night_share",
         ]
-        web = _to_web(hotspots, cols)
+        web = _readable_hotspots(_to_web(hotspots, cols))
         fields = [c for c in cols if c in web.columns]
         folium.GeoJson(
-            web,
+            _geojson(web),
             name="Hotspots",
             style_function=lambda f: {
                 "color": SELECTED_COLOUR
@@ -272,13 +297,18 @@ def plan_map(
         style = styles.get(kind, {})
         colour = style.get("color") or style.get("colour") or OKABE_ITO[i % len(OKABE_ITO)]
         title = style.get("title", kind.replace("_", " ").capitalize())
+        if max_layer_points is not None and len(gdf) > max_layer_points and len(hotspots):
+            gdf = _near_hotspots(gdf, hotspots)
+            title = f"{title} (near hotspots)"
+            if not len(gdf):
+                continue
         _add_layer(m, gdf, kind=kind, title=title, colour=colour)
         layer_legend.append((colour, title, "dot" if gdf.geom_type.iloc[0].endswith("Point") else "box"))
 
     if show_incidents and len(plan.incidents):
         pts = _to_web(plan.incidents, ["incident_id", "category", "occurred_at"])
         folium.GeoJson(
-            pts,
+            _geojson(pts),
             name="Incidents",
             marker=folium.CircleMarker(radius=2, weight=0, fill=True, fill_color="#444444", fill_opacity=0.6),
             tooltip=folium.GeoJsonTooltip(fields=["category", "occurred_at"], aliases=["Category", "When"]),
@@ -287,7 +317,7 @@ def plan_map(
 
     if extra_points is not None and len(extra_points):
         folium.GeoJson(
-            _to_web(extra_points, ["kind"]),
+            _geojson(_to_web(extra_points, ["kind"])),
             name="What-if additions",
             marker=folium.CircleMarker(
                 radius=6, color="#000000", weight=2, fill=True, fill_color="#F0E442", fill_opacity=1
@@ -295,8 +325,10 @@ def plan_map(
         ).add_to(m)
 
     legend = [(GI_BIN_COLOURS[b], GI_BIN_LABELS[b], "box") for b in (3, 2, 1, -1, -2, -3)]
-    legend.insert(0, (HOTSPOT_COLOUR, "Hotspot (connected significant hot cells)", "box"))
+    legend.insert(0, (HOTSPOT_COLOUR, "Hotspot (click for its profile)", "box"))
+    legend.insert(1, (SELECTED_COLOUR, "Selected hotspot (black outline)", "box"))
     legend += layer_legend
+    legend += extra_legend or []
     m.get_root().html.add_child(folium.Element(_legend_html("Legend", legend)))  # type: ignore[attr-defined]
     plugins.Fullscreen().add_to(m)
     if draw:
@@ -308,6 +340,113 @@ def plan_map(
 
         localise_map(m)
     return m
+
+
+NEAR_HOTSPOT_M = 100.0
+UNLIT_COLOUR = "#D55E00"  # Okabe–Ito vermilion
+WHATIF_STYLES = {
+    "lamp": ("#F0E442", "New street lamp (what-if)"),
+    "camera": ("#56B4E9", "New CCTV camera (what-if)"),
+    "close_access": ("#000000", "Closed access point (what-if)"),
+}
+
+OVERLAY_LEGEND = [
+    (UNLIT_COLOUR, "Unlit street in the selected hotspot", "line"),
+    *((colour, label, "dot") for colour, label in WHATIF_STYLES.values()),
+]
+
+
+def _readable_hotspots(web: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Hotspot attributes as a planner reads them: 51% not 0.51, hectares, crime type labels."""
+    out = web.copy()
+    if "night_share" in out.columns:
+        out["night_share"] = out["night_share"].map(lambda v: "" if pd.isna(v) else f"{float(v):.0%}")
+    if "incidents_per_year" in out.columns:
+        out["incidents_per_year"] = out["incidents_per_year"].map(
+            lambda v: "" if pd.isna(v) else f"{float(v):.1f}"
+        )
+    if "area_m2" in out.columns:
+        out["area_m2"] = out["area_m2"].map(lambda v: "" if pd.isna(v) else f"{float(v) / 1e4:.1f} ha")
+    if "top_category" in out.columns:
+        out["top_category"] = out["top_category"].map(
+            lambda v: str(v).replace("_", " ").capitalize() if isinstance(v, str) else ""
+        )
+    return out
+
+
+def _near_hotspots(gdf: gpd.GeoDataFrame, hotspots: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Features of ``gdf`` within :data:`NEAR_HOTSPOT_M` of any hotspot."""
+    zone = hotspots.to_crs(gdf.crs).buffer(NEAR_HOTSPOT_M).union_all()
+    return gdf[gdf.intersects(zone)]
+
+
+def overlay_script(
+    *,
+    selected: gpd.GeoDataFrame | None = None,
+    unlit: gpd.GeoDataFrame | None = None,
+    edits: list[dict[str, Any]] | None = None,
+    click_mode: str = "select",
+) -> str:
+    """JavaScript that draws the dashboard's changing layers on an already rendered map.
+
+    streamlit-folium evaluates this as its ``feature_group`` argument: the big map stays mounted
+    (no reload, no lost click state) while the selection outline, the unlit streets of the
+    selected hotspot and the what-if edits change. ``map_div`` is the map's variable in the page.
+
+    Parameters
+    ----------
+    selected : GeoDataFrame, optional
+        The selected hotspot polygon (any CRS), drawn with a thick black outline.
+    unlit : GeoDataFrame, optional
+        Street stretches with no working lamp nearby (any CRS), drawn dashed in vermilion.
+    edits : list of dict, optional
+        What-if edits with ``kind`` (``lamp``, ``camera``, ``close_access``), ``lat``, ``lng``.
+    click_mode : str
+        What a click does in the dashboard; popups only open in ``"select"`` mode, so they do not
+        cover the lamp or camera just placed.
+    """
+    import json
+
+    parts = [
+        "(function () {",
+        f"window.plannerClickMode = {json.dumps(click_mode)};",
+        "if (!window.plannerPopupGuard) {",
+        "  window.plannerPopupGuard = true;",
+        "  map_div.on('popupopen', function () { if (window.plannerClickMode !== 'select') map_div.closePopup(); });",
+        "}",
+        "map_div.closePopup();",
+        "var fg = L.featureGroup();",
+    ]
+    if selected is not None and len(selected):
+        geo = _to_web(selected).to_json()
+        parts.append(
+            f"L.geoJSON({geo}, {{interactive: false, style: {{color: '{SELECTED_COLOUR}', weight: 4, "
+            "fill: false}}).addTo(fg);"
+        )
+    if unlit is not None and len(unlit):
+        geo = _to_web(unlit).to_json()
+        parts.append(
+            f"window.plannerUnlit = {geo};"
+            f"L.geoJSON(window.plannerUnlit, {{interactive: false, style: {{color: '{UNLIT_COLOUR}', "
+            "weight: 5, dashArray: '6 5', className: 'planner-unlit'}}).addTo(fg);"
+        )
+    else:
+        parts.append("window.plannerUnlit = null;")
+    for edit in edits or []:
+        fill, _label = WHATIF_STYLES.get(str(edit.get("kind")), ("#ffffff", ""))
+        lat, lng = float(edit["lat"]), float(edit["lng"])
+        parts.append(
+            f"L.circleMarker({json.dumps([lat, lng])}, {{radius: 8, color: '#000000', weight: 2, "
+            f"fillColor: '{fill}', fillOpacity: 1, interactive: false, className: 'planner-whatif'}}).addTo(fg);"
+        )
+    parts += [
+        "map_div.addLayer(fg);",
+        "window.feature_group = window.feature_group || [];",
+        "window.feature_group.push(fg);",
+        "})();",
+        "",
+    ]
+    return "\n".join(parts)
 
 
 def _deterministic_ids(m: Any) -> None:
@@ -338,7 +477,7 @@ def _alias(column: str) -> str:
         "hotspot_id": "Hotspot",
         "n_incidents": "Incidents",
         "incidents_per_year": "Per year",
-        "area_m2": "Area (m²)",
+        "area_m2": "Area",
         "top_category": "Main crime type",
         "night_share": "Share at night",
     }.get(column, column.replace("_", " "))
@@ -348,13 +487,13 @@ def _add_layer(m: Any, gdf: gpd.GeoDataFrame, *, kind: str, title: str, colour: 
     import folium
 
     geom_types = set(gdf.geom_type.dropna().unique())
-    label_cols = [c for c in gdf.columns if c != gdf.geometry.name][:4]
+    label_cols = [c for c in gdf.columns if c != gdf.geometry.name][: 4 if len(gdf) <= 500 else 2]
     web = _to_web(gdf, label_cols)
     tooltip = folium.GeoJsonTooltip(fields=label_cols) if label_cols else None
     if geom_types <= {"Point", "MultiPoint"}:
         status_col = "status" if "status" in web.columns else None
         folium.GeoJson(
-            web,
+            _geojson(web),
             name=title,
             marker=folium.CircleMarker(radius=3, weight=1, color="#333333", fill=True, fill_opacity=0.9),
             style_function=lambda f: {
@@ -367,7 +506,7 @@ def _add_layer(m: Any, gdf: gpd.GeoDataFrame, *, kind: str, title: str, colour: 
         ).add_to(m)
     else:
         folium.GeoJson(
-            web,
+            _geojson(web),
             name=title,
             style_function=lambda _f: {
                 "color": colour,

@@ -17,6 +17,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pyogrio
+import shapely
 
 from planner.config import SAMPLE_DIR, RunConfig
 from planner.errors import ConfigError, DataLoadError, InsufficientDataError
@@ -88,6 +89,7 @@ def load_inputs(config: RunConfig, *, client: Any = None) -> dict[str, Any]:
         "crs": sources["crs"] or config.crs,
         "analysis_crs": config.analysis_crs,
         "columns": config.columns or None,
+        "default_category": config.default_category,
     }
     partitions: list[Any] = []
     if client is not None:
@@ -191,7 +193,13 @@ def compute_hotspots(
     cells = gistar.gistar_cells(
         cells, value="n_incidents", neighbourhood=config.neighbourhood, fdr=config.fdr, q=config.q
     )
-    hotspots, cells = polygons.hotspots_from_cells(cells, incidents, min_bin=config.min_bin)
+    hotspots, cells = polygons.hotspots_from_cells(
+        cells,
+        incidents,
+        min_bin=config.min_bin,
+        max_cells=config.max_hotspot_cells,
+        split_by=config.hotspot_split_by,
+    )
     params = {
         "cell_size_m": float(cell_size),
         "cell_size_rule": "given" if config.cell_size_m else "automatic (shorter side of study area / 50)",
@@ -205,6 +213,8 @@ def compute_hotspots(
         "fdr": config.fdr,
         "q": config.q,
         "min_bin": config.min_bin,
+        "max_hotspot_cells": config.max_hotspot_cells,
+        "hotspot_split_by": config.hotspot_split_by,
         "n_hotspots": len(hotspots),
     }
     return cells, hotspots, {"density": density}, params
@@ -408,9 +418,47 @@ def add_recommendations(plan: Plan) -> Plan:
         allow_surveillance_priority=plan.config.allow_surveillance_priority,
         random_state=plan.config.seed,
     )
+    wards = plan.layers.get("wards")
+    if isinstance(wards, gpd.GeoDataFrame) and len(wards) and plan.recommendations is not None:
+        ward_of = hotspot_wards(plan.hotspots, wards)
+        plan.hotspots = plan.hotspots.assign(ward_id=plan.hotspots["hotspot_id"].map(ward_of))
+        plan.recommendations = plan.recommendations.assign(
+            ward_id=plan.recommendations["hotspot_id"].map(ward_of)
+        )
     if plan.config.budget is not None and plan.recommendations is not None and len(plan.recommendations):
-        plan.portfolio = choose_portfolio(plan.recommendations, budget=plan.config.budget)
+        plan.portfolio = choose_portfolio(
+            plan.recommendations,
+            budget=plan.config.budget,
+            objective=plan.config.objective,
+            max_surveillance_share=plan.config.max_surveillance_share,
+            min_per_ward=plan.config.min_per_ward,
+        )
     return plan
+
+
+def hotspot_wards(hotspots: gpd.GeoDataFrame, wards: gpd.GeoDataFrame) -> dict[str, str]:
+    """Ward of each hotspot: the ward (``ward_id``, else ``name``, else row number) holding most of
+    its area."""
+    if not len(hotspots):
+        return {}
+    key = next((c for c in ("ward_id", "ward", "name") if c in wards.columns), None)
+    labels = (
+        wards[key].astype(str).to_numpy() if key else np.array([f"ward {i + 1}" for i in range(len(wards))])
+    )
+    w = wards.to_crs(hotspots.crs) if wards.crs is not None and wards.crs != hotspots.crs else wards
+    h_geoms = np.asarray(hotspots.geometry.values)
+    w_geoms = np.asarray(w.geometry.values)
+    hi, wi = shapely.STRtree(w_geoms).query(h_geoms, predicate="intersects")
+    out: dict[str, str] = {}
+    if len(hi):
+        area = shapely.area(shapely.intersection(h_geoms[hi], w_geoms[wi]))
+        best: dict[int, tuple[float, int]] = {}
+        for h, wd, a in zip(hi, wi, area, strict=True):
+            if int(h) not in best or a > best[int(h)][0]:
+                best[int(h)] = (float(a), int(wd))
+        ids = hotspots["hotspot_id"].astype(str).to_numpy()
+        out = {ids[h]: str(labels[wd]) for h, (_, wd) in best.items()}
+    return out
 
 
 def rerank_with_edit(plan: Plan, edit: Any) -> tuple[gpd.GeoDataFrame, pd.DataFrame | None, dict[str, Any]]:

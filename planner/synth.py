@@ -81,7 +81,7 @@ FACTORS: dict[str, dict[str, Any]] = {
         "when": "all hours",
     },
     "camera_coverage": {
-        "rr": 0.75,
+        "rr": 0.6,
         "layer": "cameras",
         "operationalisation": "inside a camera sector",
         "distance_m": None,
@@ -89,7 +89,7 @@ FACTORS: dict[str, dict[str, Any]] = {
         "when": "all hours",
     },
     "car_parks": {
-        "rr": 8.0,
+        "rr": 25.0,
         "layer": "car_parks",
         "operationalisation": "inside a car park",
         "distance_m": 0.0,
@@ -140,7 +140,7 @@ UPGRADE: dict[str, Any] = {
     "effect": "darkness relative risk 2.5 → 1 for night street crime in the ward",
 }
 HETEROGENEITY: dict[str, Any] = {
-    "sigma_log": 1.0,
+    "sigma_log": 0.6,
     "length_m": 250.0,
     "note": "unmeasured place-to-place variation: a log-Gaussian field shared by all categories",
 }
@@ -213,10 +213,16 @@ def _streets(boundary: Polygon) -> gpd.GeoDataFrame:
             LineString([(X0, Y0 + v), (X0 + 8000, Y0 + v)]),
         ]
         classes += [cls, cls]
-    # rear alleys between the local streets of the terraced north-west
-    for v in np.arange(2960.0, 3900.0, 160.0):
-        lines.append(LineString([(X0 + 1000, Y0 + v + 80), (X0 + 3000, Y0 + v + 80)]))
-        classes.append("alley")
+    # rear alleys between the local streets of three terraced neighbourhoods (north-west, south-east,
+    # north-east), so the alley effect is not tied to one place's unmeasured character
+    for x_from, x_to, y_from, y_to in (
+        (1000, 3000, 2960, 3900),
+        (4600, 6400, 480, 1120),
+        (5600, 7200, 4240, 4880),
+    ):
+        for v in np.arange(float(y_from), float(y_to), 160.0):
+            lines.append(LineString([(X0 + x_from, Y0 + v + 80), (X0 + x_to, Y0 + v + 80)]))
+            classes.append("alley")
     # two irregular streets
     t = np.linspace(0, 8000, 200)
     lines.append(LineString(np.c_[X0 + t, Y0 + 6900 + 350 * np.sin(t / 900)]))
@@ -321,14 +327,18 @@ def build_layers(rng: np.random.Generator) -> dict[str, Any]:
     )
     car_parks = gpd.GeoDataFrame(
         {"car_park_id": [f"P{i + 1}" for i in range(len(cp_xy))]},
-        geometry=[box(x - 40, y - 30, x + 40, y + 30) for x, y in cp_xy],
+        # the centre's are small decks, the arterial ones large surface car parks
+        geometry=[
+            box(x - 40, y - 30, x + 40, y + 30) if i < 4 else box(x - 90, y - 60, x + 90, y + 60)
+            for i, (x, y) in enumerate(cp_xy)
+        ],
         crs=CRS_CITY,
     )
     # cameras: centre streets and car parks (the eastern car parks are unwatched)
-    n_c = 30
+    n_c = 80
     cam_xy = np.vstack(
         [
-            np.c_[X0 + 4000 + rng.normal(0, 450, n_c), Y0 + 4000 + rng.normal(0, 450, n_c)],
+            np.c_[X0 + 4000 + rng.normal(0, 600, n_c), Y0 + 4000 + rng.normal(0, 600, n_c)],
             cp_xy[:4] + np.array([40.0, 30.0]),
         ]
     )
@@ -338,7 +348,7 @@ def build_layers(rng: np.random.Generator) -> dict[str, Any]:
             "y": cam_xy[:, 1],
             "direction_deg": rng.integers(0, 360, len(cam_xy)).astype(float),
             "fov_deg": 90.0,
-            "range_m": 60.0,
+            "range_m": 70.0,
         }
     )
     cameras.loc[n_c:, "direction_deg"] = 225.0  # car-park cameras look into the park from its NE corner
@@ -354,7 +364,7 @@ def build_layers(rng: np.random.Generator) -> dict[str, Any]:
     alley_xy = np.vstack([alley_ends, mid_entries])
     foot_xy = np.c_[rng.uniform(X0 + 800, X0 + 7200, 40), rng.uniform(Y0 + 800, Y0 + 7200, 40)]
     gate_xy = np.c_[rng.uniform(X0 + 1200, X0 + 6800, 10), rng.uniform(Y0 + 1200, Y0 + 6800, 10)]
-    cpe_xy = cp_xy + np.array([-40.0, 0.0])
+    cpe_xy = cp_xy - np.c_[np.where(np.arange(len(cp_xy)) < 4, 40.0, 90.0), np.zeros(len(cp_xy))]
     acc_xy = np.vstack([alley_xy, foot_xy, gate_xy, cpe_xy])
     kinds = (
         ["alley_entrance"] * len(alley_xy)

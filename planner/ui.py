@@ -6,6 +6,7 @@ the CLI and exports use. Only this module and ``app.py`` import streamlit.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import tempfile
@@ -33,21 +34,37 @@ CATEGORY_LABELS = {
 }
 
 
-@st.cache_data(show_spinner=False, max_entries=8)
+@st.cache_resource(show_spinner=False, max_entries=8)
 def cached_plan(config_json: str) -> Plan:
-    """Run the pipeline once per distinct configuration (JSON of a :class:`RunConfig`)."""
+    """Run the pipeline once per distinct configuration (JSON of a :class:`RunConfig`).
+
+    A shared resource, not a copy: a rerun costs nothing (``st.cache_data`` would unpickle the
+    whole plan, several MB, on every widget change). Plans are never mutated; what-if edits make
+    new frames (:func:`whatif_plan`).
+    """
     from planner.pipeline import run
 
     return run(RunConfig.model_validate_json(config_json))
 
 
-def get_plan(config: RunConfig) -> Plan | None:
-    """The plan for ``config``, or ``None`` after showing the user's error message."""
+def get_plan(
+    config: RunConfig, *, container: Any = None, rename: dict[str, str] | None = None
+) -> Plan | None:
+    """The plan for ``config``, or ``None`` after showing the user's error message.
+
+    ``container`` is where the message goes (default: the current one); ``rename`` maps temporary
+    upload paths to the names the user knows.
+    """
     try:
         with st.spinner("Analysing incidents and environment…"):
             return cached_plan(config.model_dump_json())
     except PlannerError as exc:
-        st.error(str(exc))
+        message = str(exc)
+        for old, new in (rename or {}).items():
+            message = message.replace(old, new)
+        (container or st).error(
+            f"{message}\n\nFix the file and upload it again, or switch back to the sample city."
+        )
         return None
 
 
@@ -119,12 +136,16 @@ def hotspot_table(plan: Plan) -> pd.DataFrame:
         "mean_gi_z",
     ]
     table = pd.DataFrame(plan.hotspots[[c for c in cols if c in plan.hotspots.columns]])
+    if "area_m2" in table.columns:
+        table["area_m2"] = table["area_m2"] / 1e4
+    if "top_category" in table.columns:
+        table["top_category"] = table["top_category"].map(lambda c: label(c) if isinstance(c, str) else c)
     return table.rename(
         columns={
             "hotspot_id": "Hotspot",
             "n_incidents": "Incidents",
             "incidents_per_year": "Per year",
-            "area_m2": "Area m²",
+            "area_m2": "Area (ha)",
             "share_of_incidents": "Share of all",
             "top_category": "Main crime type",
             "night_share": "Share at night",
@@ -158,10 +179,12 @@ def hotspot_profile(plan: Plan, hotspot_id: str) -> dict[str, Any]:
 
 HOTSPOT_COLUMNS = {
     "Per year": st.column_config.NumberColumn(format="%.1f"),
-    "Area m²": st.column_config.NumberColumn(format="%.0f"),
+    "Area (ha)": st.column_config.NumberColumn(format="%.1f"),
+    "Mean Gi* z": st.column_config.NumberColumn(
+        format="%.2f", help="How strongly crime clusters here (Getis-Ord Gi* z-score; above 2 is significant)"
+    ),
     "Share of all": st.column_config.NumberColumn(format="percent"),
     "Share at night": st.column_config.NumberColumn(format="percent"),
-    "Mean Gi* z": st.column_config.NumberColumn(format="%.2f"),
 }
 RECOMMENDATION_COLUMNS = {
     "Cost": st.column_config.NumberColumn(format="%.0f"),
@@ -192,24 +215,50 @@ def rrv_chart(factors: pd.DataFrame) -> Any:
     """Relative risk values with intervals (log scale), one row per retained factor."""
     import altair as alt
 
-    data = factors.assign(
-        label=factors["factor"]
-        + " ("
-        + factors["operationalisation"].astype(str)
-        + ", "
-        + factors["distance_m"].astype(str)
-        + " m)"
-    )
+    data = factors.assign(label=[risk_factor_label(f) for _, f in factors.iterrows()])
     order = list(data.sort_values("rrv", ascending=False)["label"])
     base = alt.Chart(data).encode(y=alt.Y("label:N", sort=order, title=None, axis=alt.Axis(labelLimit=320)))
     bars = base.mark_rule().encode(
-        x=alt.X("rrv_low:Q", scale=alt.Scale(type="log"), title="Relative risk value"), x2="rrv_high:Q"
+        x=alt.X(
+            "rrv_low:Q", scale=alt.Scale(type="log"), title="Relative risk (1 = no difference; log scale)"
+        ),
+        x2="rrv_high:Q",
     )
     points = base.mark_point(filled=True, size=60).encode(
         x="rrv:Q", tooltip=["factor", "operationalisation", "rrv", "rrv_low", "rrv_high"]
     )
     one = alt.Chart(pd.DataFrame({"x": [1.0]})).mark_rule(strokeDash=[4, 4]).encode(x="x:Q")
     return (bars + points + one).properties(height=alt.Step(26))
+
+
+def risk_factor_table(factors: pd.DataFrame) -> pd.DataFrame:
+    """Risk-terrain factors in plain words: the feature, what was measured, how much it raises risk."""
+    rows = []
+    for _, f in factors.iterrows():
+        rrv, low, high = float(f["rrv"]), float(f["rrv_low"]), float(f["rrv_high"])
+        effect = (
+            f"{rrv:.2f} times the crime of other places"
+            if rrv >= 1
+            else f"{1 - rrv:.0%} less crime than other places"
+        )
+        rows.append(
+            {
+                "Feature": risk_factor_label(f),
+                "Relative risk": round(rrv, 2),
+                "95% interval": f"{low:.2f} – {high:.2f}",
+                "Meaning": effect,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def risk_factor_label(f: Any) -> str:
+    """``Licensed premises: within 100 m`` for a risk factor row."""
+    unit = str(f.get("unit", "") or "").replace("(1/0)", "").strip()
+    name = str(f["factor"]).replace("_", " ").capitalize()
+    if not unit:
+        unit = f"{f.get('operationalisation', '')} {float(f.get('distance_m', 0)):.0f} m".strip()
+    return f"{name}: {unit}"
 
 
 def recommendation_table(recs: pd.DataFrame) -> pd.DataFrame:
@@ -331,11 +380,37 @@ def evaluate_area(plan: Plan, area: Any, start: Any, *, night_only: bool) -> dic
     }
 
 
-def export_zip(plan: Plan) -> bytes:
-    """The plan's output files as a zip (same writer as ``planner run``)."""
-    from planner.export import run_outputs_zip
+def export_zip(
+    plan: Plan, *, formats: list[str] | None = None, privacy: str = "public", k: int | None = None
+) -> bytes:
+    """The plan exported as a zip: the same files ``planner export`` writes for this plan."""
+    from planner.export import export_zip as zip_export
 
-    return run_outputs_zip(plan)
+    return zip_export(plan, formats=formats, privacy=privacy, k=k)
+
+
+def map_click(
+    map_state: dict[str, Any] | None, previous: str | None
+) -> tuple[str | None, dict[str, float] | None]:
+    """A new click in the map's state: ``(signature, {"lat", "lng"})``, or ``(previous, None)``.
+
+    Clicking a feature (a hotspot polygon, a lamp) does not always update the plain map click,
+    so a click is new when either the map click or the count of feature clicks changed; its place
+    is the feature click's position when there is one. Keep the signature in the session and pass
+    it back next time.
+    """
+    state = map_state or {}
+    signature = json.dumps(
+        [state.get("last_clicked"), state.get("last_object_clicked_count")], sort_keys=True
+    )
+    if signature == previous or not (state.get("last_clicked") or state.get("last_object_clicked")):
+        return previous, None
+    old = json.loads(previous) if previous else [None, None]
+    where = state.get("last_object_clicked") if state.get("last_object_clicked_count") != old[1] else None
+    where = where or state.get("last_clicked")
+    if not where:
+        return signature, None
+    return signature, {"lat": float(where["lat"]), "lng": float(where["lng"])}
 
 
 def clicked_hotspot(map_state: dict[str, Any] | None, ids: list[str]) -> str | None:
@@ -348,3 +423,455 @@ def clicked_hotspot(map_state: dict[str, Any] | None, ids: list[str]) -> str | N
     popup = state.get("last_object_clicked_popup") or ""
     tokens = popup.replace(":", " ").split()
     return next((t for t in tokens if t in ids), None)
+
+
+# ---------------------------------------------------------------- the interactive map
+MAP_MAX_POINTS = 2000  # point layers larger than this show only features near hotspots
+MAP_RETURNED = [
+    "last_clicked",
+    "last_object_clicked",
+    "last_object_clicked_count",
+    "last_active_drawing",
+    "last_object_clicked_popup",
+]
+CLICK_MODES = {
+    "select": "Show a hotspot's profile",
+    "lamp": "Add a street lamp",
+    "camera": "Add a CCTV camera",
+    "close_access": "Close an access point",
+}
+SNAP_M = 60.0  # a clicked lamp snaps to a street, a closure to an access point, within this distance
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def map_payload(config_json: str, key: str = "map") -> dict[str, Any]:
+    """The rendered map of a configuration, ready for the streamlit-folium component.
+
+    Rendering the folium map is most of a rerun's cost (~2.5 s on the sample city), so it is done
+    once per configuration. Everything that changes with clicks goes into :func:`planner.maps.
+    overlay_script` instead, which keeps the component (and its click state) mounted.
+    """
+    from planner.maps import OVERLAY_LEGEND, plan_map
+
+    plan = cached_plan(config_json)
+    m = plan_map(plan, max_layer_points=MAP_MAX_POINTS, extra_legend=OVERLAY_LEGEND)
+    return _component_payload(m, key)
+
+
+def _component_payload(m: Any, key: str) -> dict[str, Any]:
+    """The arguments ``st_folium`` would send for ``m`` (same helpers, computed once)."""
+    import streamlit_folium as sf
+
+    m.get_root().render()
+    m.render()
+    html = sf._get_html(m)
+    header = sf._get_header(m)
+    script = sf._get_map_string(m)
+    css: list[str] = []
+    js: list[str] = []
+
+    def walk(element: Any) -> Any:
+        yield element
+        for child in getattr(element, "_children", {}).values():
+            yield from walk(child)
+
+    for element in walk(m):
+        css.extend(href for _, href in getattr(element, "default_css", []))
+        js.extend(src for _, src in getattr(element, "default_js", []))
+    return {
+        "script": script,
+        "header": header,
+        "html": html,
+        "id": sf.get_full_id(m),
+        "css_links": list(dict.fromkeys(css)),
+        "js_links": list(dict.fromkeys(js)),
+        "hash_key": sf.generate_js_hash(script, key, False),
+        "map": m,
+    }
+
+
+def show_map(payload: dict[str, Any], *, key: str, height: int, overlay: str | None) -> dict[str, Any]:
+    """Show a cached map with a changing overlay; return what the user last clicked.
+
+    Uses streamlit-folium's component directly with the cached arguments. The component's
+    identity depends only on the (unchanging) map script, so clicks survive reruns.
+    """
+    try:
+        from streamlit_folium import _component_func
+    except ImportError:  # a streamlit-folium without the private function: slower, no overlay
+        from streamlit_folium import st_folium
+
+        logger.warning("streamlit-folium internals changed; map falls back to st_folium")
+        return st_folium(payload["map"], key=key, height=height, returned_objects=MAP_RETURNED) or {}
+    value = _component_func(
+        script=payload["script"],
+        header=payload["header"],
+        html=payload["html"],
+        id=payload["id"],
+        key=payload["hash_key"],
+        height=height,
+        width=None,
+        returned_objects=MAP_RETURNED,
+        default=dict.fromkeys(MAP_RETURNED),
+        zoom=None,
+        center=None,
+        feature_group=overlay or None,
+        return_on_hover=False,
+        layer_control=None,
+        pixelated=False,
+        css_links=payload["css_links"],
+        js_links=payload["js_links"],
+        wrap_longitude=False,
+    )
+    return value or {}
+
+
+def map_state(payload: dict[str, Any]) -> dict[str, Any] | None:
+    """The map's last reported state (clicks), readable before the map is drawn in this run."""
+    try:
+        value = st.session_state.get(payload["hash_key"])
+    except Exception:  # outside a Streamlit run (plain Python)
+        return None
+    return dict(value) if isinstance(value, dict) else None
+
+
+def _to_analysis(plan: Plan, lat: float, lng: float) -> Any:
+    import geopandas as gpd
+    from shapely.geometry import Point
+
+    return gpd.GeoSeries([Point(lng, lat)], crs="EPSG:4326").to_crs(plan.crs).iloc[0]
+
+
+def _to_latlng(plan: Plan, point: Any) -> tuple[float, float]:
+    import geopandas as gpd
+
+    p = gpd.GeoSeries([point], crs=plan.crs).to_crs("EPSG:4326").iloc[0]
+    return float(p.y), float(p.x)
+
+
+def hotspot_at(plan: Plan, lat: float, lng: float) -> str | None:
+    """The hotspot containing (lat, lng), if any."""
+    if not len(plan.hotspots):
+        return None
+    pt = _to_analysis(plan, lat, lng)
+    hit = plan.hotspots[plan.hotspots.intersects(pt)]
+    return str(hit["hotspot_id"].iloc[0]) if len(hit) else None
+
+
+def map_click_edit(
+    plan: Plan, mode: str, lat: float, lng: float, *, direction_deg: float = 0.0
+) -> dict[str, Any]:
+    """Turn a map click into a what-if edit (a plain dict, kept in the session).
+
+    A lamp snaps to the nearest street and a closure picks the nearest access point, both within
+    :data:`SNAP_M`; a camera stays where it was clicked.
+
+    Raises
+    ------
+    PlannerError
+        When there is no street or access point near the click (the message says what to do).
+    """
+    import shapely
+
+    pt = _to_analysis(plan, lat, lng)
+    if mode == "lamp":
+        streets = plan.layers.get("streets")
+        if streets is None or not len(streets):
+            return {"kind": "lamp", "lat": lat, "lng": lng}
+        dist = streets.distance(pt)
+        if float(dist.min()) > SNAP_M:
+            raise PlannerError(
+                f"No street within {SNAP_M:.0f} m of the clicked point; lamps go on streets. "
+                "Click on or next to a street (the grey lines)."
+            )
+        line = streets.geometry.loc[dist.idxmin()]
+        snapped = line.interpolate(line.project(pt))
+        slat, slng = _to_latlng(plan, snapped)
+        return {"kind": "lamp", "lat": slat, "lng": slng}
+    if mode == "camera":
+        return {"kind": "camera", "lat": lat, "lng": lng, "direction_deg": float(direction_deg) % 360.0}
+    if mode == "close_access":
+        access = plan.layers.get("access_points")
+        if access is None or not len(access):
+            raise PlannerError("No access-point layer is loaded, so there is nothing to close.")
+        dist = access.distance(pt)
+        if float(dist.min()) > SNAP_M:
+            raise PlannerError(
+                f"No access point within {SNAP_M:.0f} m of the clicked point. Switch on the 'Access "
+                "points' layer (layer button, top right of the map) and click next to one."
+            )
+        row = access.loc[dist.idxmin()]
+        id_col = "access_id" if "access_id" in access.columns else None
+        access_id = str(row[id_col]) if id_col else str(dist.idxmin())
+        alat, alng = _to_latlng(
+            plan,
+            shapely.get_point(row.geometry, 0) if row.geometry.geom_type == "MultiPoint" else row.geometry,
+        )
+        return {"kind": "close_access", "lat": alat, "lng": alng, "access_id": access_id}
+    raise PlannerError(f"Unknown map click mode {mode!r}; choose one of {', '.join(CLICK_MODES)}.")
+
+
+def _edit_object(plan: Plan, edit: dict[str, Any]) -> Any:
+    from planner import whatif
+
+    if edit["kind"] == "lamp":
+        return whatif.add_lamps([_to_analysis(plan, edit["lat"], edit["lng"])])
+    if edit["kind"] == "camera":
+        return whatif.add_camera(_to_analysis(plan, edit["lat"], edit["lng"]), edit.get("direction_deg", 0.0))
+    if edit["kind"] == "close_access":
+        return whatif.close_access(edit["access_id"])
+    raise PlannerError(f"Unknown what-if edit {edit['kind']!r}.")
+
+
+@st.cache_resource(show_spinner=False, max_entries=32)
+def whatif_plan(config_json: str, edits_json: str) -> Plan:
+    """The plan after the what-if edits (JSON list of :func:`map_click_edit` dicts), re-ranked.
+
+    Each prefix of the edit list is cached, so adding one more edit costs one re-ranking
+    (:func:`planner.pipeline.rerank_with_edit`, which re-measures only the hotspots it reaches).
+    """
+    from planner.pipeline import rerank_with_edit
+
+    edits = json.loads(edits_json)
+    if not edits:
+        return cached_plan(config_json)
+    before = whatif_plan(config_json, json.dumps(edits[:-1], sort_keys=True))
+    hotspots, recs, layers = rerank_with_edit(before, _edit_object(before, edits[-1]))
+    return dataclasses.replace(before, hotspots=hotspots, recommendations=recs, layers=layers)
+
+
+def whatif_comparison(before: Plan, after: Plan, hotspot_id: str) -> pd.DataFrame:
+    """The ranked measures of one hotspot before and after the what-if edits, side by side."""
+    cols = ["intervention_id", "name", "rank", "quantity", "cost", "prevented_per_year", "net_benefit", "bcr"]
+    frames = []
+    for plan in (before, after):
+        recs = plan.recommendations
+        if recs is None or not len(recs):
+            frames.append(pd.DataFrame(columns=cols))
+            continue
+        frames.append(pd.DataFrame(recs.loc[recs["hotspot_id"] == hotspot_id, cols]))
+    merged = frames[0].merge(
+        frames[1], on=["intervention_id", "name"], how="outer", suffixes=(" before", " after")
+    )
+    merged = merged.sort_values(["rank after", "rank before"], na_position="last")
+    changed = (
+        merged[[f"{c} before" for c in cols[2:]]].round(3).to_numpy()
+        != merged[[f"{c} after" for c in cols[2:]]].round(3).to_numpy()
+    ).any(axis=1)
+    out = pd.DataFrame(
+        {
+            "Measure": merged["name"],
+            "Rank before": merged["rank before"],
+            "Rank after": merged["rank after"],
+            "Quantity before": merged["quantity before"],
+            "Quantity after": merged["quantity after"],
+            "Net benefit before": merged["net_benefit before"],
+            "Net benefit after": merged["net_benefit after"],
+            "Changed": changed,
+        }
+    )
+    return out.reset_index(drop=True)
+
+
+def whatif_summary(comparison: pd.DataFrame, hotspot_id: str) -> str:
+    """Plain-language summary of :func:`whatif_comparison`: what changed for the hotspot."""
+    changed = comparison[comparison["Changed"]]
+    if changed.empty:
+        return (
+            f"No measure changed for {hotspot_id}: the edits are outside it or do not change what it is "
+            "exposed to (for example a lamp on a street that is already lit)."
+        )
+
+    def fmt(x: Any, spec: str) -> str:
+        return "none" if pd.isna(x) else format(x, spec)
+
+    lines = [f"What-if changes for {hotspot_id}:"]
+    for _, r in changed.iterrows():
+        lines.append(
+            f"- {r['Measure']}: rank {fmt(r['Rank before'], '.0f')} → {fmt(r['Rank after'], '.0f')}, "
+            f"quantity {fmt(r['Quantity before'], 'g')} → {fmt(r['Quantity after'], 'g')}, "
+            f"net benefit {fmt(r['Net benefit before'], ',.0f')} → {fmt(r['Net benefit after'], ',.0f')}"
+        )
+    return "\n".join(lines)
+
+
+WHATIF_COLUMNS = {
+    "Rank before": st.column_config.NumberColumn(format="%d"),
+    "Rank after": st.column_config.NumberColumn(format="%d"),
+    "Quantity before": st.column_config.NumberColumn(format="%.0f"),
+    "Quantity after": st.column_config.NumberColumn(format="%.0f"),
+    "Net benefit before": st.column_config.NumberColumn(format="%.0f"),
+    "Net benefit after": st.column_config.NumberColumn(format="%.0f"),
+    "Changed": st.column_config.CheckboxColumn(
+        help="Rank, quantity, cost, crimes prevented or benefit changed"
+    ),
+}
+
+
+def unlit_streets(plan: Plan, hotspot_id: str) -> Any:
+    """Street stretches inside a hotspot with no working lamp within the lamp radius (a GeoDataFrame).
+
+    These are where a new lamp changes the lighting measure's quantity; the map draws them so a
+    planner knows where to click.
+    """
+    import geopandas as gpd
+    import shapely
+
+    from planner.exposure import lamp_status
+    from planner.layers import load_registry
+
+    streets, lamps = plan.layers.get("streets"), plan.layers.get("street_lights")
+    row = plan.hotspots.loc[plan.hotspots["hotspot_id"] == hotspot_id]
+    if streets is None or lamps is None or row.empty or not len(streets):
+        return None
+    spec = load_registry().get("street_lights")
+    radius = float(getattr(spec, "radius_m", None) or 20.0)
+    area = row.geometry.iloc[0]
+    inside = shapely.intersection(streets.geometry.to_numpy(), area)
+    near = lamps[lamps.intersects(area.buffer(radius))]
+    working = near[lamp_status(near, spec)] if spec is not None else near
+    lit = shapely.union_all(working.geometry.buffer(radius).to_numpy()) if len(working) else None
+    dark = shapely.difference(inside, lit) if lit is not None else inside
+    parts = shapely.get_parts(dark[~shapely.is_empty(dark)])
+    parts = parts[(shapely.get_type_id(parts) == 1) & (shapely.length(parts) >= 10.0)]
+    return gpd.GeoDataFrame(geometry=list(parts), crs=plan.crs) if len(parts) else None
+
+
+@st.cache_resource(show_spinner=False, max_entries=64)
+def cached_unlit_streets(config_json: str, edits_json: str, hotspot_id: str) -> Any:
+    """:func:`unlit_streets` of the (what-if edited) plan, cached: it is drawn on every rerun."""
+    return unlit_streets(whatif_plan(config_json, edits_json), hotspot_id)
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def cached_rrv_chart(config_json: str) -> Any:
+    """:func:`rrv_chart` of a configuration's risk factors, built once."""
+    return rrv_chart(cached_plan(config_json).risk_factors)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def cached_portfolio(
+    config_json: str, edits_json: str, budget: float, cap: float
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """:func:`portfolio_and_curve` for a (possibly what-if edited) plan, cached per budget and cap."""
+    recs = whatif_plan(config_json, edits_json).recommendations
+    return portfolio_and_curve(pd.DataFrame(recs), budget=budget, cap=cap)
+
+
+def table_height(n_rows: int) -> int:
+    """Pixel height that shows ``n_rows`` rows of an ``st.dataframe`` without a scroll bar."""
+    return 35 * (n_rows + 1) + 3
+
+
+def time_profile_chart(profile: dict[str, Any]) -> Any:
+    """Bar chart of a hotspot's incidents by hour of day, night hours shaded."""
+    import altair as alt
+
+    hours = profile.get("hour_profile") or []
+    data = pd.DataFrame(
+        {
+            "hour": list(range(len(hours))),
+            "incidents": hours,
+            "period": ["Night (19:00–07:00)" if h >= 19 or h < 7 else "Day" for h in range(len(hours))],
+        }
+    )
+    return (
+        alt.Chart(data)
+        .mark_bar()
+        .encode(
+            x=alt.X("hour:O", title="Hour of day"),
+            y=alt.Y("incidents:Q", title="Incidents"),
+            color=alt.Color(
+                "period:N",
+                scale=alt.Scale(domain=["Day", "Night (19:00–07:00)"], range=["#E69F00", "#0072B2"]),
+                legend=alt.Legend(title=None, orient="top"),
+            ),
+            tooltip=["hour", "incidents"],
+        )
+        .properties(height=200)
+    )
+
+
+def weekday_profile_chart(profile: dict[str, Any]) -> Any:
+    """Bar chart of a hotspot's incidents by weekday."""
+    import altair as alt
+
+    days = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
+    counts = profile.get("weekday_profile") or []
+    data = pd.DataFrame({"day": days[: len(counts)], "incidents": counts})
+    return (
+        alt.Chart(data)
+        .mark_bar(color="#0072B2")
+        .encode(x=alt.X("day:N", sort=days, title=None), y=alt.Y("incidents:Q", title="Incidents"))
+        .properties(height=140)
+    )
+
+
+def category_mix_chart(profile: dict[str, Any]) -> Any:
+    """Horizontal bars of a hotspot's crime types."""
+    import altair as alt
+
+    mix = profile.get("category_mix") or {}
+    data = pd.DataFrame({"Crime type": [label(k) for k in mix], "Incidents": list(mix.values())})
+    return (
+        alt.Chart(data)
+        .mark_bar(color="#7b3294")
+        .encode(
+            x=alt.X("Incidents:Q"),
+            y=alt.Y("Crime type:N", sort="-x", title=None, axis=alt.Axis(labelLimit=200)),
+            tooltip=["Crime type", "Incidents"],
+        )
+        .properties(height=alt.Step(24))
+    )
+
+
+ROLE_LABELS = {
+    "guardian": "Protects",
+    "generator": "Draws crime",
+    "access": "Way in or out",
+    "context": "Context",
+}
+
+
+def exposure_summary(plan: Plan, hotspot_id: str) -> pd.DataFrame:
+    """The exposure profile of a hotspot in plain words: one or a few readable rows per layer."""
+    table = exposure_table(plan, hotspot_id)
+    if table.empty:
+        return pd.DataFrame(columns=["Layer", "Kind", "Measure", "Value"])
+    rows: list[tuple[str, str, str, str]] = []
+
+    def pct(x: Any) -> str:
+        return "–" if pd.isna(x) else f"{float(x):.0%}"
+
+    for (title, role), group in table.groupby(["title", "role"], sort=False):
+        if role == "summary":
+            continue
+        m = dict(zip(group["metric"], group["value"], strict=False))
+        kind = ROLE_LABELS.get(str(role), str(role))
+        count = m.get("count")
+        if "lit_share" in m:
+            rows.append((title, kind, "Lamps inside", f"{count:.0f} ({m.get('n_broken', 0):.0f} broken)"))
+            rows.append((title, kind, "Street length lit", pct(m["lit_share"])))
+            rows.append((title, kind, "Unlit street length", f"{m.get('unlit_length_m', 0):.0f} m"))
+        elif "covered_share" in m:
+            rows.append((title, kind, "Cameras inside", f"{count:.0f}"))
+            rows.append((title, kind, "Street length in camera view", pct(m["covered_share"])))
+        elif "mean_lux" in m:
+            rows.append(
+                (
+                    title,
+                    kind,
+                    "Mean / lowest light level",
+                    f"{m['mean_lux']:.1f} / {m.get('min_lux', 0):.1f} lux",
+                )
+            )
+        elif "area_share" in m:
+            rows.append((title, kind, "Share of the hotspot's area", pct(m["area_share"])))
+        elif count is not None:
+            text = f"{count:.0f} inside"
+            if not count and pd.notna(m.get("nearest_m")):
+                text += f"; nearest {m['nearest_m']:.0f} m away"
+            rows.append((title, kind, "How many", text))
+        elif "length_m" in m:
+            rows.append((title, kind, "Street length", f"{m['length_m'] / 1000:.1f} km"))
+    return pd.DataFrame(rows, columns=["Layer", "Kind", "Measure", "Value"])

@@ -106,8 +106,21 @@ def launch_browser(playwright):  # type: ignore[no-untyped-def]
     return playwright.chromium.launch(executable_path=path, args=CHROMIUM_ARGS, headless=True)
 
 
-def screenshot(page, name: str) -> Path:  # type: ignore[no-untyped-def]
+FULL_HEIGHT_JS = """() => Math.max(document.body.scrollHeight,
+  ...Array.from(document.querySelectorAll("[data-testid='stMain'], [data-testid='stMainBlockContainer']"))
+     .map((e) => e.scrollHeight))"""
+
+
+def screenshot(page, name: str, *, max_height: int = 4000) -> Path:  # type: ignore[no-untyped-def]
+    """Save the whole page (Streamlit scrolls inside its main block, so the viewport grows to fit)."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     path = ARTIFACTS / f"{name}.png"
+    size = page.viewport_size
+    height = int(page.evaluate(FULL_HEIGHT_JS))
+    if size and height > size["height"]:
+        page.set_viewport_size({"width": size["width"], "height": min(height + 40, max_height)})
+        page.wait_for_timeout(1000)
     page.screenshot(path=str(path), full_page=True)
+    if size:
+        page.set_viewport_size(size)
     return path

@@ -49,6 +49,15 @@ def test_hotspot_picker(app):
     box = app.selectbox(key="hotspot_pick")
     box.set_value(box.options[-1]).run()
     assert not app.exception
+    last = box.options[-1]
+    assert any(s.value == f"Profile of hotspot {last}" for s in app.subheader)
+    assert any(s.value == f"Ranked measures for hotspot {last}" for s in app.subheader)
+
+
+def test_click_modes(app):
+    for mode in ("lamp", "camera", "close_access", "select"):
+        app.radio(key="click_mode").set_value(mode).run()
+        assert not app.exception
 
 
 def test_bad_upload_message_is_clear(tmp_path):
@@ -112,11 +121,97 @@ def test_evaluation_and_export_buttons(app):
     assert len(app.session_state["export_zip"]) > 10_000
 
 
-def test_whatif_lamp(app):
-    plan_h = app.session_state["selected_hotspot"] if "selected_hotspot" in app.session_state else None  # noqa: SIM401 - AppTest state has no .get
-    assert plan_h is not None
-    app.session_state["last_clicked"] = {"lat": 51.46, "lng": -2.99}
+def _plan():
+    from planner import ui
+    from planner.config import RunConfig
+
+    return ui.cached_plan(RunConfig().model_dump_json())
+
+
+def test_whatif_lamp_on_unlit_street_reranks(app):
+    """A lamp on an unlit stretch of the selected hotspot changes its lighting measure."""
+    from planner import ui
+
+    plan = _plan()
+    found = [
+        (h, u) for h in plan.hotspots["hotspot_id"] if (u := ui.unlit_streets(plan, h)) is not None and len(u)
+    ]
+    assert found, "no sample-city hotspot has an unlit street"
+    hid, unlit = found[0]
+    if app.session_state["selected_hotspot"] != hid:
+        app.selectbox(key="hotspot_pick").select(hid).run()
+    assert app.session_state["selected_hotspot"] == hid
+    longest = unlit.geometry.iloc[unlit.length.argmax()]
+    lat, lng = ui._to_latlng(plan, longest.interpolate(0.5, normalized=True))
+    edit = ui.map_click_edit(plan, "lamp", lat, lng)
+    assert edit["kind"] == "lamp"
+    app.session_state["whatif_edits"] = [edit]
     app.run()
-    app.button(key="add_lamp").click().run()
     assert not app.exception
-    assert "whatif" in app.session_state
+    text = " ".join(m.value for m in app.markdown)
+    assert f"What-if changes for {hid}" in text and "→" in text
+    tables = [d.value for d in app.dataframe if "Changed" in d.value.columns]
+    assert tables and bool(tables[0]["Changed"].any())
+    app.button(key="whatif_clear").click().run()
+    assert not app.exception
+    assert not any("What-if changes" in m.value for m in app.markdown)
+
+
+def test_map_click_edits_and_messages():
+    from planner import ui
+    from planner.errors import PlannerError
+
+    plan = _plan()
+    b = plan.study_area.to_crs("EPSG:4326").total_bounds
+    with pytest.raises(PlannerError, match="No street within"):
+        ui.map_click_edit(plan, "lamp", b[1] - 0.05, b[0] - 0.05)  # far outside the town
+    access = plan.layers["access_points"]
+    lat, lng = ui._to_latlng(plan, access.geometry.iloc[0])
+    edit = ui.map_click_edit(plan, "close_access", lat + 0.0001, lng)  # ~11 m off: snaps to it
+    assert edit["access_id"] == str(access["access_id"].iloc[0])
+    cam = ui.map_click_edit(plan, "camera", lat, lng, direction_deg=370)
+    assert cam["direction_deg"] == pytest.approx(10.0)
+    with pytest.raises(PlannerError, match="Unknown map click mode"):
+        ui.map_click_edit(plan, "teleport", lat, lng)
+
+
+def test_map_click_signature():
+    from planner import ui
+
+    sig, where = ui.map_click({"last_clicked": None, "last_object_clicked_count": 0}, None)
+    assert where is None
+    state = {"last_clicked": {"lat": 1.0, "lng": 2.0}, "last_object_clicked_count": 0}
+    sig, where = ui.map_click(state, sig)
+    assert where == {"lat": 1.0, "lng": 2.0}
+    assert ui.map_click(state, sig) == (sig, None)  # a redraw is not a new click
+    # a feature click that did not move the plain map click is still a new click, at the feature
+    state2 = {**state, "last_object_clicked": {"lat": 3.0, "lng": 4.0}, "last_object_clicked_count": 1}
+    sig2, where2 = ui.map_click(state2, sig)
+    assert sig2 != sig and where2 == {"lat": 3.0, "lng": 4.0}
+
+
+def test_hotspot_at_and_overlay():
+    from planner import ui
+    from planner.maps import overlay_script
+
+    plan = _plan()
+    h = plan.hotspots.iloc[0]
+    lat, lng = ui._to_latlng(plan, h.geometry.representative_point())
+    assert ui.hotspot_at(plan, lat, lng) == h["hotspot_id"]
+    js = overlay_script(
+        selected=plan.hotspots.iloc[:1],
+        unlit=ui.unlit_streets(plan, h["hotspot_id"]),
+        edits=[{"kind": "lamp", "lat": lat, "lng": lng}],
+        click_mode="lamp",
+    )
+    assert "map_div.addLayer(fg)" in js and "planner-whatif" in js and '"lamp"' in js
+    assert "window.plannerUnlit = {" in js
+
+
+def test_exposure_summary_is_plain():
+    from planner import ui
+
+    plan = _plan()
+    table = ui.exposure_summary(plan, plan.hotspots["hotspot_id"].iloc[0])
+    assert {"Street length lit", "Unlit street length"} <= set(table["Measure"])
+    assert not table["Measure"].str.contains("__|_m$|per_km2").any()

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from _paths import ROOT
 
 from planner.errors import ValidationError
 from planner.interventions.catalog import catalogue_to_frame, default_catalogue_path, load_catalogue
+from planner.interventions.costs import _TABLE
 
 REQUIRED = {
     "lighting",
@@ -57,3 +59,38 @@ def test_bad_file_lists_problems_and_names_file(tmp_path):
     broken.write_text("[[intervention]\n", encoding="utf-8")
     with pytest.raises(ValidationError, match="not valid TOML"):
         load_catalogue(extra=[broken])
+
+
+# Words that say why an effect is unverified: a labelled assumption, or a [mem] figure not found in
+# the source text (docs/EVIDENCE_CHECKS.md).
+_UNVERIFIED_REASONS = ("assumption", "[mem]", "not found", "not re-read", "unverified")
+
+
+def _evidence_checks_text() -> str:
+    return (ROOT / "docs" / "EVIDENCE_CHECKS.md").read_text(encoding="utf-8")
+
+
+def test_every_unverified_effect_says_why():
+    cat = load_catalogue()
+    missing = [
+        item_id
+        for item_id, item in cat.items()
+        if not item.effect.verified
+        and not any(word in item.effect.basis.lower() for word in _UNVERIFIED_REASONS)
+    ]
+    assert not missing, f"unverified effects whose basis does not say why: {missing}"
+
+
+def test_evidence_checks_lists_every_unverified_entry_and_cost():
+    text = _evidence_checks_text()
+    unverified = sorted(i for i, item in load_catalogue().items() if not item.effect.verified)
+    assert unverified, "expected some unverified entries (the check would be vacuous otherwise)"
+    absent = [i for i in unverified if f"`{i}`" not in text]
+    assert not absent, f"docs/EVIDENCE_CHECKS.md does not list unverified catalogue entries {absent}"
+    # the verified ones must not be listed as unverified
+    section = text.split("## Catalogue entries whose effect is unverified", 1)[1].split("\n## ", 1)[0]
+    listed = {line.split("`")[1] for line in section.splitlines() if line.startswith("| `")}
+    assert listed == set(unverified), f"listed {sorted(listed)} but unverified are {unverified}"
+    costs = sorted(name for name, (home, us) in _TABLE.items() if not (home[2] and us[2]))
+    absent_costs = [c for c in costs if f"**{c}**" not in section]
+    assert not absent_costs, f"docs/EVIDENCE_CHECKS.md does not list unverified unit costs {absent_costs}"

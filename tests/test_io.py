@@ -448,3 +448,16 @@ def test_layer_points_from_csv_transform():
     gdf = read_layer(path, kind="licensed_premises", analysis_crs="EPSG:26971")
     assert gdf.crs.to_epsg() == 26971 and len(gdf) == 937
     assert np.isfinite(gdf.geometry.x).all()
+
+
+def test_default_category_fills_missing_categories(tmp_path):
+    path = tmp_path / "burglaries.csv"
+    path.write_text("lon,lat,date\n-87.63,41.88,2017-01-02 10:00\n-87.64,41.89,2017-01-03 11:00\n")
+    plain = read_incidents(path).incidents
+    assert set(plain["category"]) == {"unknown"}
+    filled = read_incidents(path, default_category="Burglary").incidents
+    assert set(filled["category"]) == {"burglary"}
+    mixed = tmp_path / "mixed.csv"
+    mixed.write_text("lon,lat,date,type\n-87.63,41.88,2017-01-02,ROBBERY\n-87.64,41.89,2017-01-03,\n")
+    got = read_incidents(mixed, default_category="burglary").incidents
+    assert list(got.sort_values("occurred_at")["category"]) == ["robbery", "burglary"]

@@ -247,3 +247,24 @@ def test_pipeline_stages_add_exposure_and_risk(town) -> None:
     assert plan.cells["risk_rrs"].min() == pytest.approx(1.0)
     assert {"factor", "rrv", "rrv_low", "rrv_high"} <= set(plan.risk_factors.columns)
     assert "licensed_premises" in set(plan.risk_factors["factor"])
+
+
+@pytest.mark.parametrize(("family", "alpha"), [("poisson", 1.0), ("negative_binomial", 0.5)])
+def test_stepwise_irls_matches_statsmodels(family, alpha):
+    import statsmodels.api as sm
+
+    from planner.risk import _irls_loglik
+
+    rng = np.random.default_rng(0)
+    n = 3000
+    X = np.column_stack([np.ones(n), rng.normal(size=(n, 3))])
+    offset = np.log(rng.uniform(0.5, 2, n))
+    mu = np.exp(X @ [0.2, 0.3, -0.2, 0.1] + offset)
+    y = rng.negative_binomial(2, 2 / (2 + mu)).astype(float)
+    fam = sm.families.Poisson() if family == "poisson" else sm.families.NegativeBinomial(alpha=alpha)
+    ref = sm.GLM(y, X, family=fam, offset=offset).fit()
+    llf, fitted = _irls_loglik(y, X, offset, family, alpha)
+    assert llf == pytest.approx(ref.llf, rel=1e-9)
+    assert np.allclose(fitted, ref.fittedvalues, rtol=1e-5)
+    singular = np.column_stack([X, X[:, 1]])
+    assert _irls_loglik(y, singular, offset, family, alpha) == (-np.inf, None)

@@ -60,6 +60,9 @@ def register(app: typer.Typer) -> None:
         out: Path | None = typer.Option(None, "--out", help="CSV of the chosen measures."),
         objective: str = typer.Option("net_benefit", "--objective", help="net_benefit or prevented."),
         max_surveillance_share: float | None = typer.Option(None, "--max-surveillance-share", min=0, max=1),
+        min_per_ward: int | None = typer.Option(
+            None, "--min-per-ward", min=0, help="At least N measures per ward (needs a ward_id column)."
+        ),
     ) -> None:
         """Choose the best set of measures under a budget (exact mixed-integer optimum)."""
         import pandas as pd
@@ -68,7 +71,11 @@ def register(app: typer.Typer) -> None:
 
         recs = pd.read_csv(recommendations)
         chosen = choose_portfolio(
-            recs, budget=budget, objective=objective, max_surveillance_share=max_surveillance_share
+            recs,
+            budget=budget,
+            objective=objective,
+            max_surveillance_share=max_surveillance_share,
+            min_per_ward=min_per_ward,
         )
         if out is not None:
             chosen.to_csv(out, index=False)

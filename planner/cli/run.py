@@ -38,6 +38,11 @@ def register(app: typer.Typer) -> None:
         scheduler: str | None = typer.Option(
             None, "--scheduler", help="Dask scheduler address for --engine dask (default: local cluster)."
         ),
+        category: str | None = typer.Option(
+            None,
+            "--category",
+            help="Category of incidents that have none, e.g. burglary for a burglaries-only file.",
+        ),
     ) -> None:
         """Ingest, grid, density, Gi* hotspots, exposure, risk terrain and recommendations; write the plan."""
         from planner.cli.inspect import parse_columns
@@ -63,6 +68,7 @@ def register(app: typer.Typer) -> None:
             "columns": parse_columns(column),
             "engine": engine,
             "scheduler": scheduler,
+            "default_category": category,
         }
         if config is not None:
             cfg = load_config(config, **options)

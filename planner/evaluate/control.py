@@ -3,7 +3,8 @@
 A good control area (Guerette 2009, POP Tool Guide 10) shares the treatment area's level and trend
 of crime before the measure, is not contaminated by it (it does not touch the treatment or its
 buffer), and is otherwise comparable. :func:`propose_control` picks grid cells greedily so that
-their summed counts follow the target's counts across slices of the before period;
+their summed neighbourhood-smoothed counts follow the target's counts across slices of the before
+period (smoothing keeps cells that were high by chance from being picked);
 :func:`auto_buffer_width_m` gives the default width of the buffer ring. Geometries are shapely
 objects in the projected analysis CRS (metres).
 """
@@ -53,6 +54,28 @@ def _rel_trend(counts: np.ndarray) -> float:
         return 0.0
     slope = np.polyfit(x, counts.astype(float), 1)[0]
     return float(slope / mean)
+
+
+def _smoothed(series: np.ndarray, cells: gpd.GeoDataFrame) -> np.ndarray:
+    """Mean of each cell's series over its 3 × 3 neighbourhood of grid cells (by ``row``/``col``);
+    the series unchanged when the cells carry no grid indices."""
+    if not {"row", "col"} <= set(cells.columns) or len(cells) == 0:
+        return series.astype(float)
+    r = cells["row"].to_numpy(dtype=np.int64)
+    c = cells["col"].to_numpy(dtype=np.int64)
+    r, c = r - r.min(), c - c.min()
+    n_r, n_c = int(r.max()) + 1, int(c.max()) + 1
+    cube = np.zeros((n_r + 2, n_c + 2, series.shape[1]))
+    present = np.zeros((n_r + 2, n_c + 2))
+    np.add.at(cube, (r + 1, c + 1), series)
+    np.add.at(present, (r + 1, c + 1), 1.0)
+    acc = np.zeros_like(cube[1:-1, 1:-1])
+    cnt = np.zeros_like(present[1:-1, 1:-1])
+    for dr in (-1, 0, 1):
+        for dc in (-1, 0, 1):
+            acc += cube[1 + dr : n_r + 1 + dr, 1 + dc : n_c + 1 + dc]
+            cnt += present[1 + dr : n_r + 1 + dr, 1 + dc : n_c + 1 + dc]
+    return acc[r, c] / np.maximum(cnt[r, c], 1.0)[:, None]
 
 
 def propose_control(
@@ -159,7 +182,10 @@ def propose_control(
     total = np.zeros(n_bins)
     loss = float(np.sum((total - target_f) ** 2 / scale))
     avail = np.ones(len(cand), dtype=bool)
-    x = series[cand].astype(float)
+    # Match on each cell's neighbourhood-smoothed series (3 × 3 mean), not its own counts: picking
+    # cells whose before counts happen to be high would make the control fall afterwards by
+    # regression to the mean and flatter the measure.
+    x = _smoothed(series, cells)[cand]
     while avail.any():
         trial = np.sum((total[None, :] + x - target_f[None, :]) ** 2 / scale, axis=1)
         trial[~avail] = np.inf

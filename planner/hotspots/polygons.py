@@ -158,6 +158,40 @@ def _components(geoms: np.ndarray) -> np.ndarray:
     return labels.astype("int64")
 
 
+def _split_by_peaks(geoms: np.ndarray, labels: np.ndarray, value: np.ndarray, max_cells: int) -> np.ndarray:
+    """Split components of more than ``max_cells`` cells into the basins of their local peaks.
+
+    Each cell points to its highest-valued neighbour (edge or corner, itself included); following
+    the pointers ends at a local peak, and the cells that reach the same peak form one part
+    (watershed by steepest ascent). Ties go to the lower index, so the result is deterministic.
+    """
+    n = len(geoms)
+    if n == 0:
+        return labels
+    sizes = np.bincount(labels)
+    big = sizes[labels] > max_cells
+    if not big.any():
+        return labels
+    a, b = shapely.STRtree(geoms).query(geoms, predicate="intersects")
+    same = labels[a] == labels[b]
+    a, b = a[same], b[same]
+    # best neighbour of each cell: the highest value, then the lowest index
+    order = np.lexsort((b, -value[b], a))
+    a, b = a[order], b[order]
+    first = np.r_[True, a[1:] != a[:-1]]
+    best = np.arange(n)
+    best[a[first]] = b[first]
+    for _ in range(n):
+        nxt = best[best]
+        if np.array_equal(nxt, best):
+            break
+        best = nxt
+    root = np.where(big, best, -1)
+    keys = np.where(big, labels.max() + 1 + root, labels)
+    _, new = np.unique(keys, return_inverse=True)
+    return new.astype("int64")
+
+
 def hotspots_from_cells(
     cells: gpd.GeoDataFrame,
     incidents: gpd.GeoDataFrame,
@@ -165,6 +199,8 @@ def hotspots_from_cells(
     min_bin: int = 2,
     min_incidents: int = 1,
     period_years: float | None = None,
+    max_cells: int | None = None,
+    split_by: str = "gi_z",
 ) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
     """Dissolve connected significant hot cells into hotspot polygons.
 
@@ -181,6 +217,12 @@ def hotspots_from_cells(
         Hotspots with fewer incidents are dropped.
     period_years : float, optional
         For ``incidents_per_year``; default the incidents' own span.
+    max_cells : int, optional
+        A connected hot area of more cells than this is split into the basins of its local peaks
+        of ``split_by`` (steepest ascent), so a hot neighbourhood becomes the several places an
+        intervention can target. ``None`` keeps every connected area whole.
+    split_by : str
+        Cell column whose peaks split large areas (``gi_z``, or ``kde_density`` for smoother parts).
 
     Returns
     -------
@@ -204,6 +246,13 @@ def hotspots_from_cells(
     hot = np.flatnonzero(cells["gi_bin"].to_numpy() >= int(min_bin))
     geoms = cells.geometry.to_numpy()
     labels = _components(geoms[hot])
+    if max_cells is not None:
+        if int(max_cells) < 1:
+            raise ValidationError(f"max_cells must be a positive number of cells; got {max_cells!r}.")
+        if split_by not in cells.columns:
+            raise ValidationError(f"split_by={split_by!r} is not a column of the cells.")
+        values = pd.to_numeric(cells[split_by], errors="coerce").to_numpy(float)[hot]
+        labels = _split_by_peaks(geoms[hot], labels, np.nan_to_num(values, nan=-np.inf), int(max_cells))
     n_comp = int(labels.max()) + 1 if labels.size else 0
     comp_of_cell = np.full(len(cells), -1, dtype="int64")
     comp_of_cell[hot] = labels
@@ -262,7 +311,9 @@ def hotspots_from_cells(
     params = {k: v for k, v in cells.attrs.get("params", {}).items() if k.startswith(("gi_", "cell_size"))}
     hotspots.attrs["params"] = {
         **params,
-        "hotspot_rule": "connected cells (edge or corner) with gi_bin >= min_bin, dissolved",
+        "hotspot_rule": "connected cells (edge or corner) with gi_bin >= min_bin, dissolved"
+        + (f"; areas over {int(max_cells)} cells split at the peaks of {split_by}" if max_cells else ""),
+        "max_cells": None if max_cells is None else int(max_cells),
         "min_bin": int(min_bin),
         "min_incidents": int(min_incidents),
     }

@@ -106,6 +106,31 @@ class UnitCost:
 
 
 @dataclass(frozen=True)
+class Scope:
+    """The share of a hotspot's evidenced crimes a measure can reach, read from an exposure column.
+
+    A measure that fills a deficit (lamps on the unlit streets, cameras on the unwatched ones) acts
+    on the part of the place that has the deficit: the share is the column's value (a share in
+    [0, 1]) or, with ``complement``, one minus it. Without the column the whole hotspot counts.
+    """
+
+    column: str
+    complement: bool = False
+    note: str = ""
+
+    def share(self, row: Mapping[str, Any]) -> float | None:
+        value = row.get(self.column)
+        try:
+            v = float(value)  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            return None
+        if not math.isfinite(v):
+            return None
+        v = min(max(v, 0.0), 1.0)
+        return 1.0 - v if self.complement else v
+
+
+@dataclass(frozen=True)
 class Intervention:
     """One catalogue entry (see ``catalogue.toml`` for the meaning of every field)."""
 
@@ -135,6 +160,7 @@ class Intervention:
     restricts_public_access: bool
     access_note: str
     never_reason: str = ""
+    scope: Scope | None = None
     origin: str = field(default="", compare=False)
 
 
@@ -274,6 +300,7 @@ def _parse_entry(raw: Any, where: str, problems: list[str]) -> Intervention | No
     any_of, unless = _parse_applicability(raw.get("applicability"), where, problems)
     quantity = _parse_quantity(raw.get("quantity"), where, problems)
     cost = _parse_cost(raw.get("cost"), where, problems)
+    scope = _parse_scope(raw.get("scope"), where, problems)
     privacy = raw.get("privacy") or {}
     impact = privacy.get("impact")
     if impact not in PRIVACY_LEVELS:
@@ -315,8 +342,22 @@ def _parse_entry(raw: Any, where: str, problems: list[str]) -> Intervention | No
         privacy_note=str(privacy.get("note", "")),
         restricts_public_access=bool(access["restricts"]),
         access_note=str(access.get("note", "")),
+        scope=scope,
         origin=where.split(": entry", maxsplit=1)[0],
     )
+
+
+def _parse_scope(raw: Any, where: str, problems: list[str]) -> Scope | None:
+    if raw is None:
+        return None
+    if not isinstance(raw, dict) or not isinstance(raw.get("column"), str) or not raw["column"]:
+        problems.append(f"{where}: 'scope' must be a table with a 'column' (an exposure share column)")
+        return None
+    complement = raw.get("complement", False)
+    if not isinstance(complement, bool):
+        problems.append(f"{where}: scope.complement must be true or false")
+        return None
+    return Scope(column=raw["column"], complement=complement, note=str(raw.get("note", "")))
 
 
 def _str_list(raw: Mapping[str, Any], key: str, where: str, problems: list[str]) -> list[str]:

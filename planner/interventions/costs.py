@@ -34,6 +34,9 @@ class CrimeCost:
 
 
 # canonical category → (Home Office offence, £, verified), (US offence, $, verified)
+# The Home Office domestic burglary (£5,930) and theft from the person (£1,380) figures are EVIDENCE.md
+# "[mem – verify]" values; a search of the stored source text did not reach Table E1 of Research Report 99,
+# so they stay unverified (docs/EVIDENCE_CHECKS.md) and recommendations say so.
 _TABLE: dict[str, tuple[tuple[str, float, bool], tuple[str, float, bool]]] = {
     "burglary": (("Domestic burglary", 5930.0, False), ("Household burglary", 6462.0, True)),
     "robbery": (("Robbery", 11320.0, True), ("Robbery", 42310.0, True)),

@@ -263,7 +263,11 @@ def _evaluate(
             u < prior.p_displacement + prior.p_diffusion, rng.uniform(0, prior.max_diffused_share, n), 0.0
         ),
     )
-    prevented = rate_draw * effect * (1 + shift)
+    scope_share = item.scope.share(hs) if item.scope is not None else None
+    reach = 1.0 if scope_share is None else scope_share
+    if reach <= 0:
+        return None  # nothing of the deficit this measure fills is left here
+    prevented = rate_draw * effect * reach * (1 + shift)
     # value per prevented crime: mix of evidenced categories
     mix_counts = evid["category"].value_counts()
     costs = {c: crime_cost(c, currency=currency, price_year=price_year) for c in mix_counts.index}
@@ -303,6 +307,7 @@ def _evaluate(
         q_rule=q_rule,
         unverified_costs=unverified_costs,
         known=known,
+        scope_share=scope_share,
     )
     return {
         "intervention_id": item.id,
@@ -321,6 +326,7 @@ def _evaluate(
         "effect": round(e_point, 4),
         "effect_low": round(e_low, 4),
         "effect_high": round(e_high, 4),
+        "scope_share": round(reach, 4),
         "prevented_per_year": round(float(prevented.mean()), 3),
         "prevented_low": round(float(np.quantile(prevented, 0.05)), 3),
         "prevented_high": round(float(np.quantile(prevented, 0.95)), 3),
@@ -358,6 +364,7 @@ def _reasons(
     q_rule: str,
     unverified_costs: list[str],
     known: list[bool],
+    scope_share: float | None = None,
 ) -> str:
     parts = []
     if met:
@@ -371,6 +378,16 @@ def _reasons(
     parts.append(
         f"Evidence: {item.evidence_strength}; expected reduction {effect:.0%} ({item.effect.basis})."
     )
+    if item.scope is not None:
+        if scope_share is None:
+            parts.append(
+                f"Reach: {item.scope.column} was not measured here, so the effect is applied to the whole "
+                "hotspot — an upper bound."
+            )
+        else:
+            parts.append(
+                f"Reach: the effect is applied to {scope_share:.0%} of these crimes ({item.scope.note or item.scope.column})."
+            )
     if not item.effect.verified:
         parts.append(
             "Caveat: the effect interval rests on figures not re-checked in the original source; it is widened."
