@@ -164,6 +164,7 @@ def plan_map(
     local_assets: bool = True,
     height_px: int = 600,
     max_layer_points: int | None = None,
+    max_incident_points: int = 20_000,
     extra_legend: list[tuple[str, str, str]] | None = None,
 ) -> Any:
     """Build the interactive map of a :class:`planner.plan.Plan`.
@@ -186,6 +187,9 @@ def plan_map(
         Add drawing tools for selecting areas.
     local_assets : bool
         Point Leaflet at the vendored assets (``/app/static/vendor``).
+    max_incident_points : int
+        With ``show_incidents``, more incidents than this are drawn as a seeded random sample (the
+        layer title says so); the full set stays in the data files. Keeps large maps usable.
     max_layer_points : int, optional
         Point layers with more features than this keep only those within
         :data:`NEAR_HOTSPOT_M` of a hotspot (the dashboard uses this to keep the page light; a
@@ -306,10 +310,15 @@ def plan_map(
         layer_legend.append((colour, title, "dot" if gdf.geom_type.iloc[0].endswith("Point") else "box"))
 
     if show_incidents and len(plan.incidents):
-        pts = _to_web(plan.incidents, ["incident_id", "category", "occurred_at"])
+        shown = plan.incidents
+        name = "Incidents"
+        if len(shown) > max_incident_points:
+            shown = shown.sample(n=max_incident_points, random_state=0).sort_index()
+            name = f"Incidents (random sample of {max_incident_points:,} of {len(plan.incidents):,})"
+        pts = _to_web(shown, ["incident_id", "category", "occurred_at"])
         folium.GeoJson(
             _geojson(pts),
-            name="Incidents",
+            name=name,
             marker=folium.CircleMarker(radius=2, weight=0, fill=True, fill_color="#444444", fill_opacity=0.6),
             tooltip=folium.GeoJsonTooltip(fields=["category", "occurred_at"], aliases=["Category", "When"]),
             show=False,

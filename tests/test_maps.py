@@ -64,3 +64,16 @@ def test_density_overlay_is_north_up():
     alpha = img[..., 3].astype(float)
     top, bottom = alpha[: alpha.shape[0] // 2].sum(), alpha[alpha.shape[0] // 2 :].sum()
     assert top > bottom  # the 4.0 cell is in the northern half
+
+
+def test_large_incident_sets_are_sampled_on_the_map():
+    from _tiny_plan import tiny_plan
+
+    from planner.maps import map_to_html, plan_map
+
+    plan = tiny_plan()
+    n = len(plan.incidents)
+    html = map_to_html(plan_map(plan, show_incidents=True, max_incident_points=max(n // 2, 1)))
+    assert f"random sample of {max(n // 2, 1):,} of {n:,}" in html
+    full = map_to_html(plan_map(plan, show_incidents=True))
+    assert "random sample" not in full

@@ -120,7 +120,7 @@ def write_run_outputs(plan: Plan, out_dir: str | Path) -> dict[str, Path]:
             csv = out / f"{name}.csv"
             pd.DataFrame(table.drop(columns="geometry", errors="ignore")).to_csv(csv, index=False)
             paths[f"{name}_csv"] = csv
-    m = plan_map(plan, show_incidents=True)
+    m = plan_map(plan, show_incidents=True, max_layer_points=5_000)
     paths["map"] = out / "map.html"
     map_to_html(m, paths["map"], self_contained=True)
     manifest = paths.pop("manifest")
