@@ -221,15 +221,7 @@ with tabs[0]:
                 )
         if edits:
             st.markdown(f"**What-if: ranked measures for {selected} before and after your map edits**")
-            comparison = ui.whatif_comparison(plan, edited, selected)
-            st.markdown(ui.whatif_summary(comparison, selected))
-            st.dataframe(
-                comparison,
-                hide_index=True,
-                width="stretch",
-                column_config=ui.WHATIF_COLUMNS,
-                key="whatif_table_map",
-            )
+            ui.show_whatif_comparison(plan, edited, selected, key="whatif_table_map")
 
 # ---------------------------------------------------------------- data and fitness
 with tabs[6]:
@@ -306,15 +298,7 @@ with tabs[3]:
             key="ranked_table",
         )
         if edits:
-            comparison = ui.whatif_comparison(plan, edited, selected)
-            st.markdown(ui.whatif_summary(comparison, selected))
-            st.dataframe(
-                comparison,
-                hide_index=True,
-                width="stretch",
-                column_config=ui.WHATIF_COLUMNS,
-                key="whatif_table",
-            )
+            ui.show_whatif_comparison(plan, edited, selected, key="whatif_table")
         else:
             st.caption(
                 "What if? In the Map & hotspots tab, choose what a click does (add a lamp or camera, close an "

@@ -673,6 +673,13 @@ def whatif_comparison(before: Plan, after: Plan, hotspot_id: str) -> pd.DataFram
     return out.reset_index(drop=True)
 
 
+def show_whatif_comparison(plan: Plan, edited: Plan, hotspot_id: str, *, key: str) -> None:
+    """The before/after table of a hotspot's ranked measures under the what-if edits, with its summary."""
+    comparison = whatif_comparison(plan, edited, hotspot_id)
+    st.markdown(whatif_summary(comparison, hotspot_id))
+    st.dataframe(comparison, hide_index=True, width="stretch", column_config=WHATIF_COLUMNS, key=key)
+
+
 def whatif_summary(comparison: pd.DataFrame, hotspot_id: str) -> str:
     """Plain-language summary of :func:`whatif_comparison`: what changed for the hotspot."""
     changed = comparison[comparison["Changed"]]
