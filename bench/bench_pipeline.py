@@ -80,6 +80,19 @@ def measure(fn: Callable[[], Any]) -> tuple[Any, float, float]:
 
 
 # ------------------------------------------------------------------------------------ planner worker
+def time_calls(owner: Any, attr: str, name: str, into: dict[str, list[float]]) -> None:
+    """Replace ``owner.attr`` by a wrapper adding each call's seconds and peak MiB to ``into[name]``."""
+    fn = getattr(owner, attr)
+
+    def timed(*args: Any, **kwargs: Any) -> Any:
+        res, s, mib = measure(lambda: fn(*args, **kwargs))
+        t, m = into.get(name, [0.0, 0.0])
+        into[name] = [t + s, max(m, mib)]
+        return res
+
+    setattr(owner, attr, timed)
+
+
 def planner_worker(data: Path, out: Path) -> dict[str, Any]:
     """Run ``pipeline.run`` with each stage timed; save the intermediates the peers need."""
     import geopandas as gpd
@@ -92,15 +105,7 @@ def planner_worker(data: Path, out: Path) -> dict[str, Any]:
     stages: dict[str, list[float]] = {}
 
     def wrap(owner: Any, attr: str, stage: str) -> None:
-        fn = getattr(owner, attr)
-
-        def timed(*args: Any, **kwargs: Any) -> Any:
-            res, s, mib = measure(lambda: fn(*args, **kwargs))
-            t, m = stages.get(stage, [0.0, 0.0])
-            stages[stage] = [t + s, max(m, mib)]
-            return res
-
-        setattr(owner, attr, timed)
+        time_calls(owner, attr, stage, stages)
 
     wrap(io, "read_incidents", "ingest")
     wrap(pipeline, "filter_incidents", "ingest")
@@ -458,16 +463,10 @@ import json, resource, sys, time
 from pathlib import Path
 from planner import maps, pipeline
 from planner.export import plan_files
-from bench.bench_pipeline import measure
+from bench.bench_pipeline import time_calls
 parts = {}
 def wrap(owner, attr, name):
-    fn = getattr(owner, attr)
-    def timed(*a, **k):
-        res, s, mib = measure(lambda: fn(*a, **k))
-        t, m = parts.get(name, [0.0, 0.0])
-        parts[name] = [t + s, max(m, mib)]
-        return res
-    setattr(owner, attr, timed)
+    time_calls(owner, attr, name, parts)
 wrap(pipeline, "run", "pipeline.run (all stages)")
 wrap(plan_files, "write_layer", "plan.gpkg layers")
 wrap(maps, "plan_map", "map.html: plan_map (folium GeoJSON of every layer and incident)")
