@@ -29,6 +29,8 @@ from scipy.signal import fftconvolve
 from scipy.spatial import cKDTree
 from shapely.geometry import LineString, Point, Polygon, box
 
+from planner._hours import NIGHT_HOURS
+
 logger = logging.getLogger(__name__)
 
 CRS_CITY = CRS.from_epsg(32630)
@@ -36,7 +38,6 @@ X0, Y0 = 500000.0, 5700000.0
 DEFAULT_SEED = 20261128
 PIXEL_M = 25.0
 LAMP_RADIUS_M = 40.0
-NIGHT_HOURS = (*range(19, 24), *range(7))
 
 # True model (relative risks). Each factor: layer, radius, categories, and when it acts.
 FACTORS: dict[str, dict[str, Any]] = {

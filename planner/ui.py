@@ -17,6 +17,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from planner._hours import NIGHT_HOURS
 from planner.config import RunConfig
 from planner.errors import PlannerError
 from planner.plan import Plan
@@ -357,7 +358,7 @@ def evaluate_area(plan: Plan, area: Any, start: Any, *, night_only: bool) -> dic
     t0, t1 = plan.incidents["occurred_at"].min(), plan.incidents["occurred_at"].max()
     start_ts = pd.Timestamp(start)
     days = int(min((start_ts - t0).days, (t1 - start_ts).days, 365))
-    hours = [*range(19, 24), *range(7)] if night_only else None
+    hours = list(NIGHT_HOURS) if night_only else None
     design = make_design(
         area,
         start=start_ts,

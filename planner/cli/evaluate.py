@@ -7,6 +7,8 @@ from pathlib import Path
 
 import typer
 
+from planner._hours import NIGHT_HOURS
+
 evaluate_app = typer.Typer(help="Evaluation designs (WDQ, TNE, WDD, E-test, power).", no_args_is_help=True)
 
 
@@ -47,7 +49,7 @@ def design_command(
         buffer_m=buffer_m,
         incidents=inc,
         categories=category or None,
-        hours=[*range(19, 24), *range(7)] if night_only else None,
+        hours=list(NIGHT_HOURS) if night_only else None,
         name=name,
     )
     path = save_design(design, out)

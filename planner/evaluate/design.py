@@ -39,6 +39,7 @@ import pydantic
 import shapely
 from pyproj import CRS
 
+from planner._hours import NIGHT_HOURS
 from planner._params import check_fraction, check_positive
 from planner.crs import require_projected, to_analysis_crs
 from planner.errors import ConfigError, DataLoadError, InsufficientDataError, ValidationError
@@ -61,9 +62,6 @@ from planner.evaluate.displacement import (
 from planner.evaluate.power import PowerResult, minimum_detectable_effect
 
 logger = logging.getLogger(__name__)
-
-NIGHT_HOURS = (19, 20, 21, 22, 23, 0, 1, 2, 3, 4, 5, 6)
-"""Hours of day counted as night: [19, 24) ∪ [0, 7), as in the hotspot ``night_share``."""
 
 AREAS = ("treatment", "buffer", "control", "disp_control")
 FORMAT = "planner-evaluation-design"

@@ -26,13 +26,13 @@ import shapely
 from scipy import sparse
 from scipy.sparse.csgraph import connected_components
 
+from planner._hours import NIGHT_HOURS, has_time_of_day
 from planner.crs import check_same_crs, require_projected
 from planner.errors import ValidationError
 from planner.grid import cell_index_of_points
 
 logger = logging.getLogger(__name__)
 
-NIGHT_HOURS = (19, 7)  # [19, 24) ∪ [0, 7)
 HOTSPOT_COLUMNS = [
     "hotspot_id",
     "n_cells",
@@ -108,7 +108,7 @@ def hotspot_statistics(
     sub = incidents.loc[sel].copy()
     sub["_g"] = g[sel]
     resolution = incidents.attrs.get("time_resolution")
-    hourly = resolution not in {"day", "month"}
+    hourly = has_time_of_day(resolution)
     weekly = resolution != "month"
     if "category" in sub.columns:
         grouped = sub.groupby("_g")["category"]
@@ -129,7 +129,7 @@ def hotspot_statistics(
         gg = sub["_g"].to_numpy()[ok]
         np.add.at(hours, (gg, t.dt.hour.to_numpy()[ok].astype("int64")), 1)
         np.add.at(days, (gg, t.dt.day_of_week.to_numpy()[ok].astype("int64")), 1)
-        night = hours[:, NIGHT_HOURS[0] :].sum(axis=1) + hours[:, : NIGHT_HOURS[1]].sum(axis=1)
+        night = hours[:, list(NIGHT_HOURS)].sum(axis=1)
         with np.errstate(invalid="ignore", divide="ignore"):
             out["night_share"] = (
                 np.where(n > 0, night / np.maximum(hours.sum(axis=1), 1), np.nan) if hourly else np.nan

@@ -23,6 +23,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from planner._hours import night_flags
 from planner.hotspots.polygons import period_years_of
 from planner.interventions.catalog import Catalogue, Condition, Intervention, QuantityRule, load_catalogue
 from planner.interventions.costs import PRICE_INDEX_NOTE, convert, crime_cost
@@ -53,7 +54,7 @@ def _hotspot_counts(hotspots: gpd.GeoDataFrame, incidents: gpd.GeoDataFrame) -> 
     pts = incidents[
         ["category", "geometry", *[c for c in ("location_type",) if c in incidents.columns]]
     ].copy()
-    pts["night"] = incidents["occurred_at"].dt.hour.isin([*range(19, 24), *range(7)]).to_numpy()
+    pts["night"] = night_flags(incidents["occurred_at"], incidents.attrs.get("time_resolution")).to_numpy()
     joined = gpd.sjoin(pts, hotspots[["hotspot_id", "geometry"]], predicate="within", how="inner")
     return pd.DataFrame(joined.drop(columns=["geometry", "index_right"]))
 
@@ -159,7 +160,9 @@ def recommend(
         loc_share = (
             inc["location_type"].value_counts(normalize=True).to_dict() if has_loc and len(inc) else None
         )
-        night_share = float(inc["night"].mean()) if len(inc) else float(hs.get("night_share", 0.5) or 0.5)
+        known_night = pd.Series(inc["night"], dtype="boolean").dropna()
+        # unknown hour of day (day/month data): no night-specific effect is claimed
+        night_share = float(known_night.mean()) if len(known_night) else 0.0
         for item in catalogue.values():
             if item.never_recommend:
                 continue
