@@ -109,8 +109,7 @@ def planner_worker(data: Path, out: Path) -> dict[str, Any]:
 
     wrap(io, "read_incidents", "ingest")
     wrap(pipeline, "filter_incidents", "ingest")
-    wrap(io, "read_layer", "read layers")
-    wrap(io, "read_raster", "read layers")
+    wrap(io, "read_layers", "read layers")
     wrap(grid, "grid_from_boundary", "grid")
     wrap(grid, "count_incidents", "grid")
     wrap(kde, "kde_surface", "density")

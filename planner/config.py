@@ -35,6 +35,9 @@ class RunConfig(BaseModel):
     columns: dict[str, str] = Field(
         default_factory=dict, description="Column role → source column overrides."
     )
+    drop_duplicates: bool = Field(
+        False, description="Quarantine exact duplicate records (same place, time and category)."
+    )
     analysis_crs: str | None = Field(
         None, description="Projected metric CRS for the run; default: automatic."
     )
@@ -66,6 +69,12 @@ class RunConfig(BaseModel):
     )
     hotspot_split_by: Literal["kde", "gi_z", "n_incidents"] = Field(
         "kde", description="Cell value whose peaks split large hot areas."
+    )
+    risk_distances_m: tuple[float, ...] = Field(
+        (100.0, 200.0, 400.0), description="Distances (metres) at which risk-terrain factors are tested."
+    )
+    risk_family: Literal["auto", "poisson", "negative_binomial"] = Field(
+        "auto", description="Count model of the risk terrain: chosen by BIC, or fixed."
     )
     budget: float | None = Field(None, ge=0)
     objective: Literal["net_benefit", "prevented"] = Field(

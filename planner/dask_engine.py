@@ -182,7 +182,7 @@ def read_incidents(client: Any, source: str | Path, **kwargs: Any) -> tuple[Any,
 def merge_results(results: list[Any]) -> Any:
     """One :class:`IngestResult` from the results of several partitions (one: returned unchanged)."""
     from planner import io
-    from planner.fitness import fitness_report
+    from planner.io.fitness import fitness_report
 
     if len(results) == 1:
         return results[0]

@@ -1,15 +1,26 @@
 """Compose the stages into one run: ``run(config) -> Plan``.
 
-Every stage is a pure function from the stage modules; this module only decides the order, passes
-the analysis CRS along, records automatically chosen parameters and reports progress. The CLI, the
-dashboard and the exports all call :func:`run` (or the same stage functions).
+Every stage is a pure function from the stage packages; this module only decides the order, passes
+the analysis CRS along, records automatically chosen parameters, collects warnings and reports
+progress. Each ``add_*`` stage takes a :class:`~planner.plan.Plan` and returns a new one
+(``dataclasses.replace``); nothing is mutated. The CLI, the dashboard and the exports all call
+:func:`run` or the same stage functions.
+
+Data flow::
+
+    load_inputs ─▶ filter_incidents ─▶ compute_hotspots ─▶ Plan
+        ─▶ add_space_time ─▶ add_exposure ─▶ add_risk ─▶ add_recommendations
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
-from collections.abc import Callable
+import warnings
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +28,6 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pyogrio
-import shapely
 
 from planner.config import SAMPLE_DIR, RunConfig
 from planner.errors import ConfigError, DataLoadError, InsufficientDataError
@@ -27,9 +37,35 @@ from planner.surface import Surface
 logger = logging.getLogger(__name__)
 
 Progress = Callable[[float, str], None]
+Stage = Callable[[Plan], Plan]
 
 SAMPLE_CRS = "EPSG:32630"
 MIN_INCIDENTS = 30
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """Everything a run reads, in one analysis CRS (projected, metres)."""
+
+    incidents: gpd.GeoDataFrame
+    quarantine: pd.DataFrame
+    report: dict[str, Any]
+    study_area: gpd.GeoDataFrame
+    boundary_source: str
+    layers: dict[str, Any]
+    crs: Any
+    checksums: list[dict[str, Any]]
+    partitions: list[Any] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class HotspotResult:
+    """Cells with counts, KDE and Gi*; hotspot polygons; surfaces; the parameters used."""
+
+    cells: gpd.GeoDataFrame
+    hotspots: gpd.GeoDataFrame
+    surfaces: dict[str, Surface]
+    params: dict[str, Any]
 
 
 def _noop(_fraction: float, _message: str) -> None:
@@ -57,23 +93,8 @@ def sample_city_sources(sample_dir: Path = SAMPLE_DIR) -> dict[str, Any]:
     }
 
 
-def _split_layer_ref(ref: str) -> tuple[str, str | None]:
-    """'file.gpkg::layer' → (file, layer)."""
-    if "::" in ref:
-        path, layer = ref.split("::", 1)
-        return path, layer
-    return ref, None
-
-
-def load_inputs(config: RunConfig, *, client: Any = None) -> dict[str, Any]:
-    """Ingest incidents, study area and layers, all in one analysis CRS.
-
-    With a Dask ``client`` the incident partitions are read on its workers; their futures are
-    returned as ``"partitions"`` for counting there.
-    """
-    from planner import dask_engine, grid, io
-
-    sources: dict[str, Any]
+def _sources(config: RunConfig) -> dict[str, Any]:
+    """Incidents, CRS, boundary and layer references of a run (the sample city's by default)."""
     if config.uses_sample_city:
         sources = sample_city_sources()
     else:
@@ -83,58 +104,60 @@ def load_inputs(config: RunConfig, *, client: Any = None) -> dict[str, Any]:
             "boundary": config.boundary,
             "layers": {},
         }
-    sources["layers"] = {**sources.get("layers", {}), **config.layers}
+    return {**sources, "layers": {**sources["layers"], **config.layers}}
 
+
+def load_inputs(config: RunConfig, *, client: Any = None, with_layers: bool = True) -> Inputs:
+    """Ingest incidents, study area and (unless ``with_layers=False``) layers, all in one analysis CRS.
+
+    With a Dask ``client`` the incident partitions are read on its workers; their futures are
+    returned as ``partitions`` for counting there.
+    """
+    from planner import dask_engine, grid, io
+
+    sources = _sources(config)
     read_options: dict[str, Any] = {
         "crs": sources["crs"] or config.crs,
         "analysis_crs": config.analysis_crs,
         "columns": config.columns or None,
         "default_category": config.default_category,
+        "drop_duplicates": config.drop_duplicates,
     }
     partitions: list[Any] = []
     if client is not None:
         result, partitions = dask_engine.read_incidents(client, sources["incidents"], **read_options)
     else:
         result = io.read_incidents(sources["incidents"], **read_options)
-    incidents = result.incidents
-    crs = incidents.crs
-
+    crs = result.incidents.crs
     if sources.get("boundary"):
-        path, layer = _split_layer_ref(sources["boundary"])
-        study_area = io.read_layer(path, kind="boundary", layer=layer, analysis_crs=crs)
-        study_area = gpd.GeoDataFrame(geometry=[study_area.union_all()], crs=crs)
+        path, layer = io.split_layer_ref(sources["boundary"])
+        boundary = io.read_layer(path, kind="boundary", layer=layer, analysis_crs=crs)
+        study_area = gpd.GeoDataFrame(geometry=[boundary.union_all()], crs=crs)
         boundary_source = "given"
     else:
-        study_area = grid.study_area_from_incidents(incidents)
+        study_area = grid.study_area_from_incidents(result.incidents)
         boundary_source = "buffered hull of the incidents"
-
-    layers: dict[str, Any] = {}
-    for kind, ref in sources["layers"].items():
-        path, layer = _split_layer_ref(ref)
-        if Path(path).suffix.lower() in {".tif", ".tiff"}:
-            layers[kind] = io.read_raster(path)
-        else:
-            layers[kind] = io.read_layer(path, kind=kind, layer=layer, analysis_crs=crs)
+    layer_refs = sources["layers"] if with_layers else {}
     incident_files = (
         dask_engine.partitions(sources["incidents"]) if client is not None else [str(sources["incidents"])]
     )
-    inputs = [file_checksum(_split_layer_ref(f)[0]) for f in incident_files]
-    if sources.get("boundary"):
-        inputs.append(file_checksum(_split_layer_ref(sources["boundary"])[0]))
-    inputs += [file_checksum(_split_layer_ref(ref)[0]) for ref in sources["layers"].values()]
-    unique_inputs = list({d["path"]: d for d in inputs}.values())
-    report = result.report.to_dict()
-    return {
-        "incidents": incidents,
-        "quarantine": result.quarantine,
-        "report": report,
-        "study_area": study_area,
-        "boundary_source": boundary_source,
-        "layers": layers,
-        "crs": crs,
-        "inputs": unique_inputs,
-        "partitions": partitions,
-    }
+    refs = [
+        *incident_files,
+        *([sources["boundary"]] if sources.get("boundary") else []),
+        *layer_refs.values(),
+    ]
+    checksums = [file_checksum(io.split_layer_ref(ref)[0]) for ref in refs]
+    return Inputs(
+        incidents=result.incidents,
+        quarantine=result.quarantine,
+        report=result.report.to_dict(),
+        study_area=study_area,
+        boundary_source=boundary_source,
+        layers=io.read_layers(layer_refs, analysis_crs=crs),
+        crs=crs,
+        checksums=list({d["path"]: d for d in checksums}.values()),
+        partitions=partitions,
+    )
 
 
 def filter_incidents(incidents: gpd.GeoDataFrame, config: RunConfig) -> gpd.GeoDataFrame:
@@ -164,13 +187,13 @@ def compute_hotspots(
     config: RunConfig,
     *,
     count: Callable[[gpd.GeoDataFrame], gpd.GeoDataFrame] | None = None,
-) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame, dict[str, Surface], dict[str, Any]]:
-    """Grid, counts, KDE and Gi* hotspots. Returns (cells, hotspots, surfaces, chosen params).
+) -> HotspotResult:
+    """Grid, counts, KDE and Gi* hotspots with the parameters chosen.
 
     ``count(cells)`` replaces the in-memory cell counts (the Dask engine counts on its workers).
     """
     from planner import grid
-    from planner.hotspots import gistar, kde, polygons
+    from planner.hotspots import concentration, gistar, kde, polygons
 
     if len(incidents) < MIN_INCIDENTS:
         raise InsufficientDataError(
@@ -216,12 +239,29 @@ def compute_hotspots(
         "max_hotspot_cells": config.max_hotspot_cells,
         "hotspot_split_by": config.hotspot_split_by,
         "n_hotspots": len(hotspots),
+        "concentration": concentration.concentration_summary(cells["n_incidents"]),
     }
-    return cells, hotspots, {"density": density}, params
+    return HotspotResult(cells, hotspots, {"density": density}, params)
 
 
-def run(config: RunConfig | None = None, *, progress: Progress | None = None) -> Plan:
-    """Run the whole pipeline and return the :class:`Plan` (nothing is written).
+def run(
+    config: RunConfig | None = None,
+    *,
+    progress: Progress | None = None,
+    stages: tuple[str, ...] | None = None,
+) -> Plan:
+    """Run the pipeline and return the :class:`Plan` (nothing is written).
+
+    Parameters
+    ----------
+    config : RunConfig, optional
+        Every parameter of the run (default: the sample city with default settings).
+    progress : callable, optional
+        ``progress(fraction, message)``, called as each stage starts; the fraction is each stage's
+        share of the expected run time (stages with nothing to do count for nothing).
+    stages : tuple of str, optional
+        The later stages to run, among ``"space-time"``, ``"exposure"``, ``"risk"``,
+        ``"recommend"`` (default: all). Ingest and hotspots always run.
 
     ``config.engine == "dask"`` runs ingest, grid counts and exposure on a Dask cluster (the one at
     ``config.scheduler``, else a local one); the plan is identical to the in-memory engine's.
@@ -231,23 +271,88 @@ def run(config: RunConfig | None = None, *, progress: Progress | None = None) ->
         from planner import dask_engine
 
         with dask_engine.connect(config.scheduler) as client:
-            return _run(config, progress or _noop, client)
-    return _run(config, progress or _noop, None)
+            return _run(config, progress or _noop, client, stages)
+    return _run(config, progress or _noop, None, stages)
 
 
-def _run(config: RunConfig, report: Progress, client: Any) -> Plan:
+@contextmanager
+def _collect_warnings(into: list[str]) -> Iterator[None]:
+    """Record warnings raised inside as plain messages (no file/line noise) in ``into``."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        yield
+    for w in caught:
+        message = str(w.message)
+        if message not in into:
+            into.append(message)
+
+
+# Typical share of a run's time per stage (bench/RESULTS.md, sample city and 1M incidents); stages
+# with nothing to do (no layers, no dates) are left out before normalising.
+_STAGE_WEIGHT = {
+    "ingest": 2.0,
+    "hotspots": 1.0,
+    "space-time": 1.0,
+    "exposure": 1.5,
+    "risk": 5.0,
+    "recommend": 1.0,
+}
+
+
+def _stage_shares(has_layers: bool, stages: tuple[str, ...]) -> dict[str, float]:
+    weights = {"ingest": _STAGE_WEIGHT["ingest"], "hotspots": _STAGE_WEIGHT["hotspots"]}
+    for name in stages:
+        if name in {"exposure", "risk"} and not has_layers:
+            continue
+        weights[name] = _STAGE_WEIGHT[name]
+    total = sum(weights.values())
+    return {name: w / total for name, w in weights.items()}
+
+
+def _run(config: RunConfig, report: Progress, client: Any, stages: tuple[str, ...] | None) -> Plan:
     t0 = time.perf_counter()
     timings: dict[str, float] = {}
+    notes: list[str] = []
+    chosen = [(name, fn) for name, fn in _later_stages() if stages is None or name in stages]
+    has_layers = bool(config.layers) or config.uses_sample_city
+    shares = _stage_shares(has_layers, tuple(n for n, _ in chosen))
+    done = 0.0
 
-    def mark(stage: str) -> None:
+    def start(message: str) -> None:
+        report(min(done, 0.99), message)
+
+    def finish(stage: str) -> None:
+        nonlocal done
         timings[stage] = round(time.perf_counter() - t0 - sum(timings.values()), 3)
+        done += shares.get(stage, 0.0)
 
-    report(0.02, "Reading incidents and layers")
-    inputs = load_inputs(config, client=client)
-    mark("ingest")
-    incidents = filter_incidents(inputs["incidents"], config)
+    start("Reading incidents and layers")
+    with _collect_warnings(notes):
+        inputs = load_inputs(config, client=client)
+    finish("ingest")
+    start("Finding hotspots")
+    with _collect_warnings(notes):
+        plan = _initial_plan(config, inputs, client)
+    finish("hotspots")
+    for name, fn in chosen:
+        start(f"Stage: {name}")
+        with _collect_warnings(notes):
+            plan = (
+                add_exposure(plan, client=client) if name == "exposure" and client is not None else fn(plan)
+            )
+        finish(name)
+    report(1.0, "Done")
+    logger.info("pipeline finished in %.1f s: %s", time.perf_counter() - t0, timings)
+    return dataclasses.replace(
+        plan,
+        params={**plan.params, "timings_s": timings},
+        warnings=[*plan.warnings, *(n for n in notes if n not in plan.warnings)],
+    )
 
-    report(0.3, "Finding hotspots")
+
+def _initial_plan(config: RunConfig, inputs: Inputs, client: Any) -> Plan:
+    """The plan after ingest and hotspots, before the environment and recommendation stages."""
+    incidents = filter_incidents(inputs.incidents, config)
     count = None
     if client is not None:
         from functools import partial
@@ -257,45 +362,34 @@ def _run(config: RunConfig, report: Progress, client: Any) -> Plan:
         keep = partial(filter_incidents, config=config)
 
         def count(cells: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-            return dask_engine.count_cells(client, inputs["partitions"], cells, keep=keep)
+            return dask_engine.count_cells(client, inputs.partitions, cells, keep=keep)
 
-    cells, hotspots, surfaces, params = compute_hotspots(incidents, inputs["study_area"], config, count=count)
-    mark("hotspots")
-
-    plan = Plan(
+    found = compute_hotspots(incidents, inputs.study_area, config, count=count)
+    crs_text = inputs.crs.to_string() if hasattr(inputs.crs, "to_string") else str(inputs.crs)
+    return Plan(
         config=config,
-        crs=inputs["crs"],
+        crs=inputs.crs,
         incidents=incidents,
-        quarantine=inputs["quarantine"],
-        ingest_report=inputs["report"],
-        study_area=inputs["study_area"],
-        cells=cells,
-        hotspots=hotspots,
-        surfaces=surfaces,
-        layers=inputs["layers"],
+        quarantine=inputs.quarantine,
+        ingest_report=inputs.report,
+        study_area=inputs.study_area,
+        cells=found.cells,
+        hotspots=found.hotspots,
+        surfaces=found.surfaces,
+        layers=inputs.layers,
         params={
-            **params,
-            "analysis_crs": str(
-                inputs["crs"].to_string() if hasattr(inputs["crs"], "to_string") else inputs["crs"]
-            ),
-            "study_area": inputs["boundary_source"],
+            **found.params,
+            "analysis_crs": crs_text,
+            "study_area": inputs.boundary_source,
             "n_incidents": len(incidents),
+            "engine": config.engine,
         },
-        inputs=inputs["inputs"],
-        warnings=list(inputs["report"].get("warnings", [])),
+        inputs=inputs.checksums,
+        warnings=list(inputs.report.get("warnings", [])),
     )
-    plan.params["engine"] = config.engine
-    for stage, fn in _later_stages():
-        report(0.5, stage)
-        plan = add_exposure(plan, client=client) if fn is add_exposure else fn(plan)
-        mark(stage)
-    plan.params["timings_s"] = timings
-    report(1.0, "Done")
-    logger.info("pipeline finished in %.1f s: %s", time.perf_counter() - t0, timings)
-    return plan
 
 
-def _later_stages() -> list[tuple[str, Callable[[Plan], Plan]]]:
+def _later_stages() -> list[tuple[str, Stage]]:
     """Environment, risk, recommendation and portfolio stages, in order."""
     return [
         ("space-time", add_space_time),
@@ -305,67 +399,37 @@ def _later_stages() -> list[tuple[str, Callable[[Plan], Plan]]]:
     ]
 
 
+STAGE_NAMES = ("space-time", "exposure", "risk", "recommend")
+
+
 def add_space_time(plan: Plan) -> Plan:
     """Emerging hot-spot categories on the cells and a near-repeat (Knox) table, when the data allow."""
     from planner.hotspots.emerging import emerging_hotspots
-    from planner.hotspots.nearrepeat import knox_from_incidents
+    from planner.hotspots.nearrepeat import knox_from_incidents, thin_for_knox
 
     analyses = plan.ingest_report.get("fitness", {}).get("analyses", {})
-    if analyses.get("emerging_hotspots", {}).get("ok") and {"row", "col"} <= set(plan.cells.columns):
-        ehsa = emerging_hotspots(plan.incidents, plan.cells)
+    cells, params = plan.cells, dict(plan.params)
+    evaluation, notes = dict(plan.evaluation), list(plan.warnings)
+    if analyses.get("emerging_hotspots", {}).get("ok") and {"row", "col"} <= set(cells.columns):
+        ehsa = emerging_hotspots(plan.incidents, cells)
         cols = ["ehsa_category", "mk_tau", "mk_z", "mk_p", "n_sig_hot_bins", "n_sig_cold_bins"]
-        plan.cells = plan.cells.assign(**{c: ehsa[c].to_numpy() for c in cols})
-        plan.params["emerging"] = ehsa.attrs["ehsa"]
-    if analyses.get("near_repeat", {}).get("ok"):
-        burglary = plan.incidents[plan.incidents["category"] == "burglary"]
-        burglary.attrs = dict(plan.incidents.attrs)
-        if len(burglary) >= 30:
-            burglary, note = _thin_for_knox(burglary, radius_m=400.0, seed=plan.config.seed)
-            if note:
-                plan.warnings.append(note)
-            knox = knox_from_incidents(
-                burglary,
-                distance_breaks_m=[0, 0.01, 100, 200, 300, 400, "inf"],
-                time_breaks_days=[0, 7, 14, 21, 28, "inf"],
-                permutations=199,
-                rng=plan.config.seed,
-            )
-            plan.evaluation["near_repeat_burglary"] = knox.to_dict()
-    return plan
-
-
-KNOX_MAX_PAIRS = 500_000
-
-
-def _thin_for_knox(
-    events: gpd.GeoDataFrame, *, radius_m: float, seed: int, max_pairs: int = KNOX_MAX_PAIRS
-) -> tuple[gpd.GeoDataFrame, str | None]:
-    """A seeded random subsample of ``events`` small enough for the Knox test, and a note saying so.
-
-    The Knox test's time and memory grow with the number of pairs within ``radius_m``; in a dense
-    million-incident city that number runs to billions. The expected number of close pairs is
-    estimated in O(n) from counts in ``radius_m`` squares (pairs within the 3 × 3 block, scaled
-    by the disc's share of it); above ``max_pairs`` the events are thinned at random, which keeps
-    the space-time interaction ratio (observed / expected) unbiased at lower power.
-    """
-    xy = np.c_[events.geometry.x.to_numpy(), events.geometry.y.to_numpy()]
-    ij = np.floor((xy - xy.min(axis=0)) / radius_m).astype(np.int64)
-    counts = np.zeros((int(ij[:, 1].max()) + 3, int(ij[:, 0].max()) + 3))
-    np.add.at(counts, (ij[:, 1] + 1, ij[:, 0] + 1), 1.0)
-    block = sum(np.roll(np.roll(counts, dy, 0), dx, 1) for dy in (-1, 0, 1) for dx in (-1, 0, 1))
-    estimate = float((counts * (block - 1)).sum()) / 2 * np.pi / 9
-    if estimate <= max_pairs:
-        return events, None
-    k = max(30, int(len(events) * np.sqrt(max_pairs / estimate)))
-    keep = np.sort(np.random.default_rng(seed).choice(len(events), size=k, replace=False))
-    thinned = events.iloc[keep]
-    thinned.attrs = dict(events.attrs)
-    note = (
-        f"Near-repeat (Knox) test run on a random sample of {k:,} of the {len(events):,} burglaries "
-        f"(about {estimate:,.0f} pairs lie within {radius_m:g} m, more than the {max_pairs:,} the test "
-        "handles in seconds); the Knox ratios stay unbiased, the p-values are less sharp."
-    )
-    return thinned, note
+        cells = cells.assign(**{c: ehsa[c].to_numpy() for c in cols})
+        params["emerging"] = ehsa.attrs["ehsa"]
+    burglary = plan.incidents[plan.incidents["category"] == "burglary"]
+    burglary.attrs = dict(plan.incidents.attrs)
+    if analyses.get("near_repeat", {}).get("ok") and len(burglary) >= 30:
+        burglary, note = thin_for_knox(burglary, radius_m=400.0, seed=plan.config.seed)
+        if note:
+            notes.append(note)
+        knox = knox_from_incidents(
+            burglary,
+            distance_breaks_m=[0, 0.01, 100, 200, 300, 400, "inf"],
+            time_breaks_days=[0, 7, 14, 21, 28, "inf"],
+            permutations=199,
+            rng=plan.config.seed,
+        )
+        evaluation["near_repeat_burglary"] = knox.to_dict()
+    return dataclasses.replace(plan, cells=cells, params=params, evaluation=evaluation, warnings=notes)
 
 
 def add_exposure(plan: Plan, *, client: Any = None) -> Plan:
@@ -380,105 +444,90 @@ def add_exposure(plan: Plan, *, client: Any = None) -> Plan:
     if client is not None:
         from planner import dask_engine
 
-        plan.cells = dask_engine.exposure_for_cells(client, plan.cells, plan.layers)
+        cells = dask_engine.exposure_for_cells(client, plan.cells, plan.layers)
     else:
-        plan.cells = exposure.exposure_for_cells(plan.cells, plan.layers)
-    if len(plan.hotspots):
-        plan.hotspots = exposure.exposure_for_hotspots(plan.hotspots, plan.layers)
-    return plan
+        cells = exposure.exposure_for_cells(plan.cells, plan.layers)
+    hotspots = plan.hotspots
+    if len(hotspots):
+        hotspots = exposure.exposure_for_hotspots(hotspots, plan.layers)
+    return dataclasses.replace(plan, cells=cells, hotspots=hotspots)
 
 
 def add_risk(plan: Plan) -> Plan:
     """Risk-terrain factors and the relative-risk surface (when there are layers)."""
     if not plan.layers:
         return plan
+    model = risk_model(plan.config).fit(plan.cells, plan.layers)
+    scores = np.asarray(model.predict(plan.cells, plan.layers), dtype=float)
+    cells = plan.cells.assign(risk_rrs=scores)
+    return dataclasses.replace(
+        plan,
+        risk_factors=model.factors_,
+        cells=cells,
+        surfaces={**plan.surfaces, "risk_rrs": model.to_surface(cells, scores=scores)},
+        params={**plan.params, "risk_family": getattr(model, "family_", None)},
+    )
+
+
+def risk_model(config: RunConfig) -> Any:
+    """The risk-terrain estimator with the run's settings (unfitted)."""
     from planner.risk import RiskTerrain
 
-    model = RiskTerrain(random_state=plan.config.seed).fit(plan.cells, plan.layers)
-    plan.risk_factors = model.factors_
-    scores = model.predict(plan.cells, plan.layers)
-    plan.cells = plan.cells.assign(risk_rrs=scores)
-    plan.surfaces["risk_rrs"] = model.to_surface(plan.cells, scores=np.asarray(scores, dtype=float))
-    plan.params["risk_family"] = getattr(model, "family_", None)
-    return plan
+    return RiskTerrain(
+        distances_m=tuple(config.risk_distances_m), family=config.risk_family, random_state=config.seed
+    )
 
 
 def add_recommendations(plan: Plan) -> Plan:
     """Ranked interventions per hotspot and, with a budget, the portfolio."""
     if not len(plan.hotspots):
         return plan
+    from planner.hotspots.polygons import hotspot_wards
     from planner.interventions.portfolio import choose_portfolio
-    from planner.interventions.recommend import recommend
 
-    plan.recommendations = recommend(
-        plan.hotspots,
-        plan.incidents,
-        currency=plan.config.currency,
-        allow_access_restriction=plan.config.allow_access_restriction,
-        allow_surveillance_priority=plan.config.allow_surveillance_priority,
-        random_state=plan.config.seed,
-    )
+    config = plan.config
+    hotspots = plan.hotspots
+    recs = _recommend(hotspots, plan.incidents, config)
     wards = plan.layers.get("wards")
-    if isinstance(wards, gpd.GeoDataFrame) and len(wards) and plan.recommendations is not None:
-        ward_of = hotspot_wards(plan.hotspots, wards)
-        plan.hotspots = plan.hotspots.assign(ward_id=plan.hotspots["hotspot_id"].map(ward_of))
-        plan.recommendations = plan.recommendations.assign(
-            ward_id=plan.recommendations["hotspot_id"].map(ward_of)
+    if isinstance(wards, gpd.GeoDataFrame) and len(wards) and recs is not None:
+        ward_of = hotspot_wards(hotspots, wards)
+        hotspots = hotspots.assign(ward_id=hotspots["hotspot_id"].map(ward_of))
+        recs = recs.assign(ward_id=recs["hotspot_id"].map(ward_of))
+    portfolio = plan.portfolio
+    if config.budget is not None and recs is not None and len(recs):
+        portfolio = choose_portfolio(
+            recs,
+            budget=config.budget,
+            objective=config.objective,
+            max_surveillance_share=config.max_surveillance_share,
+            min_per_ward=config.min_per_ward,
         )
-    if plan.config.budget is not None and plan.recommendations is not None and len(plan.recommendations):
-        plan.portfolio = choose_portfolio(
-            plan.recommendations,
-            budget=plan.config.budget,
-            objective=plan.config.objective,
-            max_surveillance_share=plan.config.max_surveillance_share,
-            min_per_ward=plan.config.min_per_ward,
-        )
-    return plan
-
-
-def hotspot_wards(hotspots: gpd.GeoDataFrame, wards: gpd.GeoDataFrame) -> dict[str, str]:
-    """Ward of each hotspot: the ward (``ward_id``, else ``name``, else row number) holding most of
-    its area."""
-    if not len(hotspots):
-        return {}
-    key = next((c for c in ("ward_id", "ward", "name") if c in wards.columns), None)
-    labels = (
-        wards[key].astype(str).to_numpy() if key else np.array([f"ward {i + 1}" for i in range(len(wards))])
-    )
-    w = wards.to_crs(hotspots.crs) if wards.crs is not None and wards.crs != hotspots.crs else wards
-    h_geoms = np.asarray(hotspots.geometry.values)
-    w_geoms = np.asarray(w.geometry.values)
-    hi, wi = shapely.STRtree(w_geoms).query(h_geoms, predicate="intersects")
-    out: dict[str, str] = {}
-    if len(hi):
-        area = shapely.area(shapely.intersection(h_geoms[hi], w_geoms[wi]))
-        best: dict[int, tuple[float, int]] = {}
-        for h, wd, a in zip(hi, wi, area, strict=True):
-            if int(h) not in best or a > best[int(h)][0]:
-                best[int(h)] = (float(a), int(wd))
-        ids = hotspots["hotspot_id"].astype(str).to_numpy()
-        out = {ids[h]: str(labels[wd]) for h, (_, wd) in best.items()}
-    return out
+    return dataclasses.replace(plan, hotspots=hotspots, recommendations=recs, portfolio=portfolio)
 
 
 def rerank_with_edit(plan: Plan, edit: Any) -> tuple[gpd.GeoDataFrame, pd.DataFrame | None, dict[str, Any]]:
     """What-if: apply an environmental edit, re-measure the affected hotspots, re-rank measures.
 
     Returns the updated hotspots, the new recommendations and the edited layers; ``plan`` is
-    unchanged. ``edit`` is built with :mod:`planner.whatif` (``add_lamps``, ``fix_lamp``,
+    unchanged. ``edit`` is built with :mod:`planner.exposure.whatif` (``add_lamps``, ``fix_lamp``,
     ``add_camera``, ``turn_camera``, ``close_access``).
     """
     from planner import whatif
-    from planner.interventions.recommend import recommend
 
     edited = whatif.apply_edit(plan.layers, edit)
     hotspots = whatif.reexpose(plan.hotspots, plan.layers, edited)
-    recs = recommend(
+    return hotspots, _recommend(hotspots, plan.incidents, plan.config), edited
+
+
+def _recommend(hotspots: gpd.GeoDataFrame, incidents: gpd.GeoDataFrame, config: RunConfig) -> pd.DataFrame:
+    """Ranked measures per hotspot with the run's options (one call for the run and what-if edits)."""
+    from planner.interventions.recommend import recommend
+
+    return recommend(
         hotspots,
-        plan.incidents,
-        currency=plan.config.currency,
-        allow_access_restriction=plan.config.allow_access_restriction,
-        allow_surveillance_priority=plan.config.allow_surveillance_priority,
-        random_state=plan.config.seed,
+        incidents,
+        currency=config.currency,
+        allow_access_restriction=config.allow_access_restriction,
+        allow_surveillance_priority=config.allow_surveillance_priority,
+        random_state=config.seed,
     )
-    return hotspots, recs, edited

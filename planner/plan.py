@@ -32,9 +32,13 @@ _LIBRARIES = (
 )
 
 
-@dataclass
+@dataclass(frozen=True)
 class Plan:
-    """All results of a run. Frames are in the analysis CRS (``crs``); nothing here is mutated later."""
+    """All results of a run. Frames are in the analysis CRS (``crs``).
+
+    Frozen: each pipeline stage returns a new plan (``dataclasses.replace``) with new frames; the
+    frames and dicts inside are never modified in place once a stage has returned.
+    """
 
     config: RunConfig
     crs: Any

@@ -32,7 +32,7 @@ def _run_both(config: RunConfig, client: Any) -> tuple[Any, Any]:
     from planner.pipeline import _noop, _run
 
     memory = run(config)
-    dask = _run(config.model_copy(update={"engine": "dask"}), _noop, client)
+    dask = _run(config.model_copy(update={"engine": "dask"}), _noop, client, None)
     return memory, dask
 
 

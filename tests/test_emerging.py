@@ -82,8 +82,8 @@ def test_sample_city_rising_area_is_emerging():
     inputs = pipeline.load_inputs(RunConfig())
     from planner import grid
 
-    cells = grid.grid_from_boundary(inputs["study_area"], cell_size_m=200)
-    out = emerging_hotspots(inputs["incidents"], cells, bin="QS")
+    cells = grid.grid_from_boundary(inputs.study_area, cell_size_m=200)
+    out = emerging_hotspots(inputs.incidents, cells, bin="QS")
     assert out.attrs["ehsa"]["scheme"] == "esri" and out.attrs["ehsa"]["n_bins"] == 12
     area = shapely.from_wkt(truth["rising_area"]["wkt"])
     inside = out[out.geometry.centroid.within(area)]

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import json
 
 import geopandas as gpd
@@ -216,7 +218,7 @@ def test_export_moves_grid_corner_that_coincides_with_an_incident(tmp_path):
         geometry=[corner],
         crs=plan.crs,
     )
-    plan.incidents = pd.concat([plan.incidents, extra], ignore_index=True)
+    plan = dataclasses.replace(plan, incidents=pd.concat([plan.incidents, extra], ignore_index=True))
     xy = incident_xy(plan.incidents)
     assert min_vertex_distance(plan.cells, xy) == 0.0
     written = export_plan(plan, tmp_path, formats="gpkg,geojson", privacy="public", k=3)
@@ -233,9 +235,10 @@ def test_export_moves_grid_corner_that_coincides_with_an_incident(tmp_path):
 def test_measures_resting_on_fewer_than_k_crimes_are_left_out():
     plan = tiny_plan()
     plan.params["period_years"] = 2.0
-    plan.recommendations = pd.DataFrame(
+    recs = pd.DataFrame(
         {"hotspot_id": ["H01", "H01", "H02"], "name": ["a", "b", "c"], "baseline_per_year": [2.0, 1.0, 9.0]}
     )
+    plan = dataclasses.replace(plan, recommendations=recs)
     public, report = apply_privacy(plan, privacy="public", k=3)
     # a: 2/yr × 2 yr = 4 ≥ 3 kept; b: 2 < 3 left out; c kept (its hotspot is not suppressed here)
     assert public.recommendations["name"].tolist() == ["a", "c"]

@@ -170,28 +170,44 @@ def _city_csv(tmp_path, crs="EPSG:32630"):
     return path, df
 
 
-def test_cli_helpers_write_layers_with_params(tmp_path, crs):
-    """analyse + write_outputs (what `planner hotspots` runs) carry parameters into the layers."""
+def test_hotspots_command_writes_a_plan_folder_with_params(tmp_path):
+    """`planner hotspots --out` writes the run-folder layout (read back by read_plan) with the
+    parameters as GeoPackage layer metadata."""
     pyogrio = pytest.importorskip("pyogrio")
-    from planner.cli.hotspots import analyse, write_outputs
+    from planner.cli import main
+    from planner.export import read_plan
 
-    _, df = _city_csv(tmp_path)
-    inc = gpd.GeoDataFrame(
-        df.assign(occurred_at=pd.to_datetime(df["occurred_at"])),
-        geometry=gpd.points_from_xy(df["x"], df["y"]),
-        crs=crs,
+    path, _ = _city_csv(tmp_path)
+    out = tmp_path / "out"
+    assert main(["hotspots", str(path), "--crs", "EPSG:32630", "--cell-size", "100", "--out", str(out)]) == 0
+    layers = {name for name, _ in pyogrio.list_layers(out / "plan.gpkg")}
+    assert {"cells", "hotspots", "incidents", "study_area"} <= layers
+    meta = json.loads(
+        pyogrio.read_info(out / "plan.gpkg", layer="hotspots")["layer_metadata"]["planner_parameters"]
     )
-    result = analyse(inc, cell_size_m=100)
-    assert result["params"]["cell_size_m"] == 100 and result["params"]["fdr"] == "bh"
-    assert len(result["hotspots"]) >= 1
-    written = write_outputs(result, tmp_path / "out")
-    layers = {name for name, _ in pyogrio.list_layers(written["geopackage"])}
-    assert layers == {"cells", "hotspots"}
-    meta = pyogrio.read_info(written["geopackage"], layer="hotspots")["layer_metadata"]
-    assert meta["fdr"] == "bh" and float(meta["bandwidth_m"]) > 0 and meta["neighbourhood"] == "queen"
-    back = gpd.read_file(written["geopackage"], layer="hotspots")
-    assert back["hotspot_id"].iloc[0] == "H01"
-    assert json.loads((tmp_path / "out" / "hotspots_params.json").read_text())["params"]["q"] == 0.05
+    assert meta["fdr"] == "bh" and meta["bandwidth_m"] > 0 and meta["neighbourhood"] == "queen"
+    assert meta["cell_size_m"] == 100
+    plan = read_plan(out)
+    assert plan.hotspots["hotspot_id"].iloc[0] == "H01"
+    assert (out / "density.tif").exists()
+
+
+def test_hotspots_and_run_give_identical_hotspots(tmp_path, capsys):
+    """#18: `planner hotspots` and `planner run` on the same file and options give the same hotspots
+    (same ingest, same defaults: split of large hot areas, FDR, cell size)."""
+    from planner.cli import main
+    from planner.export import read_plan
+
+    path, _ = _city_csv(tmp_path)
+    common = ["--crs", "EPSG:32630", "--max-hotspot-cells", "4"]
+    assert main(["hotspots", str(path), *common, "--out", str(tmp_path / "hs")]) == 0
+    assert main(["run", "--incidents", str(path), *common, "--out", str(tmp_path / "run")]) == 0
+    a, b = read_plan(tmp_path / "hs"), read_plan(tmp_path / "run")
+    assert len(a.hotspots) >= 1
+    cols = ["hotspot_id", "n_cells", "n_incidents", "mean_gi_z"]
+    pd.testing.assert_frame_equal(a.hotspots[cols], b.hotspots[cols])
+    assert a.hotspots.geometry.geom_equals(b.hotspots.geometry).all()
+    assert a.params["cell_size_m"] == b.params["cell_size_m"]
 
 
 def test_cli_hotspots_json(tmp_path, capsys):
@@ -216,4 +232,4 @@ def test_cli_hotspots_json(tmp_path, capsys):
     assert code == 0, out
     payload = json.loads(out)
     assert payload["params"]["cell_size_m"] == 100 and payload["hotspots"][0]["hotspot_id"] == "H01"
-    assert (tmp_path / "o" / "hotspots.gpkg").exists() and (tmp_path / "o" / "density.tif").exists()
+    assert (tmp_path / "o" / "plan.gpkg").exists() and (tmp_path / "o" / "density.tif").exists()

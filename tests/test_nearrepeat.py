@@ -202,7 +202,7 @@ def test_sample_city_contagion_detected_and_cli_json(capsys):
             str(SAMPLE / "incidents.csv"),
             "--crs",
             "EPSG:32630",
-            "--category",
+            "--only-category",
             "burglary",
             "--distance-bands",
             "0,200,400,inf",

@@ -58,16 +58,16 @@ def city():
         pytest.skip("sample city not generated (make sample)")
     truth = json.loads((SAMPLE / "truth.json").read_text())
     inputs = pipeline.load_inputs(RunConfig(**pipeline.sample_city_sources()))
-    layers = {k: inputs["layers"][k] for k in LAYERS}
-    cells = grid.grid_from_boundary(inputs["study_area"], cell_size_m=truth["pixel_m"])
-    land_use = inputs["layers"]["land_use"][["zone", "geometry"]]
+    layers = {k: inputs.layers[k] for k in LAYERS}
+    cells = grid.grid_from_boundary(inputs.study_area, cell_size_m=truth["pixel_m"])
+    land_use = inputs.layers["land_use"][["zone", "geometry"]]
     centres = gpd.GeoDataFrame(geometry=cells.geometry.centroid, crs=cells.crs)
     zone = gpd.sjoin(centres, land_use, how="left", predicate="within")
     zone = zone[~zone.index.duplicated()]["zone"]
     for z in ("centre", "industrial", "park"):
         cells[f"lu_{z}"] = (zone == z).astype(float).to_numpy()
     features = risk_features(cells, layers, distances_m=DISTANCES, view_samples=1, occlusion=False)
-    return truth, inputs["incidents"], cells, layers, features
+    return truth, inputs.incidents, cells, layers, features
 
 
 def _subset(incidents: pd.DataFrame, name: str) -> pd.DataFrame:

@@ -6,7 +6,7 @@ import geopandas as gpd
 import numpy as np
 from scipy.spatial import cKDTree
 
-from planner.pipeline import _thin_for_knox
+from planner.hotspots.nearrepeat import thin_for_knox as _thin_for_knox
 
 
 def _events(n: int, side_m: float, seed: int = 0) -> gpd.GeoDataFrame:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Annotated, Any
 
 import typer
+
+from planner.cli import _options as opt
 
 
 def default_split(incidents: Any) -> Any:
@@ -21,43 +23,60 @@ def register(app: typer.Typer) -> None:
 
     @app.command("backtest")
     def backtest_command(
-        path: str = typer.Argument(..., help="Incident file (CSV, GeoPackage, ...)."),
-        crs: str | None = typer.Option(None, "--crs", help="CRS of bare x/y coordinates, e.g. EPSG:26971."),
-        analysis_crs: str | None = typer.Option(
-            None, "--analysis-crs", help="Projected metric CRS to work in."
-        ),
-        split_date: str | None = typer.Option(
-            None,
-            "--split-date",
-            help="First day of the test period (default: when 75% of incidents have happened).",
-        ),
-        train_days: float | None = typer.Option(
-            None, "--train-days", help="Training window before the split."
-        ),
-        test_days: float | None = typer.Option(None, "--test-days", help="Test window from the split."),
-        cell_size_m: float | None = typer.Option(None, "--cell-size", help="Cell size in metres."),
-        coverage: list[float] = typer.Option(
-            [0.01, 0.05, 0.1], "--coverage", help="Area coverage fraction (repeatable)."
-        ),
-        as_json: bool = typer.Option(False, "--json", help="Print one JSON object to stdout."),
+        path: opt.IncidentsArg,
+        crs: opt.Crs = None,
+        analysis_crs: opt.AnalysisCrs = None,
+        boundary: opt.Boundary = None,
+        column: opt.Column = None,
+        category: opt.Category = None,
+        only_category: opt.OnlyCategory = None,
+        cell_size_m: opt.CellSize = None,
+        split_date: Annotated[
+            str | None,
+            typer.Option(
+                "--split-date",
+                help="First day of the test period (default: when 75% of incidents have happened).",
+            ),
+        ] = None,
+        train_days: Annotated[
+            float | None, typer.Option("--train-days", help="Training window before the split.")
+        ] = None,
+        test_days: Annotated[
+            float | None, typer.Option("--test-days", help="Test window from the split.")
+        ] = None,
+        coverage: Annotated[
+            list[float] | None,
+            typer.Option("--coverage", help="Area coverage fraction (repeatable; default 0.01, 0.05, 0.1)."),
+        ] = None,
+        as_json: opt.AsJson = False,
     ) -> None:
         """Score counts, KDE, Gi* and DBSCAN clusters by hit rate, PAI and PEI on the next period."""
         import pandas as pd
 
         from planner import grid
-        from planner.cli.hotspots import load_incidents
         from planner.evaluate.accuracy import backtest, best_method
 
-        incidents = load_incidents(path, crs=crs, analysis_crs=analysis_crs)
+        cfg = opt.build_config(
+            **opt.ingest_options(
+                incidents=path,
+                crs=crs,
+                analysis_crs=analysis_crs,
+                column=column,
+                category=category,
+                only_category=only_category,
+            ),
+            boundary=boundary,
+            cell_size_m=cell_size_m,
+        )
+        incidents, study_area = opt.load_incidents(cfg)
         split = pd.Timestamp(split_date) if split_date else default_split(incidents)
-        study_area = grid.study_area_from_incidents(incidents)
-        cs = cell_size_m or grid.auto_cell_size(study_area, n_incidents=len(incidents))
-        cells = grid.grid_from_boundary(study_area, cell_size_m=cs)
+        cs = cfg.cell_size_m or grid.auto_cell_size(study_area, n_incidents=len(incidents))
+        cells = grid.grid_from_boundary(study_area, cell_size_m=cs, kind=cfg.grid_kind)
         scores = backtest(
             incidents,
             cells,
             split_date=split,
-            coverages=tuple(coverage),
+            coverages=tuple(coverage or (0.01, 0.05, 0.1)),
             train_days=train_days,
             test_days=test_days,
         )

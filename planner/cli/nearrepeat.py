@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+from typing import Annotated
 
 import typer
+
+from planner.cli import _options as opt
 
 
 def _floats(text: str) -> list[float | str]:
@@ -16,29 +19,42 @@ def register(app: typer.Typer) -> None:
 
     @app.command("nearrepeat")
     def nearrepeat_command(
-        path: str = typer.Argument(..., help="Incident file (day resolution or finer)."),
-        crs: str | None = typer.Option(None, "--crs", help="CRS of bare coordinates."),
-        distance_bands: str = typer.Option(
-            "0,0.01,100,200,300,400,inf",
-            "--distance-bands",
-            help="Distance breaks in metres; 'inf' opens the last band.",
-        ),
-        time_bands: str = typer.Option("0,7,14,21,28,inf", "--time-bands", help="Time breaks in days."),
-        metric: str = typer.Option("euclidean", "--metric", help="euclidean or manhattan."),
-        permutations: int = typer.Option(999, "--permutations", min=0),
-        seed: int = typer.Option(0, "--seed"),
-        category: list[str] = typer.Option([], "--category", help="Only these categories (repeatable)."),
-        as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+        path: Annotated[str, typer.Argument(help="Incident file (day resolution or finer).")],
+        crs: opt.Crs = None,
+        analysis_crs: opt.AnalysisCrs = None,
+        column: opt.Column = None,
+        category: opt.Category = None,
+        only_category: opt.OnlyCategory = None,
+        date_from: opt.DateFrom = None,
+        date_to: opt.DateTo = None,
+        distance_bands: Annotated[
+            str,
+            typer.Option("--distance-bands", help="Distance breaks in metres; 'inf' opens the last band."),
+        ] = "0,0.01,100,200,300,400,inf",
+        time_bands: Annotated[
+            str, typer.Option("--time-bands", help="Time breaks in days.")
+        ] = "0,7,14,21,28,inf",
+        metric: Annotated[str, typer.Option("--metric", help="euclidean or manhattan.")] = "euclidean",
+        permutations: Annotated[int, typer.Option("--permutations", min=0)] = 999,
+        seed: Annotated[int, typer.Option("--seed")] = 0,
+        as_json: opt.AsJson = False,
     ) -> None:
         """Knox test: observed pairs by distance × time band, Knox ratios (mean, median) and p-values, [a, b) bands."""
         from planner.hotspots.nearrepeat import knox_from_incidents
-        from planner.io import read_incidents
 
-        inc = read_incidents(path, crs=crs).incidents
-        if category:
-            attrs = dict(inc.attrs)
-            inc = inc[inc["category"].isin(category)]
-            inc.attrs = attrs
+        cfg = opt.build_config(
+            **opt.ingest_options(
+                incidents=path,
+                crs=crs,
+                analysis_crs=analysis_crs,
+                column=column,
+                category=category,
+                only_category=only_category,
+                date_from=date_from,
+                date_to=date_to,
+            )
+        )
+        inc, _ = opt.load_incidents(cfg)
         r = knox_from_incidents(
             inc,
             distance_breaks_m=_floats(distance_bands),

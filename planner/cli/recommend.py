@@ -3,8 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
 import typer
+
+from planner.cli import _options as opt
+
+
+def _plan_folder(path: Path) -> Path:
+    """A run folder, given as the folder or as its ``plan.gpkg``."""
+    return path.parent if path.suffix.lower() == ".gpkg" else path
 
 
 def register(app: typer.Typer) -> None:
@@ -12,39 +20,49 @@ def register(app: typer.Typer) -> None:
 
     @app.command("recommend")
     def recommend_command(
-        plan_gpkg: Path = typer.Argument(
-            ..., help="plan.gpkg written by 'planner run' (layers hotspots and incidents)."
-        ),
-        out: Path = typer.Option(..., "--out", help="CSV of ranked measures per hotspot."),
-        currency: str = typer.Option("GBP", "--currency", help="GBP or USD."),
-        allow_access_restriction: bool = typer.Option(
-            False, "--allow-access-restriction", help="Include gating (needs consultation)."
-        ),
-        allow_surveillance_priority: bool = typer.Option(
-            False,
-            "--allow-surveillance-priority",
-            help="Let cameras outrank similar non-surveillance measures.",
-        ),
-        seed: int = typer.Option(0, "--seed", help="Monte Carlo seed."),
+        plan_path: Annotated[
+            Path, typer.Argument(help="Folder written by 'planner run' (or its plan.gpkg).")
+        ],
+        out: Annotated[Path, typer.Option("--out", help="CSV of ranked measures per hotspot.")],
+        currency: Annotated[str | None, typer.Option("--currency", help="GBP or USD.")] = None,
+        allow_access_restriction: Annotated[
+            bool, typer.Option("--allow-access-restriction", help="Include gating (needs consultation).")
+        ] = False,
+        allow_surveillance_priority: Annotated[
+            bool,
+            typer.Option(
+                "--allow-surveillance-priority", help="Let cameras outrank similar non-surveillance measures."
+            ),
+        ] = False,
+        seed: Annotated[
+            int | None, typer.Option("--seed", help="Monte Carlo seed (default: the run's).")
+        ] = None,
     ) -> None:
         """Rank situational measures for every hotspot (crimes prevented, cost, benefit-cost with intervals)."""
-        import geopandas as gpd
+        import dataclasses
 
-        from planner.interventions.recommend import recommend
+        from planner.export import read_plan
+        from planner.export.stage_files import write_table
+        from planner.pipeline import add_recommendations
 
-        hotspots = gpd.read_file(plan_gpkg, layer="hotspots")
-        incidents = gpd.read_file(plan_gpkg, layer="incidents")
-        recs = recommend(
-            hotspots,
-            incidents,
-            currency=currency,
-            allow_access_restriction=allow_access_restriction,
-            allow_surveillance_priority=allow_surveillance_priority,
-            random_state=seed,
+        plan = read_plan(_plan_folder(plan_path))
+        cfg = opt.build_config(
+            **{
+                **plan.config.model_dump(),
+                "budget": None,
+                "currency": currency,
+                "allow_access_restriction": allow_access_restriction or None,
+                "allow_surveillance_priority": allow_surveillance_priority or None,
+                "seed": seed,
+            }
         )
-        recs.drop(columns="geometry").to_csv(out, index=False)
-        top = recs[recs["rank"] == 1]
-        for _, r in top.iterrows():
+        plan = add_recommendations(dataclasses.replace(plan, config=cfg))
+        recs = plan.recommendations
+        if recs is None or not len(recs):
+            typer.echo("No hotspots, so no measures to rank.")
+            return
+        write_table(recs, out)
+        for _, r in recs[recs["rank"] == 1].iterrows():
             typer.echo(
                 f"{r['hotspot_id']}: {r['name']} — {r['prevented_per_year']:.1f} crimes/yr prevented "
                 f"(90% {r['prevented_low']:.1f}–{r['prevented_high']:.1f}), BCR {r['bcr']:.1f}"
@@ -53,32 +71,47 @@ def register(app: typer.Typer) -> None:
 
     @app.command("portfolio")
     def portfolio_command(
-        recommendations: Path = typer.Argument(
-            ..., help="CSV written by 'planner recommend' or 'planner run'."
-        ),
-        budget: float = typer.Option(..., "--budget", min=0, help="Budget (present value, same currency)."),
-        out: Path | None = typer.Option(None, "--out", help="CSV of the chosen measures."),
-        objective: str = typer.Option("net_benefit", "--objective", help="net_benefit or prevented."),
-        max_surveillance_share: float | None = typer.Option(None, "--max-surveillance-share", min=0, max=1),
-        min_per_ward: int | None = typer.Option(
-            None, "--min-per-ward", min=0, help="At least N measures per ward (needs a ward_id column)."
-        ),
+        recommendations: Annotated[
+            Path, typer.Argument(help="CSV written by 'planner recommend' or 'planner run'.")
+        ],
+        budget: Annotated[
+            float, typer.Option("--budget", min=0, help="Budget (present value, same currency).")
+        ],
+        out: Annotated[Path | None, typer.Option("--out", help="CSV of the chosen measures.")] = None,
+        objective: Annotated[
+            str, typer.Option("--objective", help="net_benefit or prevented.")
+        ] = "net_benefit",
+        max_surveillance_share: Annotated[
+            float | None, typer.Option("--max-surveillance-share", min=0, max=1)
+        ] = None,
+        min_per_ward: Annotated[
+            int | None,
+            typer.Option(
+                "--min-per-ward", min=0, help="At least N measures per ward (needs a ward_id column)."
+            ),
+        ] = None,
     ) -> None:
         """Choose the best set of measures under a budget (exact mixed-integer optimum)."""
         import pandas as pd
 
+        from planner.export.stage_files import write_table
         from planner.interventions.portfolio import choose_portfolio
 
-        recs = pd.read_csv(recommendations)
-        chosen = choose_portfolio(
-            recs,
+        cfg = opt.build_config(
             budget=budget,
             objective=objective,
             max_surveillance_share=max_surveillance_share,
             min_per_ward=min_per_ward,
         )
+        chosen = choose_portfolio(
+            pd.read_csv(recommendations),
+            budget=budget,
+            objective=cfg.objective,
+            max_surveillance_share=cfg.max_surveillance_share,
+            min_per_ward=cfg.min_per_ward,
+        )
         if out is not None:
-            chosen.to_csv(out, index=False)
+            write_table(chosen, out)
         for _, r in chosen.iterrows():
             typer.echo(
                 f"{r['hotspot_id']}: {r['name']} ({r['quantity']:g} {r['unit']}) cost {r['cost']:,.0f}"

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
-from planner.errors import ConfigError
+from planner.cli import _options as opt
 
 
 def register(app: typer.Typer) -> None:
@@ -15,65 +16,76 @@ def register(app: typer.Typer) -> None:
 
     @app.command("run")
     def run_command(
-        out: Path = typer.Option(
-            ..., "--out", help="Folder for plan.gpkg, density.tif, map.html, manifest.json."
-        ),
-        incidents: str | None = typer.Option(
-            None, "--incidents", help="Incident file or PostGIS URL (default: sample city)."
-        ),
-        crs: str | None = typer.Option(None, "--crs", help="CRS of bare coordinates, e.g. EPSG:26971."),
-        boundary: str | None = typer.Option(None, "--boundary", help="Study-area polygon file."),
-        layer: list[str] = typer.Option([], "--layer", help="Environmental layer as KIND=PATH (repeatable)."),
-        config: Path | None = typer.Option(
-            None, "--config", help="TOML/JSON config or a previous manifest.json."
-        ),
-        cell_size_m: float | None = typer.Option(None, "--cell-size", help="Grid cell size in metres."),
-        budget: float | None = typer.Option(None, "--budget", help="Budget for the intervention portfolio."),
-        column: list[str] = typer.Option(
-            [], "--column", help="Column role as ROLE=NAME, e.g. date=Reported (repeatable)."
-        ),
-        engine: str | None = typer.Option(
-            None, "--engine", help="memory (default) or dask: ingest, grid counts and exposure on Dask."
-        ),
-        scheduler: str | None = typer.Option(
-            None, "--scheduler", help="Dask scheduler address for --engine dask (default: local cluster)."
-        ),
-        category: str | None = typer.Option(
-            None,
-            "--category",
-            help="Category of incidents that have none, e.g. burglary for a burglaries-only file.",
-        ),
+        out: Annotated[
+            Path, typer.Option("--out", help="Folder for plan.gpkg, density.tif, map.html, manifest.json.")
+        ],
+        incidents: Annotated[
+            str | None,
+            typer.Option("--incidents", help="Incident file or PostGIS URL (default: sample city)."),
+        ] = None,
+        crs: opt.Crs = None,
+        analysis_crs: opt.AnalysisCrs = None,
+        boundary: opt.Boundary = None,
+        layer: opt.Layer = None,
+        config: opt.ConfigFile = None,
+        column: opt.Column = None,
+        category: opt.Category = None,
+        only_category: opt.OnlyCategory = None,
+        date_from: opt.DateFrom = None,
+        date_to: opt.DateTo = None,
+        drop_duplicates: opt.DropDuplicates = False,
+        cell_size_m: opt.CellSize = None,
+        bandwidth_m: opt.Bandwidth = None,
+        max_hotspot_cells: opt.MaxHotspotCells = None,
+        budget: Annotated[
+            float | None, typer.Option("--budget", help="Budget for the intervention portfolio.")
+        ] = None,
+        currency: Annotated[
+            str | None, typer.Option("--currency", help="GBP or USD for costs and benefits.")
+        ] = None,
+        allow_access_restriction: Annotated[
+            bool,
+            typer.Option(
+                "--allow-access-restriction", help="Include measures that restrict public access (gating)."
+            ),
+        ] = False,
+        engine: Annotated[
+            str | None,
+            typer.Option("--engine", help="memory (default) or dask: ingest, counts and exposure on Dask."),
+        ] = None,
+        scheduler: Annotated[
+            str | None,
+            typer.Option("--scheduler", help="Dask scheduler address for --engine dask (default: local)."),
+        ] = None,
     ) -> None:
         """Ingest, grid, density, Gi* hotspots, exposure, risk terrain and recommendations; write the plan."""
-        from planner.cli.inspect import parse_columns
-        from planner.config import config_from_mapping, load_config
         from planner.export import write_run_outputs
         from planner.pipeline import run
 
-        layers: dict[str, str] = {}
-        for item in layer:
-            if "=" not in item:
-                raise ConfigError(
-                    f"--layer {item!r} must look like KIND=PATH, e.g. street_lights=lamps.gpkg."
-                )
-            kind, path = item.split("=", 1)
-            layers[kind.strip()] = path.strip()
-        options = {
-            "incidents": incidents,
-            "crs": crs,
-            "boundary": boundary,
-            "layers": layers,
-            "cell_size_m": cell_size_m,
-            "budget": budget,
-            "columns": parse_columns(column),
-            "engine": engine,
-            "scheduler": scheduler,
-            "default_category": category,
-        }
-        if config is not None:
-            cfg = load_config(config, **options)
-        else:
-            cfg = config_from_mapping({k: v for k, v in options.items() if v not in (None, {})})
+        cfg = opt.build_config(
+            config,
+            **opt.ingest_options(
+                incidents=incidents,
+                crs=crs,
+                analysis_crs=analysis_crs,
+                column=column,
+                category=category,
+                only_category=only_category,
+                date_from=date_from,
+                date_to=date_to,
+                drop_duplicates=drop_duplicates,
+            ),
+            boundary=boundary,
+            layers=opt.parse_layers(layer),
+            cell_size_m=cell_size_m,
+            bandwidth_m=bandwidth_m,
+            max_hotspot_cells=max_hotspot_cells,
+            budget=budget,
+            currency=currency,
+            allow_access_restriction=allow_access_restriction or None,
+            engine=engine,
+            scheduler=scheduler,
+        )
         plan = run(cfg, progress=_printer())
         paths = write_run_outputs(plan, out)
         typer.echo(
@@ -82,6 +94,8 @@ def register(app: typer.Typer) -> None:
         )
         for name, written in paths.items():
             typer.echo(f"  {name}: {written}")
+        for note in plan.warnings:
+            typer.echo(f"warning: {note}", err=True)
 
 
 def _printer() -> Callable[[float, str], None]:

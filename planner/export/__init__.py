@@ -22,6 +22,7 @@ from planner.export.plan_files import (
     write_run_outputs,
 )
 from planner.export.publish import FORMATS, export_plan, export_zip
+from planner.export.stage_files import write_exposure_outputs, write_risk_outputs, write_table
 
 __all__ = [
     "FORMATS",
@@ -30,8 +31,11 @@ __all__ = [
     "plan_tables",
     "read_plan",
     "run_outputs_zip",
+    "write_exposure_outputs",
     "write_layer",
     "write_manifest",
     "write_plan_data",
+    "write_risk_outputs",
     "write_run_outputs",
+    "write_table",
 ]

@@ -203,6 +203,8 @@ def read_plan(plan_dir: str | Path) -> Plan:
     incidents = frames.get("incidents")
     if incidents is None:
         incidents = gpd.GeoDataFrame({"incident_id": [], "category": []}, geometry=[], crs=crs)
+    ingest = dict(manifest.get("ingest") or {})
+    incidents.attrs["time_resolution"] = ingest.get("time_resolution")
     surfaces = {
         p.stem: read_surface(p) for p in sorted(folder.glob("*.tif")) if not p.name.endswith(".tmp.tif")
     }
@@ -211,7 +213,7 @@ def read_plan(plan_dir: str | Path) -> Plan:
         crs=crs,
         incidents=incidents,
         quarantine=pd.DataFrame(),
-        ingest_report=dict(manifest.get("ingest") or {}),
+        ingest_report=ingest,
         study_area=frames["study_area"],
         cells=frames["cells"],
         hotspots=frames["hotspots"],

@@ -189,7 +189,7 @@ def apply_privacy(
         frame = getattr(public, name)
         if isinstance(frame, gpd.GeoDataFrame) and len(frame):
             cleared, moved, dropped = clear_vertices(frame, xy, clearance_m=clearance_m)
-            setattr(public, name, cleared)
+            public = dataclasses.replace(public, **{name: cleared})
             report.vertices_moved += moved
             if dropped:
                 report.features_dropped[name] = dropped

@@ -334,3 +334,28 @@ __all__ = [
     "hotspots_from_cells",
     "period_years_of",
 ]
+
+
+def hotspot_wards(hotspots: gpd.GeoDataFrame, wards: gpd.GeoDataFrame) -> dict[str, str]:
+    """Ward of each hotspot: the ward (``ward_id``, else ``name``, else row number) holding most of
+    its area."""
+    if not len(hotspots):
+        return {}
+    key = next((c for c in ("ward_id", "ward", "name") if c in wards.columns), None)
+    labels = (
+        wards[key].astype(str).to_numpy() if key else np.array([f"ward {i + 1}" for i in range(len(wards))])
+    )
+    w = wards.to_crs(hotspots.crs) if wards.crs is not None and wards.crs != hotspots.crs else wards
+    h_geoms = np.asarray(hotspots.geometry.values)
+    w_geoms = np.asarray(w.geometry.values)
+    hi, wi = shapely.STRtree(w_geoms).query(h_geoms, predicate="intersects")
+    out: dict[str, str] = {}
+    if len(hi):
+        area = shapely.area(shapely.intersection(h_geoms[hi], w_geoms[wi]))
+        best: dict[int, tuple[float, int]] = {}
+        for h, wd, a in zip(hi, wi, area, strict=True):
+            if int(h) not in best or a > best[int(h)][0]:
+                best[int(h)] = (float(a), int(wd))
+        ids = hotspots["hotspot_id"].astype(str).to_numpy()
+        out = {ids[h]: str(labels[wd]) for h, (_, wd) in best.items()}
+    return out

@@ -1,0 +1,125 @@
+"""Environmental layers (points, lines, polygons, rasters) in the analysis CRS."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import shapely
+
+from planner import crs as crs_mod
+from planner.errors import CRSError, DataLoadError, DroppedGeometryWarning, ValidationError
+from planner.io.detect import coordinates_of, detect_columns, is_projected_crs, source_crs_of
+from planner.io.sources import read_table
+from planner.surface import Surface, read_surface
+
+
+def read_layer(
+    source: str | Path,
+    *,
+    kind: str | None = None,
+    crs: Any = None,
+    analysis_crs: Any = None,
+    layer: str | None = None,
+    query: str | None = None,
+) -> gpd.GeoDataFrame:
+    """Read an environmental layer (points, lines or polygons) into the analysis CRS.
+
+    CSV files with x/y or lon/lat columns become points. Invalid polygons are repaired with
+    ``make_valid`` (count in ``attrs['repaired']`` and a :class:`DroppedGeometryWarning`); empty
+    geometries are set aside (``attrs['dropped']``).
+    """
+    name = f"{source}" + (f" (layer {layer})" if layer else "")
+    what = f"layer {kind!r} from {name}" if kind else name
+    df = read_table(source, layer=layer, query=query)
+    if len(df) == 0:
+        raise ValidationError(f"{what} is empty. Give a file with at least one feature.")
+    if not isinstance(df, gpd.GeoDataFrame) or df.geometry.name not in df.columns:
+        cols = detect_columns(df, source=what, prefer_xy=is_projected_crs(crs))
+        xs, ys, ckind = coordinates_of(df, cols, what)
+        src = source_crs_of(xs, ys, ckind, df, crs=crs, source=what)[0]
+        ok = np.isfinite(xs) & np.isfinite(ys)
+        gdf = gpd.GeoDataFrame(
+            df.loc[ok].reset_index(drop=True), geometry=gpd.points_from_xy(xs[ok], ys[ok]), crs=src
+        )
+        gdf.attrs["dropped"] = int((~ok).sum())
+    else:
+        gdf = df
+        if gdf.crs is None:
+            if crs is None:
+                raise CRSError(
+                    f"{what} has no CRS. Pass crs= (CLI: --crs) with the CRS its coordinates are in."
+                )
+            gdf = gdf.set_crs(crs_mod.as_crs(crs))
+        empty = gdf.geometry.isna() | gdf.geometry.is_empty
+        gdf = gdf.loc[~empty].reset_index(drop=True)
+        gdf.attrs["dropped"] = int(empty.sum())
+    if len(gdf) == 0:
+        raise ValidationError(f"{what} has no usable geometries (all empty or missing).")
+    types = set(gdf.geom_type.str.replace("Multi", "", regex=False))
+    if len(types) > 1:
+        raise ValidationError(
+            f"{what} mixes geometry types {sorted(types)}. Split it into one file per type "
+            "(points, lines, polygons) and load each as its own layer."
+        )
+    invalid = ~gdf.is_valid
+    if invalid.any():
+        gdf = gdf.copy()
+        gdf.loc[invalid, gdf.geometry.name] = shapely.make_valid(gdf.geometry[invalid].to_numpy())
+        warnings.warn(
+            f"{what}: repaired {int(invalid.sum())} invalid geometries with make_valid.",
+            DroppedGeometryWarning,
+            stacklevel=2,
+        )
+    target = crs_mod.as_crs(analysis_crs) if analysis_crs is not None else crs_mod.choose_analysis_crs(gdf)
+    out = crs_mod.to_analysis_crs(gdf, target)
+    out.attrs.update(
+        repaired=int(invalid.sum()), dropped=gdf.attrs.get("dropped", 0), kind=kind, source=str(source)
+    )
+    return out
+
+
+def read_raster(path: str | Path) -> Surface:
+    """Read band 1 of a raster layer (e.g. lux) into a :class:`planner.surface.Surface`."""
+    p = Path(path)
+    if not p.exists():
+        raise DataLoadError(f"{p} does not exist. Give the path of a GeoTIFF.")
+    try:
+        return read_surface(p)
+    except Exception as exc:
+        raise DataLoadError(
+            f"{p} could not be read as a raster ({str(exc)[:200]}). Give a GeoTIFF."
+        ) from None
+
+
+def split_layer_ref(ref: str) -> tuple[str, str | None]:
+    """``'file.gpkg::layer'`` → ``('file.gpkg', 'layer')``; a plain path has no layer."""
+    if "::" in ref:
+        path, layer = ref.split("::", 1)
+        return path, layer
+    return ref, None
+
+
+def read_layers(refs: dict[str, str], *, analysis_crs: Any, crs: Any = None) -> dict[str, Any]:
+    """Every environmental layer of a run, in ``analysis_crs``.
+
+    Parameters
+    ----------
+    refs : dict
+        Layer kind → ``FILE`` or ``FILE::LAYER``; GeoTIFFs become :class:`planner.surface.Surface`.
+    analysis_crs :
+        The run's projected CRS (metres).
+    crs : optional
+        CRS of bare x/y coordinates in CSV layers (vector files carry their own).
+    """
+    layers: dict[str, Any] = {}
+    for kind, ref in refs.items():
+        path, layer = split_layer_ref(ref)
+        if Path(path).suffix.lower() in {".tif", ".tiff"}:
+            layers[kind] = read_raster(path)
+        else:
+            layers[kind] = read_layer(path, kind=kind, layer=layer, crs=crs, analysis_crs=analysis_crs)
+    return layers
