@@ -457,8 +457,10 @@ def add_risk(plan: Plan) -> Plan:
     """Risk-terrain factors and the relative-risk surface (when there are layers)."""
     if not plan.layers:
         return plan
-    model = risk_model(plan.config).fit(plan.cells, plan.layers)
-    scores = np.asarray(model.predict(plan.cells, plan.layers), dtype=float)
+    model = risk_model(plan.config)
+    features = model.features(plan.cells, plan.layers)  # measured once for fit and scores
+    model.fit(plan.cells, plan.layers, features=features)
+    scores = np.asarray(model.predict(plan.cells, plan.layers, features=features), dtype=float)
     cells = plan.cells.assign(risk_rrs=scores)
     return dataclasses.replace(
         plan,

@@ -120,3 +120,46 @@ def read_surface(path: str | Path, *, name: str | None = None) -> Surface:
             name=name or Path(path).stem,
             units=src.tags().get("units", ""),
         )
+
+
+def surface_from_cells(
+    cells: Any,
+    values: np.ndarray,
+    *,
+    name: str,
+    units: str = "",
+    params: dict[str, Any] | None = None,
+    cell_size_m: float | None = None,
+) -> Surface:
+    """Rasterise one value per cell polygon into a north-up :class:`Surface` (NaN outside cells).
+
+    ``cells`` is a GeoDataFrame of polygons in a projected CRS (metres). The pixel size is
+    ``cell_size_m``, else the grid's own (``cells.attrs["params"]["cell_size_m"]``), else the
+    square root of the median cell area.
+    """
+    from rasterio import features
+
+    from planner.crs import require_projected
+
+    crs = require_projected(cells, what="cells")
+    size = cell_size_m or (cells.attrs.get("params") or {}).get("cell_size_m")
+    size = float(size or np.sqrt(np.median(cells.geometry.area)))
+    minx, miny, maxx, maxy = cells.total_bounds
+    cols_n = max(int(np.ceil((maxx - minx) / size)), 1)
+    rows_n = max(int(np.ceil((maxy - miny) / size)), 1)
+    transform = Affine(size, 0, minx, 0, -size, miny + rows_n * size)
+    arr = features.rasterize(
+        zip(np.asarray(cells.geometry.values), np.asarray(values, dtype=float), strict=True),
+        out_shape=(rows_n, cols_n),
+        transform=transform,
+        fill=np.nan,
+        dtype="float64",
+    )
+    return Surface(
+        array=arr,
+        transform=transform,
+        crs=CRS.from_user_input(crs),
+        name=name,
+        units=units,
+        params=dict(params or {}),
+    )

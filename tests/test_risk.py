@@ -253,7 +253,7 @@ def test_pipeline_stages_add_exposure_and_risk(town) -> None:
 def test_stepwise_irls_matches_statsmodels(family, alpha):
     import statsmodels.api as sm
 
-    from planner.risk import _irls_loglik
+    from planner.risk.glm import irls_loglik as _irls_loglik
 
     rng = np.random.default_rng(0)
     n = 3000
