@@ -1,6 +1,6 @@
 """Streamlit dashboard: the planner's whole workflow on one interactive map.
 
-Thin shell: widgets → ``planner`` calls (via ``planner.ui``) → rendering. Run with ``make run``.
+Thin shell: widgets → ``planner`` calls (via ``planner.dashboard``) → rendering. Run with ``make run``.
 """
 
 from __future__ import annotations
@@ -8,12 +8,14 @@ from __future__ import annotations
 import json
 import logging
 
-import altair as alt
 import pandas as pd
 import streamlit as st
 
-from planner import ui
+from planner import export
+from planner._hours import NIGHT_LABEL
 from planner.config import RunConfig
+from planner.dashboard import charts, state, tables, widgets
+from planner.dashboard import map_component as mapc
 from planner.errors import PlannerError
 from planner.maps import overlay_script as plan_overlay
 
@@ -41,20 +43,20 @@ with st.sidebar:
             st.info("Upload incidents to analyse them, or switch back to the sample city.")
             st.stop()
         try:
-            path = ui.save_upload(upload)
+            path = state.save_upload(upload)
         except PlannerError as exc:
             st.error(str(exc))
             st.stop()
         config_values.update(incidents=str(path), crs=crs_text or None)
 
     rename = {str(path): upload.name} if source == "Upload a file" else None
-    base_plan = ui.get_plan(RunConfig(**config_values), container=notice, rename=rename)
+    base_plan = state.get_plan(RunConfig(**config_values), container=notice, rename=rename)
     if base_plan is None:
         st.stop()
 
     st.header("Filters")
     all_cats = sorted(base_plan.incidents["category"].unique())
-    cats = st.multiselect("Crime types", all_cats, default=all_cats, format_func=ui.label, key="cats")
+    cats = st.multiselect("Crime types", all_cats, default=all_cats, format_func=tables.label, key="cats")
     tmin = base_plan.incidents["occurred_at"].min().date()
     tmax = base_plan.incidents["occurred_at"].max().date()
     dates = st.date_input("Date range", (tmin, tmax), min_value=tmin, max_value=tmax, key="dates")
@@ -81,7 +83,7 @@ with st.sidebar:
     if st.toggle("Let cameras rank above similar non-surveillance measures", key="allow_cams"):
         config_values["allow_surveillance_priority"] = True
 
-plan = ui.get_plan(RunConfig(**config_values), container=notice, rename=rename)  # cached per configuration
+plan = state.get_plan(RunConfig(**config_values), container=notice, rename=rename)  # cached per configuration
 if plan is None:
     st.stop()
 
@@ -89,21 +91,12 @@ tabs = st.tabs(["Map & hotspots", "Overview", "Environment", "Interventions", "E
 
 # ---------------------------------------------------------------- overview
 with tabs[1]:
-    ui.metric_row(plan)
-    series = ui.incidents_over_time(plan)
+    widgets.metric_row(plan)
+    series = tables.incidents_over_time(plan)
     st.subheader("Incidents per month")
-    st.altair_chart(
-        alt.Chart(series)
-        .mark_line()
-        .encode(
-            x=alt.X("month:T", title="Month"),
-            y=alt.Y("incidents:Q", title="Incidents"),
-            color=alt.Color("category:N", title="Crime type"),
-        ),
-        width="stretch",
-    )
+    st.altair_chart(charts.incidents_per_month_chart(series), width="stretch")
     st.subheader("When: weekday × hour of day")
-    st.dataframe(ui.weekday_hour_table(plan).style.background_gradient(cmap="Blues"), width="stretch")
+    st.dataframe(tables.weekday_hour_table(plan).style.background_gradient(cmap="Blues"), width="stretch")
 
 # ---------------------------------------------------------------- hotspots and map
 config_json = RunConfig(**config_values).model_dump_json()
@@ -117,8 +110,8 @@ with tabs[0]:
     with left:
         mode = st.radio(
             "Clicking the map will…",
-            list(ui.CLICK_MODES),
-            format_func=ui.CLICK_MODES.get,
+            list(mapc.CLICK_MODES),
+            format_func=mapc.CLICK_MODES.get,
             horizontal=True,
             key="click_mode",
             help="What-if edits (lamps, cameras, closed access points) re-rank the measures at once; "
@@ -129,37 +122,37 @@ with tabs[0]:
             direction = st.slider(
                 "New camera faces (compass degrees, 0 = north)", 0, 355, 0, 5, key="cam_dir"
             )
-        payload = ui.map_payload(config_json)
+        payload = mapc.map_payload(config_json)
         # The map's last click is in the session before the map is drawn: act on it first, so the
         # selection, the what-if edits and the overlay are drawn in this same run (one run per click).
-        st.session_state["map_event"], click = ui.map_click(
-            ui.map_state(payload), st.session_state.get("map_event")
+        st.session_state["map_event"], click = mapc.map_click(
+            mapc.map_state(payload), st.session_state.get("map_event")
         )
         click_problem = None
         if click is not None and mode == "select":
-            hid = ui.hotspot_at(plan, click["lat"], click["lng"]) or ui.clicked_hotspot(
-                ui.map_state(payload), ids
+            hid = tables.hotspot_at(plan, click["lat"], click["lng"]) or mapc.clicked_hotspot(
+                mapc.map_state(payload), ids
             )
             if hid:
                 st.session_state["hotspot_pick"] = hid  # the picker follows the map
         elif click is not None:
             try:
-                edited = ui.whatif_plan(config_json, edits_json)
+                edited = state.whatif_plan(config_json, edits_json)
                 edits.append(
-                    ui.map_click_edit(edited, mode, click["lat"], click["lng"], direction_deg=direction)
+                    state.map_click_edit(edited, mode, click["lat"], click["lng"], direction_deg=direction)
                 )
                 edits_json = json.dumps(edits, sort_keys=True)
             except PlannerError as exc:
                 click_problem = str(exc)
         selected = st.session_state.get("hotspot_pick") or (ids[0] if ids else None)
-        edited = ui.whatif_plan(config_json, edits_json)
+        edited = state.whatif_plan(config_json, edits_json)
         overlay = plan_overlay(
             selected=edited.hotspots[edited.hotspots["hotspot_id"] == selected] if selected else None,
-            unlit=ui.cached_unlit_streets(config_json, edits_json, selected) if selected else None,
+            unlit=state.cached_unlit_streets(config_json, edits_json, selected) if selected else None,
             edits=edits,
             click_mode=mode,
         )
-        ui.show_map(payload, key="map", height=620, overlay=overlay)
+        mapc.show_map(payload, key="map", height=620, overlay=overlay)
         if click_problem:
             st.warning(click_problem)
     with right:
@@ -170,10 +163,10 @@ with tabs[0]:
             f"kernel density bandwidth {plan.params['bandwidth_m']:.0f} m ({plan.params['bandwidth_rule']})."
         )
         st.dataframe(
-            ui.hotspot_table(plan),
+            tables.hotspot_table(plan),
             hide_index=True,
             width="stretch",
-            column_config=ui.HOTSPOT_COLUMNS,
+            column_config=widgets.HOTSPOT_COLUMNS,
         )
         if ids:
             selected = st.selectbox(
@@ -188,23 +181,20 @@ with tabs[0]:
                 st.rerun()
     st.session_state["selected_hotspot"] = selected
     if selected:
-        profile = ui.hotspot_profile(plan, selected)
+        profile = tables.hotspot_profile(plan, selected)
         st.subheader(f"Profile of hotspot {selected}")
-        st.markdown(
-            f"**{profile['n_incidents']} incidents** ({profile['incidents_per_year']:.1f} per year) on "
-            f"{profile['area_m2'] / 1e4:.1f} ha; {profile['night_share']:.0%} at night (19:00–07:00)."
-        )
+        st.markdown(tables.profile_sentence(profile))
         c1, c2, c3 = st.columns(3)
         with c1:
             st.markdown("**Crime types**")
-            st.altair_chart(ui.category_mix_chart(profile), width="stretch")
+            st.altair_chart(charts.category_mix_chart(profile), width="stretch")
         with c2:
             st.markdown("**When: hour of day and weekday**")
-            st.altair_chart(ui.time_profile_chart(profile), width="stretch")
-            st.altair_chart(ui.weekday_profile_chart(profile), width="stretch")
+            st.altair_chart(charts.time_profile_chart(profile), width="stretch")
+            st.altair_chart(charts.weekday_profile_chart(profile), width="stretch")
         with c3:
             st.markdown("**Environment (exposure profile)**")
-            summary = ui.exposure_summary(edited, selected)
+            summary = tables.exposure_summary(edited, selected)
             if summary.empty:
                 st.info("No environmental layers were loaded, so no exposure can be measured.")
             else:
@@ -217,11 +207,11 @@ with tabs[0]:
                     ),
                     hide_index=True,
                     width="stretch",
-                    height=ui.table_height(len(summary)),
+                    height=tables.table_height(len(summary)),
                 )
         if edits:
             st.markdown(f"**What-if: ranked measures for {selected} before and after your map edits**")
-            ui.show_whatif_comparison(plan, edited, selected, key="whatif_table_map")
+            widgets.show_whatif_comparison(plan, edited, selected, key="whatif_table_map")
 
 # ---------------------------------------------------------------- data and fitness
 with tabs[6]:
@@ -244,7 +234,7 @@ with tabs[6]:
 with tabs[2]:
     st.subheader(f"Environment of hotspot {selected}" if selected else "Environment")
     if selected:
-        summary = ui.exposure_summary(edited, selected)
+        summary = tables.exposure_summary(edited, selected)
         if summary.empty:
             st.info("No environmental layers were loaded, so no exposure can be measured.")
         else:
@@ -252,9 +242,9 @@ with tabs[2]:
                 "What is in and around the hotspot: features that protect (lamps, cameras), draw crime "
                 "(bars, cash machines, transit stops) or give ways in and out. Pick another hotspot on the map."
             )
-            st.dataframe(summary, hide_index=True, width="stretch", height=ui.table_height(len(summary)))
+            st.dataframe(summary, hide_index=True, width="stretch", height=tables.table_height(len(summary)))
             with st.expander("Every exposure measure (for analysts)"):
-                st.dataframe(ui.exposure_table(edited, selected), hide_index=True, width="stretch")
+                st.dataframe(tables.exposure_table(edited, selected), hide_index=True, width="stretch")
     st.subheader("Risk terrain: which features go with crime")
     if plan.risk_factors is not None and len(plan.risk_factors):
         st.caption(
@@ -262,8 +252,8 @@ with tabs[2]:
             "crime, 0.8 means 20% less. The line is the 95% interval; features whose line crosses 1 are not "
             "clearly linked to crime."
         )
-        st.altair_chart(ui.cached_rrv_chart(config_json), width="stretch")
-        st.dataframe(ui.risk_factor_table(plan.risk_factors), hide_index=True, width="stretch")
+        st.altair_chart(state.cached_rrv_chart(config_json), width="stretch")
+        st.dataframe(tables.risk_factor_table(plan.risk_factors), hide_index=True, width="stretch")
         with st.expander("Model details (for analysts)"):
             st.caption(
                 f"{plan.params.get('risk_family', '')} regression of cell counts; relative risk value RRV = exp(β)."
@@ -291,14 +281,14 @@ with tabs[3]:
             )
         view = recs[recs["hotspot_id"] == selected].sort_values("rank")
         st.dataframe(
-            ui.recommendation_table(view),
+            tables.recommendation_table(view),
             hide_index=True,
             width="stretch",
-            column_config=ui.RECOMMENDATION_COLUMNS,
+            column_config=widgets.RECOMMENDATION_COLUMNS,
             key="ranked_table",
         )
         if edits:
-            ui.show_whatif_comparison(plan, edited, selected, key="whatif_table")
+            widgets.show_whatif_comparison(plan, edited, selected, key="whatif_table")
         else:
             st.caption(
                 "What if? In the Map & hotspots tab, choose what a click does (add a lamp or camera, close an "
@@ -324,7 +314,7 @@ with tabs[3]:
             key="budget",
         )
         cap = c2.slider("Max share of budget on surveillance", 0.0, 1.0, 1.0, 0.05, key="cap")
-        portfolio, curve = ui.cached_portfolio(config_json, edits_json, float(budget), float(cap))
+        portfolio, curve = state.cached_portfolio(config_json, edits_json, float(budget), float(cap))
         st.metric(
             "Chosen measures",
             len(portfolio),
@@ -332,14 +322,14 @@ with tabs[3]:
             "optimum of expected net benefit (benefit minus cost).",
         )
         st.dataframe(
-            ui.recommendation_table(portfolio),
+            tables.recommendation_table(portfolio),
             hide_index=True,
             width="stretch",
-            column_config=ui.RECOMMENDATION_COLUMNS,
+            column_config=widgets.RECOMMENDATION_COLUMNS,
             key="portfolio_table",
         )
         st.markdown("**What each budget buys**: expected net benefit of the best portfolio at each budget")
-        st.altair_chart(ui.budget_chart(curve), width="stretch")
+        st.altair_chart(charts.budget_chart(curve), width="stretch")
 
 # ---------------------------------------------------------------- evaluation
 with tabs[4]:
@@ -348,7 +338,7 @@ with tabs[4]:
         "Fix the design (treatment area, buffer, control, periods) before work starts; the planner proposes a "
         "control area with a similar before-period level and trend that does not touch the buffer."
     )
-    areas = ui.evaluation_areas(plan)
+    areas = tables.evaluation_areas(plan)
     if not areas:
         st.info("Load ward polygons or find hotspots to choose a treatment area.")
     else:
@@ -359,10 +349,10 @@ with tabs[4]:
         start = c2.date_input(
             "Start of the measure", mid, min_value=tmin.date(), max_value=tmax.date(), key="eval_start"
         )
-        night = c3.toggle("Night-time only (19:00–07:00)", value=True, key="eval_night")
+        night = c3.toggle(f"Night-time only ({NIGHT_LABEL})", value=True, key="eval_night")
         if st.button("Evaluate", key="eval_go"):
             try:
-                st.session_state["evaluation"] = ui.evaluate_area(
+                st.session_state["evaluation"] = tables.evaluate_area(
                     plan, areas[area_name], start, night_only=night
                 )
             except PlannerError as exc:
@@ -388,17 +378,17 @@ with tabs[5]:
         "FlatGeobuf, GeoParquet, Cloud-Optimised GeoTIFF, CSV, offline HTML map, printable brief and "
         "the manifest. **Public** exports hold no incident points and no counts below k."
     )
-    from planner.export import FORMATS
-
     e1, e2, e3 = st.columns([1, 1, 3])
     privacy = e1.selectbox("Privacy", ["public", "internal"], key="export_privacy")
     k_min = int(e2.number_input("k (smallest count shown)", min_value=1, value=5, step=1, key="export_k"))
-    chosen = e3.multiselect("Formats", list(FORMATS), default=list(FORMATS), key="export_formats")
+    chosen = e3.multiselect(
+        "Formats", list(export.FORMATS), default=list(export.FORMATS), key="export_formats"
+    )
     if privacy == "internal":
         st.warning("Internal exports contain incident-level data. Do not publish them.")
     if st.button("Prepare export", key="export_go", disabled=not chosen):
         try:
-            st.session_state["export_zip"] = ui.export_zip(plan, formats=chosen, privacy=privacy, k=k_min)
+            st.session_state["export_zip"] = export.export_zip(plan, formats=chosen, privacy=privacy, k=k_min)
         except PlannerError as exc:
             st.error(str(exc))
     if st.session_state.get("export_zip"):

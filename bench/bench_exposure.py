@@ -176,8 +176,8 @@ def main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
 
     from planner.exposure import exposure_for_polygons
-    from planner.layers import load_registry
-    from planner.whatif import apply_edit, fix_lamp, reexpose, turn_camera
+    from planner.exposure.layers import load_registry
+    from planner.exposure.whatif import apply_edit, fix_lamp, reexpose, turn_camera
 
     registry = load_registry()
     loaded = None if args.quick else sample_city()

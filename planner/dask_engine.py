@@ -283,7 +283,7 @@ def exposure_for_cells(
     client: Any, cells: gpd.GeoDataFrame, layers: Mapping[str, Any], *, npartitions: int | None = None
 ) -> gpd.GeoDataFrame:
     """:func:`planner.exposure.exposure_for_cells` computed on the cluster (partitioned by cell)."""
-    from planner.exposure import _join, exposure_for_polygons_dask
+    from planner.exposure.measure import _join, exposure_for_polygons_dask
 
     n = npartitions or max(1, min(len(cells) // 500, 4 * max(1, len(client.scheduler_info()["workers"]))))
     return _join(cells, exposure_for_polygons_dask(cells, layers, npartitions=n, scheduler=client))

@@ -514,7 +514,7 @@ def rerank_with_edit(plan: Plan, edit: Any) -> tuple[gpd.GeoDataFrame, pd.DataFr
     unchanged. ``edit`` is built with :mod:`planner.exposure.whatif` (``add_lamps``, ``fix_lamp``,
     ``add_camera``, ``turn_camera``, ``close_access``).
     """
-    from planner import whatif
+    from planner.exposure import whatif
 
     edited = whatif.apply_edit(plan.layers, edit)
     hotspots = whatif.reexpose(plan.hotspots, plan.layers, edited)

@@ -61,7 +61,7 @@ def test_click_modes(app):
 
 
 def test_bad_upload_message_is_clear(tmp_path):
-    from planner import ui
+    from planner.dashboard import state
 
     class Fake:
         name = "x.csv"
@@ -69,7 +69,7 @@ def test_bad_upload_message_is_clear(tmp_path):
         def getbuffer(self):
             return memoryview(b"a,b\n1,2\n")
 
-    path = ui.save_upload(Fake())
+    path = state.save_upload(Fake())
     from planner.config import RunConfig
     from planner.errors import PlannerError
     from planner.pipeline import run
@@ -122,28 +122,34 @@ def test_evaluation_and_export_buttons(app):
 
 
 def _plan():
-    from planner import ui
     from planner.config import RunConfig
+    from planner.dashboard import state
 
-    return ui.cached_plan(RunConfig().model_dump_json())
+    return state.cached_plan(RunConfig().model_dump_json())
+
+
+def _unlit(plan, hotspot_id):
+    from planner.exposure.streets import unlit_streets
+
+    row = plan.hotspots.loc[plan.hotspots["hotspot_id"] == hotspot_id]
+    return unlit_streets(row.geometry.iloc[0], plan.layers, crs=plan.crs)
 
 
 def test_whatif_lamp_on_unlit_street_reranks(app):
     """A lamp on an unlit stretch of the selected hotspot changes its lighting measure."""
-    from planner import ui
+    from planner.dashboard import state
+    from planner.exposure.whatif import crs_to_latlng
 
     plan = _plan()
-    found = [
-        (h, u) for h in plan.hotspots["hotspot_id"] if (u := ui.unlit_streets(plan, h)) is not None and len(u)
-    ]
+    found = [(h, u) for h in plan.hotspots["hotspot_id"] if (u := _unlit(plan, h)) is not None and len(u)]
     assert found, "no sample-city hotspot has an unlit street"
     hid, unlit = found[0]
     if app.session_state["selected_hotspot"] != hid:
         app.selectbox(key="hotspot_pick").select(hid).run()
     assert app.session_state["selected_hotspot"] == hid
     longest = unlit.geometry.iloc[unlit.length.argmax()]
-    lat, lng = ui._to_latlng(plan, longest.interpolate(0.5, normalized=True))
-    edit = ui.map_click_edit(plan, "lamp", lat, lng)
+    lat, lng = crs_to_latlng(longest.interpolate(0.5, normalized=True), plan.crs)
+    edit = state.map_click_edit(plan, "lamp", lat, lng)
     assert edit["kind"] == "lamp"
     app.session_state["whatif_edits"] = [edit]
     app.run()
@@ -158,49 +164,51 @@ def test_whatif_lamp_on_unlit_street_reranks(app):
 
 
 def test_map_click_edits_and_messages():
-    from planner import ui
+    from planner.dashboard import state
     from planner.errors import PlannerError
+    from planner.exposure.whatif import crs_to_latlng
 
     plan = _plan()
     b = plan.study_area.to_crs("EPSG:4326").total_bounds
     with pytest.raises(PlannerError, match="No street within"):
-        ui.map_click_edit(plan, "lamp", b[1] - 0.05, b[0] - 0.05)  # far outside the town
+        state.map_click_edit(plan, "lamp", b[1] - 0.05, b[0] - 0.05)  # far outside the town
     access = plan.layers["access_points"]
-    lat, lng = ui._to_latlng(plan, access.geometry.iloc[0])
-    edit = ui.map_click_edit(plan, "close_access", lat + 0.0001, lng)  # ~11 m off: snaps to it
+    lat, lng = crs_to_latlng(access.geometry.iloc[0], plan.crs)
+    edit = state.map_click_edit(plan, "close_access", lat + 0.0001, lng)  # ~11 m off: snaps to it
     assert edit["access_id"] == str(access["access_id"].iloc[0])
-    cam = ui.map_click_edit(plan, "camera", lat, lng, direction_deg=370)
+    cam = state.map_click_edit(plan, "camera", lat, lng, direction_deg=370)
     assert cam["direction_deg"] == pytest.approx(10.0)
     with pytest.raises(PlannerError, match="Unknown map click mode"):
-        ui.map_click_edit(plan, "teleport", lat, lng)
+        state.map_click_edit(plan, "teleport", lat, lng)
 
 
 def test_map_click_signature():
-    from planner import ui
+    from planner.dashboard import map_component as mapc
 
-    sig, where = ui.map_click({"last_clicked": None, "last_object_clicked_count": 0}, None)
+    sig, where = mapc.map_click({"last_clicked": None, "last_object_clicked_count": 0}, None)
     assert where is None
     state = {"last_clicked": {"lat": 1.0, "lng": 2.0}, "last_object_clicked_count": 0}
-    sig, where = ui.map_click(state, sig)
+    sig, where = mapc.map_click(state, sig)
     assert where == {"lat": 1.0, "lng": 2.0}
-    assert ui.map_click(state, sig) == (sig, None)  # a redraw is not a new click
+    assert mapc.map_click(state, sig) == (sig, None)  # a redraw is not a new click
     # a feature click that did not move the plain map click is still a new click, at the feature
     state2 = {**state, "last_object_clicked": {"lat": 3.0, "lng": 4.0}, "last_object_clicked_count": 1}
-    sig2, where2 = ui.map_click(state2, sig)
+    sig2, where2 = mapc.map_click(state2, sig)
     assert sig2 != sig and where2 == {"lat": 3.0, "lng": 4.0}
 
 
 def test_hotspot_at_and_overlay():
-    from planner import ui
+    from planner.dashboard import tables
+    from planner.exposure.whatif import crs_to_latlng
     from planner.maps import overlay_script
 
     plan = _plan()
     h = plan.hotspots.iloc[0]
-    lat, lng = ui._to_latlng(plan, h.geometry.representative_point())
-    assert ui.hotspot_at(plan, lat, lng) == h["hotspot_id"]
+    lat, lng = crs_to_latlng(h.geometry.representative_point(), plan.crs)
+    assert tables.hotspot_at(plan, lat, lng) == h["hotspot_id"]
     js = overlay_script(
         selected=plan.hotspots.iloc[:1],
-        unlit=ui.unlit_streets(plan, h["hotspot_id"]),
+        unlit=_unlit(plan, h["hotspot_id"]),
         edits=[{"kind": "lamp", "lat": lat, "lng": lng}],
         click_mode="lamp",
     )
@@ -209,9 +217,9 @@ def test_hotspot_at_and_overlay():
 
 
 def test_exposure_summary_is_plain():
-    from planner import ui
+    from planner.dashboard import tables
 
     plan = _plan()
-    table = ui.exposure_summary(plan, plan.hotspots["hotspot_id"].iloc[0])
+    table = tables.exposure_summary(plan, plan.hotspots["hotspot_id"].iloc[0])
     assert {"Street length lit", "Unlit street length"} <= set(table["Measure"])
     assert not table["Measure"].str.contains("__|_m$|per_km2").any()

@@ -32,13 +32,13 @@ def test_cli_errors_are_one_clear_line(tmp_path, capsys):
 
 @pytest.mark.parametrize("privacy", ["public", "internal"])
 def test_dashboard_and_cli_write_identical_files(tmp_path, privacy):
-    from planner import ui
+    from planner.export import export_zip
 
     plan = tiny_plan()
     write_run_outputs(plan, tmp_path / "run")
     cli = tmp_path / "cli"
     assert main(["export", str(tmp_path / "run"), "--out", str(cli), "--privacy", privacy, "--k", "3"]) == 0
-    data = ui.export_zip(plan, privacy=privacy, k=3)
+    data = export_zip(plan, privacy=privacy, k=3)
     with zipfile.ZipFile(io.BytesIO(data)) as zf:
         dashboard = {name: zf.read(name) for name in zf.namelist()}
     files = {p.relative_to(cli).as_posix(): p.read_bytes() for p in cli.rglob("*") if p.is_file()}

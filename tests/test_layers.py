@@ -10,7 +10,7 @@ import pytest
 from shapely.geometry import LineString, Point
 
 from planner.errors import LayerDefinitionError, ValidationError
-from planner.layers import LAYERS_DIR, PALETTE, ROLES, LayerSpec, load_registry, map_layer, read_spec
+from planner.exposure.layers import LAYERS_DIR, PALETTE, ROLES, LayerSpec, load_registry, map_layer, read_spec
 
 REQUIRED_KINDS = {
     "street_lights",

@@ -7,7 +7,7 @@ import re
 import pytest
 from _tiny_plan import tiny_plan
 
-from planner import _assets
+from planner.maps import assets as _assets
 from planner.maps import map_to_html, plan_map, surface_to_png
 
 needs_assets = pytest.mark.skipif(

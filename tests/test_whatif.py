@@ -12,7 +12,7 @@ from shapely.geometry import LineString, Point, box
 
 from planner.errors import ValidationError
 from planner.exposure import exposure_for_polygons
-from planner.whatif import (
+from planner.exposure.whatif import (
     add_camera,
     add_lamps,
     affected_polygons,

@@ -29,7 +29,7 @@ from scipy.spatial import cKDTree
 
 from planner import _geom
 from planner.crs import require_projected
-from planner.layers import LayerSpec, load_registry
+from planner.exposure.layers import LayerSpec, load_registry
 from planner.surface import Surface
 
 OPERATIONALISATIONS = ("proximity", "density")
@@ -243,7 +243,7 @@ def risk_features(
         Distances (metres) for proximity and density.
     operationalisations : sequence of {"proximity", "density"}
     registry : mapping, optional
-        Layer specs (default :func:`planner.layers.load_registry`).
+        Layer specs (default :func:`planner.exposure.layers.load_registry`).
     occlusion : bool
         Cut camera views by the ``buildings`` layer (when given).
     view_samples : int

@@ -1,7 +1,7 @@
 """Layer specs: what each kind of environmental-design layer is and how it acts on a place.
 
 Each kind is one TOML file in ``layers/`` at the repository root (resolved as
-``Path(__file__).parents[1] / "layers"``; the editable install keeps that folder next to the
+``Path(__file__).parents[2] / "layers"``; the editable install keeps that folder next to the
 package). A file is parsed into a frozen, validated :class:`LayerSpec`. Users add a kind by adding a
 file, either to ``layers/`` or to a folder passed as ``load_registry(extra_dirs=[...])``; a layer of
 a kind the registry does not know is adapted to a spec with :func:`map_layer`.
@@ -30,7 +30,7 @@ from planner.errors import LayerDefinitionError, ValidationError
 
 logger = logging.getLogger(__name__)
 
-LAYERS_DIR = Path(__file__).resolve().parents[1] / "layers"
+LAYERS_DIR = Path(__file__).resolve().parents[2] / "layers"
 
 GEOMETRY_TYPES = ("point", "line", "polygon", "raster")
 ROLES = ("guardian", "generator", "access", "context")

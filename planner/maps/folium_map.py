@@ -1,6 +1,6 @@
 """Interactive folium maps of a plan (the only module that imports folium).
 
-Maps use no CDN when the vendored assets exist (:mod:`planner._assets`), draw their own context
+Maps use no CDN when the vendored assets exist (:mod:`planner.maps.assets`), draw their own context
 layers (boundary, streets) instead of online tiles (``tiles=None`` by default), and use
 colour-blind-safe palettes (ColorBrewer RdBu for hot/cold, Okabe–Ito for layer kinds).
 """
@@ -47,7 +47,7 @@ SELECTED_COLOUR = "#000000"
 def _layer_styles() -> dict[str, dict[str, Any]]:
     """Map styles from the layer registry (``layers/*.toml``), keyed by layer kind."""
     try:
-        from planner.layers import load_registry
+        from planner.exposure.layers import load_registry
 
         registry = load_registry()
     except Exception as exc:  # registry is optional for drawing; never block a map on it
@@ -345,24 +345,13 @@ def plan_map(
     folium.LayerControl(collapsed=True, position="topright").add_to(m)
     _deterministic_ids(m)
     if local_assets:
-        from planner._assets import localise_map
+        from planner.maps.assets import localise_map
 
         localise_map(m)
     return m
 
 
 NEAR_HOTSPOT_M = 100.0
-UNLIT_COLOUR = "#D55E00"  # Okabe–Ito vermilion
-WHATIF_STYLES = {
-    "lamp": ("#F0E442", "New street lamp (what-if)"),
-    "camera": ("#56B4E9", "New CCTV camera (what-if)"),
-    "close_access": ("#000000", "Closed access point (what-if)"),
-}
-
-OVERLAY_LEGEND = [
-    (UNLIT_COLOUR, "Unlit street in the selected hotspot", "line"),
-    *((colour, label, "dot") for colour, label in WHATIF_STYLES.values()),
-]
 
 
 def _readable_hotspots(web: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
@@ -387,75 +376,6 @@ def _near_hotspots(gdf: gpd.GeoDataFrame, hotspots: gpd.GeoDataFrame) -> gpd.Geo
     """Features of ``gdf`` within :data:`NEAR_HOTSPOT_M` of any hotspot."""
     zone = hotspots.to_crs(gdf.crs).buffer(NEAR_HOTSPOT_M).union_all()
     return gdf[gdf.intersects(zone)]
-
-
-def overlay_script(
-    *,
-    selected: gpd.GeoDataFrame | None = None,
-    unlit: gpd.GeoDataFrame | None = None,
-    edits: list[dict[str, Any]] | None = None,
-    click_mode: str = "select",
-) -> str:
-    """JavaScript that draws the dashboard's changing layers on an already rendered map.
-
-    streamlit-folium evaluates this as its ``feature_group`` argument: the big map stays mounted
-    (no reload, no lost click state) while the selection outline, the unlit streets of the
-    selected hotspot and the what-if edits change. ``map_div`` is the map's variable in the page.
-
-    Parameters
-    ----------
-    selected : GeoDataFrame, optional
-        The selected hotspot polygon (any CRS), drawn with a thick black outline.
-    unlit : GeoDataFrame, optional
-        Street stretches with no working lamp nearby (any CRS), drawn dashed in vermilion.
-    edits : list of dict, optional
-        What-if edits with ``kind`` (``lamp``, ``camera``, ``close_access``), ``lat``, ``lng``.
-    click_mode : str
-        What a click does in the dashboard; popups only open in ``"select"`` mode, so they do not
-        cover the lamp or camera just placed.
-    """
-    import json
-
-    parts = [
-        "(function () {",
-        f"window.plannerClickMode = {json.dumps(click_mode)};",
-        "if (!window.plannerPopupGuard) {",
-        "  window.plannerPopupGuard = true;",
-        "  map_div.on('popupopen', function () { if (window.plannerClickMode !== 'select') map_div.closePopup(); });",
-        "}",
-        "map_div.closePopup();",
-        "var fg = L.featureGroup();",
-    ]
-    if selected is not None and len(selected):
-        geo = _to_web(selected).to_json()
-        parts.append(
-            f"L.geoJSON({geo}, {{interactive: false, style: {{color: '{SELECTED_COLOUR}', weight: 4, "
-            "fill: false}}).addTo(fg);"
-        )
-    if unlit is not None and len(unlit):
-        geo = _to_web(unlit).to_json()
-        parts.append(
-            f"window.plannerUnlit = {geo};"
-            f"L.geoJSON(window.plannerUnlit, {{interactive: false, style: {{color: '{UNLIT_COLOUR}', "
-            "weight: 5, dashArray: '6 5', className: 'planner-unlit'}}).addTo(fg);"
-        )
-    else:
-        parts.append("window.plannerUnlit = null;")
-    for edit in edits or []:
-        fill, _label = WHATIF_STYLES.get(str(edit.get("kind")), ("#ffffff", ""))
-        lat, lng = float(edit["lat"]), float(edit["lng"])
-        parts.append(
-            f"L.circleMarker({json.dumps([lat, lng])}, {{radius: 8, color: '#000000', weight: 2, "
-            f"fillColor: '{fill}', fillOpacity: 1, interactive: false, className: 'planner-whatif'}}).addTo(fg);"
-        )
-    parts += [
-        "map_div.addLayer(fg);",
-        "window.feature_group = window.feature_group || [];",
-        "window.feature_group.push(fg);",
-        "})();",
-        "",
-    ]
-    return "\n".join(parts)
 
 
 def _deterministic_ids(m: Any) -> None:
@@ -530,7 +450,7 @@ def _add_layer(m: Any, gdf: gpd.GeoDataFrame, *, kind: str, title: str, colour: 
 
 def map_to_html(m: Any, path: str | Path | None = None, *, self_contained: bool = True) -> str:
     """Render ``m`` to HTML; with ``self_contained`` every script and style is inlined (offline)."""
-    from planner._assets import inline_assets
+    from planner.maps.assets import inline_assets
 
     html = m.get_root().render()
     if self_contained:

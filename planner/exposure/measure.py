@@ -35,7 +35,7 @@ import shapely
 from planner import _geom
 from planner.crs import require_projected
 from planner.errors import CRSError, ValidationError
-from planner.layers import LayerSpec, load_registry
+from planner.exposure.layers import LayerSpec, load_registry
 from planner.surface import Surface
 
 logger = logging.getLogger(__name__)
@@ -280,7 +280,7 @@ def exposure_for_polygons(
     layers : mapping of str to GeoDataFrame or Surface
         Layer kind → data, in the polygons' CRS. Kinds without a spec (``wards``) are skipped.
     registry : mapping, optional
-        Layer specs (default :func:`planner.layers.load_registry`).
+        Layer specs (default :func:`planner.exposure.layers.load_registry`).
     streets, buildings : GeoDataFrame, optional
         Street lines and building footprints; default ``layers["streets"]`` / ``layers["buildings"]``.
         Without streets the lighting and camera street-length metrics are not computed.
@@ -326,7 +326,9 @@ def exposure_for_polygons(
     for name, layer in layers.items():
         spec = registry.get(name)
         if spec is None:
-            logger.debug("no layer spec for %r; skipped (map it with planner.layers.map_layer)", name)
+            logger.debug(
+                "no layer spec for %r; skipped (map it with planner.exposure.layers.map_layer)", name
+            )
             continue
         if isinstance(layer, Surface):
             mean, minimum = zonal_stats(layer, geoms)

@@ -25,8 +25,8 @@ from shapely.geometry import LineString, Point
 
 from planner._params import check_positive
 from planner.errors import ValidationError
-from planner.exposure import camera_parameters, exposure_for_polygons
-from planner.layers import LayerSpec, load_registry
+from planner.exposure.layers import LayerSpec, load_registry
+from planner.exposure.measure import camera_parameters, exposure_for_polygons
 
 logger = logging.getLogger(__name__)
 
@@ -388,3 +388,86 @@ __all__ = [
     "reexpose",
     "turn_camera",
 ]
+
+
+# ---------------------------------------------------------------- edits from map clicks
+SNAP_M = 60.0  # a clicked lamp snaps to a street, a closure to an access point, within this distance
+CLICK_EDITS = ("lamp", "camera", "close_access")
+
+
+def lonlat_to_crs(lat: float, lng: float, crs: Any) -> Point:
+    """A WGS 84 point (degrees) as a shapely point in ``crs``."""
+    return gpd.GeoSeries([Point(lng, lat)], crs="EPSG:4326").to_crs(crs).iloc[0]
+
+
+def crs_to_latlng(point: Point, crs: Any) -> tuple[float, float]:
+    """(lat, lng) in degrees of a point in ``crs``."""
+    p = gpd.GeoSeries([point], crs=crs).to_crs("EPSG:4326").iloc[0]
+    return float(p.y), float(p.x)
+
+
+def _snapped_lamp(layers: Mapping[str, Any], crs: Any, pt: Point, lat: float, lng: float) -> dict[str, Any]:
+    streets = layers.get("streets")
+    if streets is None or not len(streets):
+        return {"kind": "lamp", "lat": lat, "lng": lng}
+    dist = streets.distance(pt)
+    if float(dist.min()) > SNAP_M:
+        raise ValidationError(
+            f"No street within {SNAP_M:.0f} m of the clicked point; lamps go on streets. "
+            "Click on or next to a street (the grey lines)."
+        )
+    line = streets.geometry.loc[dist.idxmin()]
+    slat, slng = crs_to_latlng(line.interpolate(line.project(pt)), crs)
+    return {"kind": "lamp", "lat": slat, "lng": slng}
+
+
+def _nearest_access(layers: Mapping[str, Any], crs: Any, pt: Point) -> dict[str, Any]:
+    access = layers.get("access_points")
+    if access is None or not len(access):
+        raise ValidationError("No access-point layer is loaded, so there is nothing to close.")
+    dist = access.distance(pt)
+    if float(dist.min()) > SNAP_M:
+        raise ValidationError(
+            f"No access point within {SNAP_M:.0f} m of the clicked point. Switch on the 'Access "
+            "points' layer (layer button, top right of the map) and click next to one."
+        )
+    row = access.loc[dist.idxmin()]
+    access_id = str(row["access_id"]) if "access_id" in access.columns else str(dist.idxmin())
+    geom = shapely.get_point(row.geometry, 0) if row.geometry.geom_type == "MultiPoint" else row.geometry
+    alat, alng = crs_to_latlng(geom, crs)
+    return {"kind": "close_access", "lat": alat, "lng": alng, "access_id": access_id}
+
+
+def edit_from_click(
+    layers: Mapping[str, Any], crs: Any, kind: str, lat: float, lng: float, *, direction_deg: float = 0.0
+) -> dict[str, Any]:
+    """A map click as a what-if edit (a plain, JSON-ready dict).
+
+    A lamp snaps to the nearest street and a closure picks the nearest access point, both within
+    :data:`SNAP_M` metres; a camera stays where it was clicked, facing ``direction_deg`` (compass).
+
+    Raises
+    ------
+    ValidationError
+        When there is no street or access point near the click (the message says what to do), or
+        ``kind`` is not one of :data:`CLICK_EDITS`.
+    """
+    pt = lonlat_to_crs(lat, lng, crs)
+    if kind == "lamp":
+        return _snapped_lamp(layers, crs, pt, lat, lng)
+    if kind == "camera":
+        return {"kind": "camera", "lat": lat, "lng": lng, "direction_deg": float(direction_deg) % 360.0}
+    if kind == "close_access":
+        return _nearest_access(layers, crs, pt)
+    raise ValidationError(f"Unknown map click mode {kind!r}; choose one of {', '.join(CLICK_EDITS)}.")
+
+
+def edit_object(edit: Mapping[str, Any], crs: Any) -> AddLamps | AddCamera | CloseAccess:
+    """The edit object of an :func:`edit_from_click` dict, for :func:`apply_edit`."""
+    if edit["kind"] == "lamp":
+        return add_lamps([lonlat_to_crs(edit["lat"], edit["lng"], crs)])
+    if edit["kind"] == "camera":
+        return add_camera(lonlat_to_crs(edit["lat"], edit["lng"], crs), edit.get("direction_deg", 0.0))
+    if edit["kind"] == "close_access":
+        return close_access(edit["access_id"])
+    raise ValidationError(f"Unknown what-if edit {edit['kind']!r}.")

@@ -1,0 +1,8 @@
+"""The Streamlit dashboard's building blocks; ``app.py`` is the thin page that wires them.
+
+Modules: ``tables`` (tables and plain-language summaries, no Streamlit), ``charts`` (Altair
+charts), ``state`` (cached plans, uploads, what-if edits in the session), ``map_component`` (the
+mounted folium map and its clicks; the only user of streamlit-folium internals) and ``widgets``
+(column formats and small rendering helpers). Only ``state``, ``map_component`` and ``widgets``
+import Streamlit.
+"""

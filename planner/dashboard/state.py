@@ -1,0 +1,133 @@
+"""The dashboard's state: cached plans per configuration, uploads, what-if edits in the session.
+
+Plans are shared cached resources and never mutated; what-if edits are plain dicts in the session,
+applied by :func:`whatif_plan` through :func:`planner.pipeline.rerank_with_edit`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import tempfile
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from planner.config import RunConfig
+from planner.dashboard.tables import portfolio_and_curve
+from planner.errors import PlannerError
+from planner.plan import Plan
+
+logger = logging.getLogger(__name__)
+
+UPLOAD_DIR = Path(tempfile.gettempdir()) / "planner_uploads"
+
+MAX_UPLOAD_MB = 200
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def cached_plan(config_json: str) -> Plan:
+    """Run the pipeline once per distinct configuration (JSON of a :class:`RunConfig`).
+
+    A shared resource, not a copy: a rerun costs nothing (``st.cache_data`` would unpickle the
+    whole plan, several MB, on every widget change). Plans are never mutated; what-if edits make
+    new frames (:func:`whatif_plan`).
+    """
+    from planner.pipeline import run
+
+    return run(RunConfig.model_validate_json(config_json))
+
+
+def get_plan(
+    config: RunConfig, *, container: Any = None, rename: dict[str, str] | None = None
+) -> Plan | None:
+    """The plan for ``config``, or ``None`` after showing the user's error message.
+
+    ``container`` is where the message goes (default: the current one); ``rename`` maps temporary
+    upload paths to the names the user knows.
+    """
+    try:
+        with st.spinner("Analysing incidents and environment…"):
+            return cached_plan(config.model_dump_json())
+    except PlannerError as exc:
+        message = str(exc)
+        for old, new in (rename or {}).items():
+            message = message.replace(old, new)
+        (container or st).error(
+            f"{message}\n\nFix the file and upload it again, or switch back to the sample city."
+        )
+        return None
+
+
+def save_upload(upload: Any) -> Path:
+    """Write an uploaded file to a unique temp path (checked for size) and return the path."""
+    size_mb = len(upload.getbuffer()) / 1e6
+    if size_mb > MAX_UPLOAD_MB:
+        raise PlannerError(
+            f"{upload.name} is {size_mb:.0f} MB; the dashboard takes files up to {MAX_UPLOAD_MB} MB. "
+            "Use the CLI (planner run --incidents FILE) for larger files."
+        )
+    UPLOAD_DIR.mkdir(parents=True, exist_ok=True)
+    folder = UPLOAD_DIR / uuid.uuid4().hex
+    folder.mkdir()
+    path = folder / Path(upload.name).name
+    path.write_bytes(upload.getbuffer())
+    return path
+
+
+def map_click_edit(
+    plan: Plan, mode: str, lat: float, lng: float, *, direction_deg: float = 0.0
+) -> dict[str, Any]:
+    """A map click as a what-if edit on ``plan``'s layers (see :func:`planner.exposure.whatif.edit_from_click`)."""
+    from planner.exposure.whatif import edit_from_click
+
+    return edit_from_click(plan.layers, plan.crs, mode, lat, lng, direction_deg=direction_deg)
+
+
+@st.cache_resource(show_spinner=False, max_entries=32)
+def whatif_plan(config_json: str, edits_json: str) -> Plan:
+    """The plan after the what-if edits (JSON list of :func:`map_click_edit` dicts), re-ranked.
+
+    Each prefix of the edit list is cached, so adding one more edit costs one re-ranking
+    (:func:`planner.pipeline.rerank_with_edit`, which re-measures only the hotspots it reaches).
+    """
+    from planner.exposure.whatif import edit_object
+    from planner.pipeline import rerank_with_edit
+
+    edits = json.loads(edits_json)
+    if not edits:
+        return cached_plan(config_json)
+    before = whatif_plan(config_json, json.dumps(edits[:-1], sort_keys=True))
+    hotspots, recs, layers = rerank_with_edit(before, edit_object(edits[-1], before.crs))
+    return dataclasses.replace(before, hotspots=hotspots, recommendations=recs, layers=layers)
+
+
+@st.cache_resource(show_spinner=False, max_entries=64)
+def cached_unlit_streets(config_json: str, edits_json: str, hotspot_id: str) -> Any:
+    """:func:`planner.exposure.streets.unlit_streets` of the (what-if edited) plan, cached: it is drawn on every rerun."""
+    from planner.exposure.streets import unlit_streets
+
+    plan = whatif_plan(config_json, edits_json)
+    row = plan.hotspots.loc[plan.hotspots["hotspot_id"] == hotspot_id]
+    return None if row.empty else unlit_streets(row.geometry.iloc[0], plan.layers, crs=plan.crs)
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def cached_rrv_chart(config_json: str) -> Any:
+    """:func:`rrv_chart` of a configuration's risk factors, built once."""
+    from planner.dashboard.charts import rrv_chart
+
+    return rrv_chart(cached_plan(config_json).risk_factors)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def cached_portfolio(
+    config_json: str, edits_json: str, budget: float, cap: float
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """:func:`portfolio_and_curve` for a (possibly what-if edited) plan, cached per budget and cap."""
+    recs = whatif_plan(config_json, edits_json).recommendations
+    return portfolio_and_curve(pd.DataFrame(recs), budget=budget, cap=cap)

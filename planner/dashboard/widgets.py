@@ -1,0 +1,54 @@
+"""Streamlit rendering helpers shared by the dashboard's tabs (column formats, metric rows)."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from planner.dashboard.tables import headline_metrics, whatif_comparison, whatif_summary
+from planner.plan import Plan
+
+HOTSPOT_COLUMNS = {
+    "Per year": st.column_config.NumberColumn(format="%.1f"),
+    "Area (ha)": st.column_config.NumberColumn(format="%.1f"),
+    "Mean Gi* z": st.column_config.NumberColumn(
+        format="%.2f", help="How strongly crime clusters here (Getis-Ord Gi* z-score; above 2 is significant)"
+    ),
+    "Share of all": st.column_config.NumberColumn(format="percent"),
+    "Share at night": st.column_config.NumberColumn(format="percent"),
+}
+
+RECOMMENDATION_COLUMNS = {
+    "Cost": st.column_config.NumberColumn(format="%.0f"),
+    "Prevented / yr": st.column_config.NumberColumn(format="%.1f"),
+    "90% low": st.column_config.NumberColumn(format="%.1f"),
+    "90% high": st.column_config.NumberColumn(format="%.1f"),
+    "BCR": st.column_config.NumberColumn(format="%.1f"),
+    "BCR low": st.column_config.NumberColumn(format="%.1f"),
+    "BCR high": st.column_config.NumberColumn(format="%.1f"),
+    "P(benefit > cost)": st.column_config.NumberColumn(format="percent"),
+}
+
+WHATIF_COLUMNS = {
+    "Rank before": st.column_config.NumberColumn(format="%d"),
+    "Rank after": st.column_config.NumberColumn(format="%d"),
+    "Quantity before": st.column_config.NumberColumn(format="%.0f"),
+    "Quantity after": st.column_config.NumberColumn(format="%.0f"),
+    "Net benefit before": st.column_config.NumberColumn(format="%.0f"),
+    "Net benefit after": st.column_config.NumberColumn(format="%.0f"),
+    "Changed": st.column_config.CheckboxColumn(
+        help="Rank, quantity, cost, crimes prevented or benefit changed"
+    ),
+}
+
+
+def metric_row(plan: Plan) -> None:
+    """Headline numbers of a plan, side by side."""
+    for col, (name, value) in zip(st.columns(4), headline_metrics(plan).items(), strict=True):
+        col.metric(name, value)
+
+
+def show_whatif_comparison(plan: Plan, edited: Plan, hotspot_id: str, *, key: str) -> None:
+    """The before/after table of a hotspot's ranked measures under the what-if edits, with its summary."""
+    comparison = whatif_comparison(plan, edited, hotspot_id)
+    st.markdown(whatif_summary(comparison, hotspot_id))
+    st.dataframe(comparison, hide_index=True, width="stretch", column_config=WHATIF_COLUMNS, key=key)
