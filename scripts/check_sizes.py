@@ -29,21 +29,27 @@ def _span(node: ast.AST) -> int:
     return (node.end_lineno or node.lineno) - start + 1  # type: ignore[attr-defined]
 
 
+def _nested_functions(node: ast.AST) -> list[ast.FunctionDef | ast.AsyncFunctionDef]:
+    """The functions defined directly inside ``node`` (not inside those)."""
+    found: list[ast.FunctionDef | ast.AsyncFunctionDef] = []
+    for child in ast.iter_child_nodes(node):
+        if isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef):
+            found.append(child)
+        else:
+            found += _nested_functions(child)
+    return found
+
+
 def own_lines(node: ast.FunctionDef | ast.AsyncFunctionDef) -> int:
     """Lines of ``node`` without its docstring and without the functions defined inside it."""
-    length = _span(node)
-    body = node.body
-    if body and isinstance(body[0], ast.Expr) and isinstance(getattr(body[0], "value", None), ast.Constant):
-        if isinstance(body[0].value.value, str):
-            length -= _span(body[0])
-    for child in ast.walk(node):
-        if child is not node and isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef):
-            if not any(
-                other is not child and child in ast.walk(other)
-                for other in ast.walk(node)
-                if other is not node and isinstance(other, ast.FunctionDef | ast.AsyncFunctionDef)
-            ):
-                length -= _span(child)
+    length = _span(node) - sum(_span(child) for child in _nested_functions(node))
+    first = node.body[0] if node.body else None
+    if (
+        isinstance(first, ast.Expr)
+        and isinstance(first.value, ast.Constant)
+        and isinstance(first.value.value, str)
+    ):
+        length -= _span(first)
     return length
 
 
