@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any, TypeAlias
 
 import geopandas as gpd
@@ -302,27 +303,10 @@ def exposure_for_polygons(
     _check_crs(polygons, {**layers, "streets": streets, "buildings": buildings}, where)
     if not polygons.index.is_unique:
         raise ValidationError(f"The polygons given to {where} have a duplicate index; reset it first.")
-
-    geoms = _geoms(polygons)
-    n = len(geoms)
-    area_m2 = shapely.area(geoms)
-    area_km2 = area_m2 / 1e6
-    cols: dict[str, np.ndarray] = {}
+    ctx = _context(_geoms(polygons), streets, buildings, camera_step_m)
+    cols = _street_metrics(ctx, streets)
     notes: list[str] = []
-
-    seg = _geom.segments_in_polygons(geoms, _geoms(streets)) if streets is not None else None
-    street_len = _weighted_sum(seg.owner, weights=seg.length, minlength=n) if seg is not None else np.zeros(n)
-    if streets is not None:
-        cols["streets__length_m"] = street_len
-        junctions = _junction_points(_geoms(streets))
-        cols["streets__junctions_per_km2"] = np.divide(
-            _geom.point_in_polygon_counts(junctions, geoms),
-            area_km2,
-            out=np.zeros(n),
-            where=area_km2 > 0,
-        )
-
-    generator_count = np.zeros(n)
+    generator_count = np.zeros(ctx.n)
     for name, layer in layers.items():
         spec = registry.get(name)
         if spec is None:
@@ -330,87 +314,149 @@ def exposure_for_polygons(
                 "no layer spec for %r; skipped (map it with planner.exposure.layers.map_layer)", name
             )
             continue
-        if isinstance(layer, Surface):
-            mean, minimum = zonal_stats(layer, geoms)
-            unit = spec.units or "value"
-            cols[f"{name}__mean_{unit}"] = mean
-            cols[f"{name}__min_{unit}"] = minimum
+        if name == "streets":
             continue
-        if name in {"streets"}:
-            continue
-        feats = _geoms(layer)
-        if spec.geometry_type == "polygon":
-            cols.update(_polygon_metrics(name, feats, geoms, area_m2))
-            continue
-        if spec.geometry_type == "line":
-            lsegs = _geom.segments_in_polygons(geoms, feats)
-            cols[f"{name}__length_m"] = _weighted_sum(lsegs.owner, weights=lsegs.length, minlength=n)
-            continue
-        cols.update(_point_metrics(name, feats, geoms, area_km2, spec.radius_m))
-        if spec.role == "generator":
+        cols.update(_layer_metrics(ctx, name, layer, spec, notes))
+        if spec.role == "generator" and spec.geometry_type == "point" and not isinstance(layer, Surface):
             generator_count += cols[f"{name}__count"]
-        if spec.acts_as == "coverage":
-            working = lamp_status(layer, spec)
-            xy = _geom.point_coords(feats)
-            cols[f"{name}__n_working"] = _geom.point_in_polygon_counts(feats[working], geoms)
-            cols[f"{name}__n_broken"] = _geom.point_in_polygon_counts(feats[~working], geoms)
-            if seg is not None:
-                lit = _geom.disc_covered_length(seg, xy[working], np.full(int(working.sum()), spec.radius_m))
-                lit_len = _weighted_sum(seg.owner, weights=lit, minlength=n)
-                cols[f"{name}__lit_length_m"] = lit_len
-                cols[f"{name}__unlit_length_m"] = np.clip(street_len - lit_len, 0, None)
-                cols[f"{name}__lit_share"] = np.divide(
-                    lit_len, street_len, out=np.full(n, np.nan), where=street_len > 0
-                )
-        elif spec.acts_as == "viewshed":
-            xy, direction, fov, rng = camera_parameters(layer, spec)
-            unknown = np.isnan(direction)
-            if unknown.any():
-                msg = (
-                    f"{int(unknown.sum())} of {len(layer)} {name} have no direction; their coverage "
-                    "is a plain disc of their range, which overstates what they see"
-                )
-                logger.warning(msg)
-                notes.append(msg)
-            if len(xy):
-                near_unknown = (
-                    shapely.STRtree(shapely.points(xy[unknown])).query(
-                        geoms, predicate="dwithin", distance=float(rng.max())
-                    )[0]
-                    if unknown.any()
-                    else np.zeros(0, dtype=np.int64)
-                )
-                cols[f"{name}__n_direction_unknown"] = np.bincount(near_unknown, minlength=n)
-            if seg is not None:
-                pts, weights, seg_of = _geom.sample_segments(seg, step_m=camera_step_m)
-                bgeoms = _geoms(buildings) if buildings is not None else None
-                if bgeoms is not None and len(xy):
-                    # Ignore a building the camera is mounted on (within 0.5 m of the camera).
-                    on_building = shapely.STRtree(bgeoms).query(
-                        shapely.points(xy), predicate="dwithin", distance=0.5
-                    )[1]
-                    bgeoms = np.delete(bgeoms, np.unique(on_building))
-                pi, _ = _geom.visible_pairs(pts, xy, direction, fov, rng, buildings=bgeoms)
-                seen = np.zeros(len(pts), dtype=bool)
-                seen[pi] = True
-                covered = _weighted_sum(seg.owner[seg_of], weights=weights * seen, minlength=n)
-                cols[f"{name}__covered_length_m"] = covered
-                cols[f"{name}__covered_share"] = np.divide(
-                    covered, street_len, out=np.full(n, np.nan), where=street_len > 0
-                )
-        elif spec.role == "access" and streets is not None:
-            cols[f"{name}__per_km_street"] = np.divide(
-                cols[f"{name}__count"], street_len / 1000.0, out=np.zeros(n), where=street_len > 0
-            )
     if any(s.role == "generator" and k in layers for k, s in registry.items()):
         cols["generators__count"] = generator_count
         cols["generators__per_km2"] = np.divide(
-            generator_count, area_km2, out=np.zeros(n), where=area_km2 > 0
+            generator_count, ctx.area_km2, out=np.zeros(ctx.n), where=ctx.area_km2 > 0
         )
     out = pd.DataFrame(cols, index=polygons.index)
     out.attrs["notes"] = notes
-    logger.info("exposure: %d polygons × %d columns", n, out.shape[1])
+    logger.info("exposure: %d polygons × %d columns", ctx.n, out.shape[1])
     return out
+
+
+@dataclass(frozen=True)
+class _Context:
+    """The polygons being measured and what every layer's metrics share (metres, m², km²)."""
+
+    geoms: np.ndarray
+    area_m2: np.ndarray
+    seg: _geom.Segments | None
+    street_len: np.ndarray
+    buildings: gpd.GeoDataFrame | None
+    camera_step_m: float
+
+    @property
+    def n(self) -> int:
+        return len(self.geoms)
+
+    @property
+    def area_km2(self) -> np.ndarray:
+        return self.area_m2 / 1e6
+
+    def share_of_street(self, length: np.ndarray) -> np.ndarray:
+        """``length`` over each polygon's street length (NaN without streets)."""
+        return np.divide(length, self.street_len, out=np.full(self.n, np.nan), where=self.street_len > 0)
+
+
+def _context(geoms: np.ndarray, streets: Any, buildings: Any, camera_step_m: float) -> _Context:
+    n = len(geoms)
+    seg = _geom.segments_in_polygons(geoms, _geoms(streets)) if streets is not None else None
+    street_len = _weighted_sum(seg.owner, weights=seg.length, minlength=n) if seg is not None else np.zeros(n)
+    return _Context(geoms, shapely.area(geoms), seg, street_len, buildings, camera_step_m)
+
+
+def _street_metrics(ctx: _Context, streets: Any) -> dict[str, np.ndarray]:
+    """Street length and junction density (permeability) per polygon."""
+    if streets is None:
+        return {}
+    junctions = _junction_points(_geoms(streets))
+    per_km2 = np.divide(
+        _geom.point_in_polygon_counts(junctions, ctx.geoms),
+        ctx.area_km2,
+        out=np.zeros(ctx.n),
+        where=ctx.area_km2 > 0,
+    )
+    return {"streets__length_m": ctx.street_len, "streets__junctions_per_km2": per_km2}
+
+
+def _layer_metrics(
+    ctx: _Context, name: str, layer: Layer, spec: LayerSpec, notes: list[str]
+) -> dict[str, np.ndarray]:
+    """Every metric of one layer per polygon, by its geometry type and how it acts."""
+    if isinstance(layer, Surface):
+        mean, minimum = zonal_stats(layer, ctx.geoms)
+        unit = spec.units or "value"
+        return {f"{name}__mean_{unit}": mean, f"{name}__min_{unit}": minimum}
+    feats = _geoms(layer)
+    if spec.geometry_type == "polygon":
+        return _polygon_metrics(name, feats, ctx.geoms, ctx.area_m2)
+    if spec.geometry_type == "line":
+        lsegs = _geom.segments_in_polygons(ctx.geoms, feats)
+        return {f"{name}__length_m": _weighted_sum(lsegs.owner, weights=lsegs.length, minlength=ctx.n)}
+    cols = _point_metrics(name, feats, ctx.geoms, ctx.area_km2, spec.radius_m)
+    if spec.acts_as == "coverage":
+        cols.update(_lamp_metrics(ctx, name, layer, spec))
+    elif spec.acts_as == "viewshed":
+        cols.update(_camera_metrics(ctx, name, layer, spec, notes))
+    elif spec.role == "access" and ctx.seg is not None:
+        cols[f"{name}__per_km_street"] = np.divide(
+            cols[f"{name}__count"], ctx.street_len / 1000.0, out=np.zeros(ctx.n), where=ctx.street_len > 0
+        )
+    return cols
+
+
+def _lamp_metrics(
+    ctx: _Context, name: str, layer: gpd.GeoDataFrame, spec: LayerSpec
+) -> dict[str, np.ndarray]:
+    """Working and broken lamps, and the street length within a working lamp's radius."""
+    feats = _geoms(layer)
+    working = lamp_status(layer, spec)
+    cols = {
+        f"{name}__n_working": _geom.point_in_polygon_counts(feats[working], ctx.geoms),
+        f"{name}__n_broken": _geom.point_in_polygon_counts(feats[~working], ctx.geoms),
+    }
+    if ctx.seg is not None:
+        xy = _geom.point_coords(feats)
+        lit = _geom.disc_covered_length(ctx.seg, xy[working], np.full(int(working.sum()), spec.radius_m))
+        lit_len = _weighted_sum(ctx.seg.owner, weights=lit, minlength=ctx.n)
+        cols[f"{name}__lit_length_m"] = lit_len
+        cols[f"{name}__unlit_length_m"] = np.clip(ctx.street_len - lit_len, 0, None)
+        cols[f"{name}__lit_share"] = ctx.share_of_street(lit_len)
+    return cols
+
+
+def _camera_metrics(
+    ctx: _Context, name: str, layer: gpd.GeoDataFrame, spec: LayerSpec, notes: list[str]
+) -> dict[str, np.ndarray]:
+    """Cameras without a direction near each polygon, and the street length in view (cut by buildings)."""
+    xy, direction, fov, rng = camera_parameters(layer, spec)
+    unknown = np.isnan(direction)
+    cols: dict[str, np.ndarray] = {}
+    if unknown.any():
+        msg = (
+            f"{int(unknown.sum())} of {len(layer)} {name} have no direction; their coverage "
+            "is a plain disc of their range, which overstates what they see"
+        )
+        logger.warning(msg)
+        notes.append(msg)
+    if len(xy):
+        near_unknown = np.zeros(0, dtype=np.int64)
+        if unknown.any():
+            near_unknown = shapely.STRtree(shapely.points(xy[unknown])).query(
+                ctx.geoms, predicate="dwithin", distance=float(rng.max())
+            )[0]
+        cols[f"{name}__n_direction_unknown"] = np.bincount(near_unknown, minlength=ctx.n)
+    if ctx.seg is None:
+        return cols
+    pts, weights, seg_of = _geom.sample_segments(ctx.seg, step_m=ctx.camera_step_m)
+    bgeoms = _geoms(ctx.buildings) if ctx.buildings is not None else None
+    if bgeoms is not None and len(xy):
+        # Ignore a building the camera is mounted on (within 0.5 m of the camera).
+        on_building = shapely.STRtree(bgeoms).query(shapely.points(xy), predicate="dwithin", distance=0.5)[1]
+        bgeoms = np.delete(bgeoms, np.unique(on_building))
+    pi, _ = _geom.visible_pairs(pts, xy, direction, fov, rng, buildings=bgeoms)
+    seen = np.zeros(len(pts), dtype=bool)
+    seen[pi] = True
+    covered = _weighted_sum(ctx.seg.owner[seg_of], weights=weights * seen, minlength=ctx.n)
+    cols[f"{name}__covered_length_m"] = covered
+    cols[f"{name}__covered_share"] = ctx.share_of_street(covered)
+    return cols
 
 
 def _join(target: gpd.GeoDataFrame, exposure: pd.DataFrame) -> gpd.GeoDataFrame:

@@ -166,30 +166,44 @@ def apply_edit(
             raise ValidationError(f"There is no {edit.layer!r} layer to edit; load one first.")
         crs = next((v.crs for v in layers.values() if isinstance(v, gpd.GeoDataFrame)), None)
         layer = gpd.GeoDataFrame(geometry=gpd.GeoSeries([], crs=crs), crs=crs)
-    f = spec.fields
     out = dict(layers)
+    out[edit.layer] = _edited_layer(layer, spec, edit)
+    logger.info("what-if edit applied: %s", edit)
+    return out
+
+
+def _added_lamps(layer: gpd.GeoDataFrame, f: Any, edit: AddLamps) -> gpd.GeoDataFrame:
+    if isinstance(edit.along, LineString):
+        dist = np.arange(0.0, edit.along.length + 1e-9, edit.spacing_m)
+        pts = list(shapely.line_interpolate_point(edit.along, dist))
+    else:
+        pts = list(edit.along)
+    rows = pd.DataFrame(index=range(len(pts)))
+    if f.status:
+        rows[f.status] = f.working_values[0]
+    if f.id:
+        rows[f.id] = [f"new_lamp_{i + 1}" for i in range(len(pts))]
+    return _append(layer, rows, pts)
+
+
+def _added_camera(layer: gpd.GeoDataFrame, f: Any, edit: AddCamera) -> gpd.GeoDataFrame:
+    rows = pd.DataFrame(index=[0])
+    for col, value in ((f.direction, edit.direction_deg), (f.fov, edit.fov_deg), (f.range, edit.range_m)):
+        if col:
+            rows[col] = value
+    if f.id:
+        rows[f.id] = f"new_camera_{len(layer) + 1}"
+    return _append(layer, rows, [edit.point])
+
+
+def _edited_layer(layer: gpd.GeoDataFrame, spec: LayerSpec, edit: Edit) -> gpd.GeoDataFrame:
+    """A new frame of ``layer`` with ``edit`` applied."""
+    f = spec.fields
     if isinstance(edit, AddLamps):
-        if isinstance(edit.along, LineString):
-            length = edit.along.length
-            dist = np.arange(0.0, length + 1e-9, edit.spacing_m)
-            pts = list(shapely.line_interpolate_point(edit.along, dist))
-        else:
-            pts = list(edit.along)
-        rows = pd.DataFrame(index=range(len(pts)))
-        if f.status:
-            rows[f.status] = f.working_values[0]
-        if f.id:
-            rows[f.id] = [f"new_lamp_{i + 1}" for i in range(len(pts))]
-        out[edit.layer] = _append(layer, rows, pts)
-    elif isinstance(edit, AddCamera):
-        rows = pd.DataFrame(index=[0])
-        for col, value in ((f.direction, edit.direction_deg), (f.fov, edit.fov_deg), (f.range, edit.range_m)):
-            if col:
-                rows[col] = value
-        if f.id:
-            rows[f.id] = f"new_camera_{len(layer) + 1}"
-        out[edit.layer] = _append(layer, rows, [edit.point])
-    elif isinstance(edit, FixLamp):
+        return _added_lamps(layer, f, edit)
+    if isinstance(edit, AddCamera):
+        return _added_camera(layer, f, edit)
+    if isinstance(edit, FixLamp):
         label = _row_of(layer, spec, edit.lamp_id, "lamp")
         if not f.status or f.status not in layer.columns:
             raise ValidationError(
@@ -197,22 +211,18 @@ def apply_edit(
             )
         new = layer.copy()
         new.loc[label, f.status] = f.working_values[0]
-        out[edit.layer] = new
-    elif isinstance(edit, TurnCamera):
+        return new
+    if isinstance(edit, TurnCamera):
         label = _row_of(layer, spec, edit.camera_id, "camera")
         col = f.direction or "direction_deg"
         new = layer.copy()
         if col not in new.columns:
             new[col] = np.nan
         new.loc[label, col] = edit.direction_deg
-        out[edit.layer] = new
-    elif isinstance(edit, CloseAccess):
-        label = _row_of(layer, spec, edit.access_id, "access point")
-        out[edit.layer] = layer.drop(index=label)
-    else:  # pragma: no cover - guarded by the type
-        raise ValidationError(f"Unknown what-if edit {edit!r}.")
-    logger.info("what-if edit applied: %s", edit)
-    return out
+        return new
+    if isinstance(edit, CloseAccess):
+        return layer.drop(index=_row_of(layer, spec, edit.access_id, "access point"))
+    raise ValidationError(f"Unknown what-if edit {edit!r}.")
 
 
 def changed_features(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[str, gpd.GeoDataFrame]:

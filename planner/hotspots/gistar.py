@@ -397,64 +397,25 @@ def gistar_cells(
     require_projected(cells, what="cells")
     fdr = check_choice(fdr, FDR_METHODS, name="fdr", where=_WHERE)
     q = check_fraction(q, name="q", where=_WHERE)
-    if value not in cells.columns:
-        raise ValidationError(
-            f"The cells have no column {value!r} to test with Gi*; available: "
-            f"{', '.join(map(str, cells.columns))}. Run planner.grid.count_incidents first."
-        )
-    x = pd.to_numeric(cells[value], errors="coerce").to_numpy(dtype="float64")
-    if not np.isfinite(x).all():
-        raise ValidationError(f"The column {value!r} has missing or non-numeric values; fill them first.")
+    x = _values_to_test(cells, value)
     if isinstance(permutations, bool) or int(permutations) < 0:
         raise ConfigError(
             f"The 'permutations' parameter of {_WHERE} must be an int ≥ 0. Got {permutations!r}."
         )
     permutations = int(permutations)
-    kind, arg = _parse_neighbourhood(neighbourhood)
     params = cells.attrs.get("params", {})
-    grid = _square_array(cells, x) if kind != "knn" else None
-    path = "sparse"
-    nb: str | float = kind
-    if grid is not None:
-        arr, excluded = grid
-        if kind == "distance":
-            radius_cells = float(arg) / float(params["cell_size_m"])
-            nb = radius_cells
-            if radius_cells < 1:
-                raise ConfigError(
-                    f"The distance band {arg} m is shorter than one cell ({params['cell_size_m']} m), so "
-                    "every cell would only neighbour itself. Use a larger distance."
-                )
-        z2, p2 = gistar_grid(arr, neighbourhood=nb, mask=excluded)
-        rows, cols = cells["row"].to_numpy(), cells["col"].to_numpy()
-        z, p = z2[rows, cols], p2[rows, cols]
-        path = "convolution"
-    else:
-        w = weights_from_cells(cells, neighbourhood)
-        z, p = gistar_sparse(x, w)
+    z, p, path, nb = _analytic_z(cells, x, neighbourhood, params)
     out = cells.copy()
     out["gi_z"] = z
     out["gi_p"] = p
     inference = "analytic"
     p_for_fdr = p
     if permutations > 0:
-        gen = np.random.default_rng(rng)
         # Same neighbours as the analytic z: the grid footprint on square grids, geometry otherwise.
         w = _grid_weights(cells, nb) if path == "convolution" else weights_from_cells(cells, neighbourhood)
-        p_sim = _permutation_p(x, w, permutations, gen)
-        out["gi_p_sim"] = p_sim
-        p_for_fdr = p_sim
+        p_for_fdr = out["gi_p_sim"] = _permutation_p(x, w, permutations, np.random.default_rng(rng))
         inference = f"conditional permutation ({permutations})"
-        n = len(x)
-        if fdr in {"bh", "by"} and (permutations + 1) < n / q:
-            warnings.warn(
-                f"With {permutations} permutations the smallest pseudo p-value is "
-                f"{2 / (permutations + 1):.4g}, so global FDR control over {n} cells at q={q} can only "
-                f"flag cells if many sit at that floor. Use at least {int(np.ceil(n / q))} permutations "
-                "or analytic inference (permutations=0).",
-                PlannerWarning,
-                stacklevel=2,
-            )
+        _warn_permutation_floor(len(x), permutations, fdr=fdr, q=q)
     out["gi_p_adj"] = fdr_adjust(p_for_fdr, fdr)
     out["gi_bin"] = gi_bins(z, out["gi_p_adj"].to_numpy(), q=q)
     out.attrs["params"] = {
@@ -478,6 +439,53 @@ def gistar_cells(
         int((out["gi_bin"] <= -2).sum()),
     )
     return out
+
+
+def _values_to_test(cells: gpd.GeoDataFrame, value: str) -> np.ndarray:
+    if value not in cells.columns:
+        raise ValidationError(
+            f"The cells have no column {value!r} to test with Gi*; available: "
+            f"{', '.join(map(str, cells.columns))}. Run planner.grid.count_incidents first."
+        )
+    x = pd.to_numeric(cells[value], errors="coerce").to_numpy(dtype="float64")
+    if not np.isfinite(x).all():
+        raise ValidationError(f"The column {value!r} has missing or non-numeric values; fill them first.")
+    return x
+
+
+def _analytic_z(
+    cells: gpd.GeoDataFrame, x: np.ndarray, neighbourhood: Any, params: dict[str, Any]
+) -> tuple[np.ndarray, np.ndarray, str, str | float]:
+    """Analytic Gi* z and p per cell, the path used (convolution or sparse) and the grid neighbourhood."""
+    kind, arg = _parse_neighbourhood(neighbourhood)
+    grid = _square_array(cells, x) if kind != "knn" else None
+    nb: str | float = kind
+    if grid is None:
+        z, p = gistar_sparse(x, weights_from_cells(cells, neighbourhood))
+        return z, p, "sparse", nb
+    arr, excluded = grid
+    if kind == "distance":
+        nb = float(arg) / float(params["cell_size_m"])
+        if nb < 1:
+            raise ConfigError(
+                f"The distance band {arg} m is shorter than one cell ({params['cell_size_m']} m), so "
+                "every cell would only neighbour itself. Use a larger distance."
+            )
+    z2, p2 = gistar_grid(arr, neighbourhood=nb, mask=excluded)
+    rows, cols = cells["row"].to_numpy(), cells["col"].to_numpy()
+    return z2[rows, cols], p2[rows, cols], "convolution", nb
+
+
+def _warn_permutation_floor(n: int, permutations: int, *, fdr: str, q: float) -> None:
+    if fdr in {"bh", "by"} and (permutations + 1) < n / q:
+        warnings.warn(
+            f"With {permutations} permutations the smallest pseudo p-value is "
+            f"{2 / (permutations + 1):.4g}, so global FDR control over {n} cells at q={q} can only "
+            f"flag cells if many sit at that floor. Use at least {int(np.ceil(n / q))} permutations "
+            "or analytic inference (permutations=0).",
+            PlannerWarning,
+            stacklevel=3,
+        )
 
 
 __all__ = [
