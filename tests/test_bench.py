@@ -25,7 +25,7 @@ def test_pipeline_bench_quick_runs() -> None:
         "--peers",
         "floor,esda",
     ]
-    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=120, check=False)
+    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=900, check=False)
     assert proc.returncode == 0, proc.stderr[-2000:]
     out = proc.stdout
     assert "synthetic 1.5k" in out and "1,500 incidents" in out
