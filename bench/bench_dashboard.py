@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import re
 import socket
 import statistics
 import subprocess
@@ -34,6 +35,7 @@ import time
 import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = ROOT / "app.py"
@@ -124,111 +126,123 @@ INSIDE_HOTSPOT_JS = """
 """
 
 
+def _load_timings(page: Any, url: str) -> dict[str, list[float]]:
+    t0 = time.perf_counter()
+    page.goto(url)
+    page.frame_locator(MAP_FRAME).locator("path.leaflet-interactive").first.wait_for(timeout=300_000)
+    _idle(page)
+    out = {"first load (pipeline + map, uncached)": [time.perf_counter() - t0]}
+    page.reload()
+    t0 = time.perf_counter()
+    page.frame_locator(MAP_FRAME).locator("path.leaflet-interactive").first.wait_for(timeout=120_000)
+    page.get_by_text("Profile of hotspot").first.wait_for(timeout=60_000)
+    _idle(page)
+    out["page reload (cached)"] = [time.perf_counter() - t0]
+    return out
+
+
+def _picker_timings(page: Any, repeats: int) -> list[float]:
+    """Hotspot picker (selectbox) → profile heading."""
+    ids = ["H02", "H03"]
+    times = []
+    for i in range(repeats):
+        hid = ids[i % 2]
+        page.get_by_label("Hotspot shown (or click one on the map)").click()  # open the list (untimed)
+        option = page.get_by_role("option", name=hid, exact=True)
+        option.wait_for()
+
+        def pick(option=option) -> None:  # type: ignore[no-untyped-def]
+            option.click()
+
+        times.append(
+            _timed(page, pick, lambda hid=hid: page.get_by_text(f"Profile of hotspot {hid}").first.wait_for())
+        )
+    return times
+
+
+def _map_click_timings(page: Any, frame: Any, repeats: int) -> list[float]:
+    """Map click on a hotspot → profile heading."""
+    container = page.frame_locator(MAP_FRAME).locator(".leaflet-container")
+    times = []
+    for i in range(repeats):
+        hid = ["H05", "H04"][i % 2]
+        x, y = frame.evaluate(INSIDE_HOTSPOT_JS, hid)
+        times.append(
+            _timed(
+                page,
+                lambda x=x, y=y: container.click(position={"x": x, "y": y}, force=True),
+                lambda hid=hid: page.get_by_text(f"Profile of hotspot {hid}").first.wait_for(),
+            )
+        )
+    return times
+
+
+def _budget_timings(page: Any, repeats: int) -> list[float]:
+    """Budget → chosen measures (Interventions tab)."""
+    page.get_by_role("tab", name="Interventions").click()
+    metric = (
+        page.locator("[data-testid='stMetric']")
+        .filter(has_text="Chosen measures")
+        .locator("[data-testid='stMetricValue']")
+    )
+    metric.wait_for()
+    budget = page.get_by_label(re.compile(r"^Budget \("))
+    times = []
+    for i in range(repeats + 2):  # the first two fill the portfolio cache for both budgets
+        value = ["20000", "5000000"][i % 2]
+        before = metric.inner_text()
+
+        def set_budget(value: str = value) -> None:
+            budget.fill(value)
+            budget.press("Enter")
+
+        def changed(before: str = before) -> None:
+            page.wait_for_function(
+                "(b) => { const m = Array.from(document.querySelectorAll(\"[data-testid='stMetric']\"))"
+                ".find(e => e.innerText.includes('Chosen measures'));"
+                " return m && m.querySelector(\"[data-testid='stMetricValue']\").innerText !== b; }",
+                arg=before,
+                timeout=60_000,
+            )
+
+        t = _timed(page, set_budget, changed)
+        if i >= 2:
+            times.append(t)
+    return times
+
+
+def _mode_timings(page: Any, frame: Any, repeats: int) -> list[float]:
+    """Click-mode radio → the map's overlay knows the new mode."""
+    page.get_by_role("tab", name="Map & hotspots").click()
+    times = []
+    for i in range(repeats):
+        label, mode = [("Add a street lamp", "lamp"), ("Show a hotspot's profile", "select")][i % 2]
+        times.append(
+            _timed(
+                page,
+                lambda label=label: page.get_by_text(label, exact=True).click(),
+                lambda mode=mode: frame.wait_for_function("(m) => window.plannerClickMode === m", arg=mode),
+            )
+        )
+    return times
+
+
 def browser_timings(repeats: int) -> dict[str, list[float]]:
+    """Seconds from each user action to its visible result, in the system Chromium."""
     from playwright.sync_api import sync_playwright
 
     chromium = _chromium()
     if chromium is None:
         raise SystemExit("system Chromium not found (apt-get install chromium); use --no-browser")
-    out: dict[str, list[float]] = {}
     with _server() as url, sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS, headless=True)
         page = browser.new_page(viewport={"width": 1500, "height": 1100})
-        t0 = time.perf_counter()
-        page.goto(url)
-        page.frame_locator(MAP_FRAME).locator("path.leaflet-interactive").first.wait_for(timeout=300_000)
-        _idle(page)
-        out["first load (pipeline + map, uncached)"] = [time.perf_counter() - t0]
-        page.reload()
-        t0 = time.perf_counter()
-        page.frame_locator(MAP_FRAME).locator("path.leaflet-interactive").first.wait_for(timeout=120_000)
-        page.get_by_text("Profile of hotspot").first.wait_for(timeout=60_000)
-        _idle(page)
-        out["page reload (cached)"] = [time.perf_counter() - t0]
-
-        # hotspot picker (selectbox) → profile heading
-        ids = ["H02", "H03"]
-        times = []
-        for i in range(repeats):
-            hid = ids[i % 2]
-
-            page.get_by_label("Hotspot shown (or click one on the map)").click()  # open the list (untimed)
-            option = page.get_by_role("option", name=hid, exact=True)
-            option.wait_for()
-
-            def pick(option=option) -> None:  # type: ignore[no-untyped-def]
-                option.click()
-
-            times.append(
-                _timed(
-                    page, pick, lambda hid=hid: page.get_by_text(f"Profile of hotspot {hid}").first.wait_for()
-                )
-            )
-        out["hotspot picker → profile"] = times
-
-        # map click on a hotspot → profile heading
+        out = _load_timings(page, url)
+        out["hotspot picker → profile"] = _picker_timings(page, repeats)
         frame = page.locator(MAP_FRAME).element_handle().content_frame()
-        container = page.frame_locator(MAP_FRAME).locator(".leaflet-container")
-        times = []
-        for i in range(repeats):
-            hid = ["H05", "H04"][i % 2]
-            x, y = frame.evaluate(INSIDE_HOTSPOT_JS, hid)
-            times.append(
-                _timed(
-                    page,
-                    lambda x=x, y=y: container.click(position={"x": x, "y": y}, force=True),
-                    lambda hid=hid: page.get_by_text(f"Profile of hotspot {hid}").first.wait_for(),
-                )
-            )
-        out["map click on hotspot → profile"] = times
-
-        # budget → chosen measures (Interventions tab)
-        page.get_by_role("tab", name="Interventions").click()
-        metric = (
-            page.locator("[data-testid='stMetric']")
-            .filter(has_text="Chosen measures")
-            .locator("[data-testid='stMetricValue']")
-        )
-        metric.wait_for()
-        budget = page.get_by_label("Budget (GBP, present value)")
-        times = []
-        for i in range(repeats + 2):  # the first two fill the portfolio cache for both budgets
-            value = ["20000", "5000000"][i % 2]
-            before = metric.inner_text()
-
-            def set_budget(value: str = value) -> None:
-                budget.fill(value)
-                budget.press("Enter")
-
-            def changed(before: str = before) -> None:
-                page.wait_for_function(
-                    "(b) => { const m = Array.from(document.querySelectorAll(\"[data-testid='stMetric']\"))"
-                    ".find(e => e.innerText.includes('Chosen measures'));"
-                    " return m && m.querySelector(\"[data-testid='stMetricValue']\").innerText !== b; }",
-                    arg=before,
-                    timeout=60_000,
-                )
-
-            t = _timed(page, set_budget, changed)
-            if i >= 2:
-                times.append(t)
-        out["budget → portfolio"] = times
-
-        # click-mode radio → the map's overlay knows the new mode
-        page.get_by_role("tab", name="Map & hotspots").click()
-        times = []
-        for i in range(repeats):
-            label, mode = [("Add a street lamp", "lamp"), ("Show a hotspot's profile", "select")][i % 2]
-            times.append(
-                _timed(
-                    page,
-                    lambda label=label: page.get_by_text(label, exact=True).click(),
-                    lambda mode=mode: frame.wait_for_function(
-                        "(m) => window.plannerClickMode === m", arg=mode
-                    ),
-                )
-            )
-        out["click-mode radio → map overlay"] = times
+        out["map click on hotspot → profile"] = _map_click_timings(page, frame, repeats)
+        out["budget → portfolio"] = _budget_timings(page, repeats)
+        out["click-mode radio → map overlay"] = _mode_timings(page, frame, repeats)
         browser.close()
     return out
 

@@ -377,13 +377,8 @@ ORDER = [
 ALL_PEERS = ["floor", "ingest", "sklearn", "scipy", "esda", "sjoin", "pointpats"]
 
 
-def section(name: str, data: Path, chosen: list[str] = ALL_PEERS) -> tuple[list[str], dict[str, Any]]:
-    out = data / "out"
-    out.mkdir(exist_ok=True)
-    ours = sub(["--worker", "planner", str(data), str(out)], timeout=1800)
-    if not ours or "stages" not in ours:
-        return [f"### {name}", "", "planner run failed (see stderr)", ""], {}
-    stages = ours["stages"]
+def _run_peers(data: Path, out: Path, chosen: list[str]) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """Each chosen peer in a fresh process; also the planner's own Knox timing when pointpats runs."""
     peers = {
         p: sub(["--worker", p, str(data), str(out)], timeout=PEER_CAP_S)
         for p in ["floor", "ingest", "sklearn", "scipy", "esda"]
@@ -395,53 +390,71 @@ def section(name: str, data: Path, chosen: list[str] = ALL_PEERS) -> tuple[list[
     if "pointpats" in chosen and (out / "knox.npy").exists():
         knox_ours = sub(["--worker", "knox", str(data), str(out)], timeout=PEER_CAP_S)
         peers["pointpats"] = sub(["--worker", "pointpats", str(data), str(out)], timeout=PEER_CAP_S)
+    return peers, knox_ours
 
+
+def _peer_cells(peers: dict[str, Any], p: str) -> tuple[str, str, str, float | None, float | None]:
+    r = peers.get(p)
+    if r is None:
+        return p, "failed", "—", None, None
+    if "timeout" in r:
+        return p, f"> {PEER_CAP_S} (capped)", "—", float(PEER_CAP_S), None
+    return r["peer"], fmt(r["s"]), fmt(r["mib"], 0), r["s"], r["mib"]
+
+
+def _stage_rows(stage: str, s: float, mib: float, peers: dict[str, Any]) -> list[str]:
+    """Table rows of one stage: the planner's time and memory next to each of its peers."""
+    names = [p for p in STAGE_PEERS.get(stage, []) if p in peers]
+    if not names:
+        return [f"| {stage} | {fmt(s)} | {fmt(mib, 0)} | — | | | | |"]
+    rows = []
+    for i, p in enumerate(names):
+        label, ps, pm, pt, pmib = _peer_cells(peers, p)
+        ratio = _ratio(pt / s) if pt is not None and s > 0 else "—"
+        if peers.get(p) and "timeout" in peers[p]:
+            ratio = f"> {pt / s:,.0f}×" if pt is not None else ratio
+        mratio = f"{pmib / mib:,.2f}×" if pmib and mib else "—"
+        head = f"| {stage} | {fmt(s)} | {fmt(mib, 0)} |" if i == 0 else "| | | |"
+        rows.append(f"{head} {label} | {ps} | {pm} | {ratio} | {mratio} |")
+    return rows
+
+
+def _knox_row(knox_ours: dict[str, Any], peers: dict[str, Any]) -> str:
+    label, ps, pm, pt, pmib = _peer_cells(peers, "pointpats")
+    ratio = _ratio(pt / knox_ours["s"]) if pt is not None else "—"
+    mratio = f"{pmib / knox_ours['mib']:,.2f}×" if pmib else "—"
+    return (
+        f"| near-repeat Knox (same {knox_ours['n']:,} events, 1 band, 99 perms) | {fmt(knox_ours['s'])} | "
+        f"{fmt(knox_ours['mib'], 0)} | {label} | {ps} | {pm} | {ratio} | {mratio} |"
+    )
+
+
+def section(name: str, data: Path, chosen: list[str] = ALL_PEERS) -> tuple[list[str], dict[str, Any]]:
+    out = data / "out"
+    out.mkdir(exist_ok=True)
+    ours = sub(["--worker", "planner", str(data), str(out)], timeout=1800)
+    if not ours or "stages" not in ours:
+        return [f"### {name}", "", "planner run failed (see stderr)", ""], {}
+    stages = ours["stages"]
+    peers, knox_ours = _run_peers(data, out, chosen)
     lines = [
         f"### {name}: {ours['n_incidents']:,} incidents, {ours['n_cells']:,} cells, {ours['n_hotspots']} hotspots",
         "",
         "| stage | planner s | planner peak MiB | peer | peer s | peer peak MiB | × time (peer/planner) | × memory |",
         "|---|---:|---:|---|---:|---:|---:|---:|",
     ]
-
-    def peer_cells(p: str) -> tuple[str, str, str, float | None, float | None]:
-        r = peers.get(p)
-        if r is None:
-            return p, "failed", "—", None, None
-        if "timeout" in r:
-            return p, f"> {PEER_CAP_S} (capped)", "—", float(PEER_CAP_S), None
-        return r["peer"], fmt(r["s"]), fmt(r["mib"], 0), r["s"], r["mib"]
-
     fl = peers.get("floor")
     if fl and "s" in fl:
         lines.append(
             f"| floor: read x,y + bin once | — | — | {fl['peer']} | {fmt(fl['s'])} | {fmt(fl['mib'], 0)} | | |"
         )
     total_s = 0.0
-    for stage in ORDER:
-        if stage not in stages:
-            continue
+    for stage in (st for st in ORDER if st in stages):
         s, mib = stages[stage]
         total_s += s
-        names = STAGE_PEERS.get(stage, [])
-        names = [p for p in names if p in peers]
-        if not names:
-            lines.append(f"| {stage} | {fmt(s)} | {fmt(mib, 0)} | — | | | | |")
-        for i, p in enumerate(names):
-            label, ps, pm, pt, pmib = peer_cells(p)
-            ratio = _ratio(pt / s) if pt is not None and s > 0 else "—"
-            if peers.get(p) and "timeout" in peers[p]:
-                ratio = f"> {pt / s:,.0f}×"
-            mratio = f"{pmib / mib:,.2f}×" if pmib and mib else "—"
-            head = f"| {stage} | {fmt(s)} | {fmt(mib, 0)} |" if i == 0 else "| | | |"
-            lines.append(f"{head} {label} | {ps} | {pm} | {ratio} | {mratio} |")
+        lines += _stage_rows(stage, s, mib, peers)
     if knox_ours and "s" in knox_ours:
-        label, ps, pm, pt, pmib = peer_cells("pointpats")
-        ratio = _ratio(pt / knox_ours["s"]) if pt is not None else "—"
-        mratio = f"{pmib / knox_ours['mib']:,.2f}×" if pmib else "—"
-        lines.append(
-            f"| near-repeat Knox (same {knox_ours['n']:,} events, 1 band, 99 perms) | {fmt(knox_ours['s'])} | "
-            f"{fmt(knox_ours['mib'], 0)} | {label} | {ps} | {pm} | {ratio} | {mratio} |"
-        )
+        lines.append(_knox_row(knox_ours, peers))
     lines.append(
         f"| **total (pipeline.run + GeoPackage export)** | **{fmt(total_s)}** | **{fmt(ours['peak_mib'], 0)}** | | | | | |"
     )
