@@ -188,3 +188,26 @@ def test_cli_evaluate_run_microsynth(upgrade, capsys):
     text = capsys.readouterr().out
     assert "Trt" in text and "Con" in text and "synthetic control" in text
     assert main([*args, "--method", "nonsense"]) == 2
+
+
+def test_brief_has_a_microsynth_section(upgrade, tmp_path):
+    """The brief gets an evaluation page when the plan holds a microsynth result; on a public brief
+    treated counts below k read '< k'."""
+    from _tiny_plan import tiny_plan
+
+    from planner.export.brief import microsynth_section, write_brief
+    from planner.export.privacy import PrivacyReport
+
+    _, result = upgrade
+    plan = tiny_plan()
+    assert microsynth_section(plan, PrivacyReport(level="public", k=5, round_to=1, note="public")) is None
+    plan.evaluation["microsynth"] = result.to_dict()
+    report = PrivacyReport(level="public", k=100, round_to=1, note="public brief")
+    section = microsynth_section(plan, report)
+    table = section.tables[0][1]
+    trt = result.effects.set_index(["area", "outcome"])["trt"]
+    assert (table.set_index(["area", "outcome"])["Trt"] == "< 100").sum() == int((trt < 100).sum()) > 0
+    write_brief(plan, tmp_path, report=report, top_hotspots=1)
+    html = (tmp_path / "brief.html").read_text()
+    assert "micro-synthetic control" in html and "Omnibus test" in html
+    assert (tmp_path / "brief.pdf").stat().st_size > 0
