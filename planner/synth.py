@@ -658,7 +658,8 @@ def generate_city(
     Parameters
     ----------
     out_dir : path
-        Folder for ``incidents.csv``, ``city.gpkg``, ``lux.tif``, ``truth.json`` (created).
+        Folder for ``incidents.csv``, ``city.gpkg``, ``lux.tif``, ``audits.csv``, ``truth.json``
+        (created).
     seed : int
         Seed of the only random generator used (``numpy.random.default_rng``).
     years : int
@@ -734,6 +735,7 @@ def generate_city(
         "counts": counts,
         "n_incidents": len(incidents),
     }
+    truth["perception_audit"] = generate_audits(out, layers, seed=seed)  # own random stream
     (out / "truth.json").write_text(json.dumps(truth, indent=2) + "\n", encoding="utf-8")
     logger.info("sample city written to %s: %d incidents", out, len(incidents))
     return truth
@@ -742,51 +744,22 @@ def generate_city(
 def lighting_upgrade_expected_change(
     *, seed: int = DEFAULT_SEED, categories: list[str] | None = None, night_only: bool = True
 ) -> dict[str, float]:
-    """Expected relative change of crime in the upgraded ward caused by the lighting upgrade.
+    """Expected relative change of crime in the upgraded ward caused by the lighting upgrade, from
+    the model (not sampled); see :func:`planner._synth_audits.expected_upgrade_change`."""
+    from planner._synth_audits import expected_upgrade_change
 
-    Computed from the model, not sampled: for each category, the ward's expected count after the
-    upgrade with the upgrade, divided by the expected count without it (the counterfactual: every
-    place dark before stays dark), minus one. The time profile is the same in both, so it cancels;
-    only the darkness factor of the places the upgrade lit changes. ``"all"`` pools the categories
-    with their expected counts. Night crime only by default (the darkness factor acts at night).
+    return expected_upgrade_change(seed=seed, categories=categories, night_only=night_only)
 
-    Parameters
-    ----------
-    seed : int
-        Seed of the sample city (the committed one by default).
-    categories : list of str, optional
-        Categories to report (default: those the darkness factor acts on).
-    night_only : bool
-        Count night-time crime only (19:00–07:00); with False, day-time crime dilutes the change.
 
-    Returns
-    -------
-    dict
-        Category (and ``"all"``) → relative change, e.g. −0.25 for a quarter fewer.
+def generate_audits(
+    out_dir: str | Path, layers: dict[str, Any], *, seed: int = DEFAULT_SEED
+) -> dict[str, Any]:
+    """Write ``audits.csv`` (synthetic safety audits, EPSG:32630) and return its truth entry.
+
+    The audits use their own random stream (``numpy.random.default_rng([seed, 19])``), so adding
+    them leaves ``incidents.csv``, ``city.gpkg`` and ``lux.tif`` exactly as they were. The model and
+    its known pattern are in :mod:`planner._synth_audits`.
     """
-    rng = np.random.default_rng(seed)
-    layers = build_layers(rng)
-    f = _pixel_features(layers, layers["boundary"].geometry.iloc[0], rng)
-    cats = categories or list(FACTORS["darkness"]["categories"])
-    rr = FACTORS["darkness"]["rr"]
-    ward = f["in_w2"]
-    with_upgrade: dict[str, float] = {}
-    without: dict[str, float] = {}
-    for category in cats:
-        base = np.vectorize(LANDUSE_WEIGHT[category].get)(f["landuse"]).astype(float) * f["heterogeneity"]
-        for name, spec in FACTORS.items():
-            if name != "darkness" and category in spec["categories"]:
-                base = base * np.where(f[name], spec["rr"], 1.0)
-        dark_rr = rr if category in FACTORS["darkness"]["categories"] else 1.0
-        hours = _hour_profile(category)
-        night = np.isin(np.arange(24), NIGHT_HOURS)
-        night_w = base * np.where(f["dark_before_upgrade"], dark_rr, 1.0)
-        mean_rise = np.where(f["rising"], (RISING["multiplier_start"] + RISING["multiplier_end"]) / 2, 1.0)
-        scale = PER_YEAR[category] / ((hours[night].sum() * night_w + hours[~night].sum() * base) * mean_rise).sum()
-        night_after = base * np.where(f["dark_now"], dark_rr, 1.0)
-        day = 0.0 if night_only else hours[~night].sum() * base[ward].sum()
-        without[category] = scale * (hours[night].sum() * night_w[ward].sum() + day)
-        with_upgrade[category] = scale * (hours[night].sum() * night_after[ward].sum() + day)
-    out = {c: with_upgrade[c] / without[c] - 1.0 for c in cats}
-    out["all"] = sum(with_upgrade.values()) / sum(without.values()) - 1.0
-    return out
+    from planner._synth_audits import write_audits
+
+    return write_audits(out_dir, layers, seed=seed)
