@@ -326,6 +326,9 @@ def read_audits(
         for i in np.flatnonzero(valid & ~inside):
             problems[i].append("outside the study area")
     ok = np.array([not p for p in problems])
+    if not ok.any():
+        first = sorted({p for row in problems for p in row})[:5]
+        raise ValidationError(f"{name}: no audit row is usable; the first problems found:", problems=first)
     quarantine = df.loc[~ok].copy()
     quarantine["reason"] = ["; ".join(p) for p, good in zip(problems, ok, strict=True) if not good]
     audits = frame.loc[ok].reset_index(drop=True)
@@ -387,17 +390,8 @@ def _kernel_matrix(cells: gpd.GeoDataFrame, audits: gpd.GeoDataFrame, bandwidth_
     if not len(pts):
         return sp.csr_matrix((len(centres), 0))
     dist = cKDTree(centres).sparse_distance_matrix(cKDTree(pts), bandwidth_m, output_type="coo_matrix")
-    u = dist.data / bandwidth_m
-    w = (1 - u**2) ** 2
-    # distance 0 is not stored by the sparse distance matrix: add those pairs explicitly
-    same = cKDTree(centres).query_ball_point(pts, r=1e-9)
-    rows = [c for lst in same for c in lst]
-    cols = [j for j, lst in enumerate(same) for _ in lst]
-    data = np.concatenate([w, np.ones(len(rows))])
-    return sp.csr_matrix(
-        (data, (np.concatenate([dist.row, rows]), np.concatenate([dist.col, cols]))),
-        shape=(len(centres), len(pts)),
-    )
+    u = dist.data / bandwidth_m  # coincident points are kept as explicit zero distances
+    return sp.csr_matrix(((1 - u**2) ** 2, (dist.row, dist.col)), shape=(len(centres), len(pts)))
 
 
 def perception_surfaces(
@@ -509,9 +503,10 @@ def coverage_warnings(
     for row in coverage.itertuples():
         if row.group == ALL and row.period == ALL:
             continue
-        who = ("all groups" if row.group == ALL else str(row.group)) + {"day": " by day", "night": " at night"}.get(
-            str(row.period), ""
-        )
+        who = ("all groups" if row.group == ALL else str(row.group)) + {
+            "day": " by day",
+            "night": " at night",
+        }.get(str(row.period), "")
         if row.n_audits < min_group_audits:
             out.append(
                 f"Too few audits by {who}: {row.n_audits} (at least {min_group_audits} are needed for a surface); "
