@@ -197,9 +197,7 @@ def simulate_audits(layers: dict[str, Any], rng: np.random.Generator) -> tuple[p
     return table, pattern
 
 
-def write_audits(
-    out_dir: str | Path, layers: dict[str, Any], *, seed: int = DEFAULT_SEED
-) -> dict[str, Any]:
+def write_audits(out_dir: str | Path, layers: dict[str, Any], *, seed: int = DEFAULT_SEED) -> dict[str, Any]:
     """Write ``audits.csv`` (synthetic safety audits, EPSG:32630) and return its truth entry.
 
     Uses its own random stream (``numpy.random.default_rng([seed, AUDIT_STREAM])``), so adding the

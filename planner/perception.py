@@ -394,6 +394,12 @@ def _kernel_matrix(cells: gpd.GeoDataFrame, audits: gpd.GeoDataFrame, bandwidth_
     return sp.csr_matrix(((1 - u**2) ** 2, (dist.row, dist.col)), shape=(len(centres), len(pts)))
 
 
+def _smooth(kernel: Any, near: Any, values: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Kernel-weighted mean of ``values`` (selected by 0/1 ``weights``) and the audit count per cell."""
+    wsum = kernel @ weights
+    return (kernel @ values) / np.where(wsum > 0, wsum, 1.0), near @ weights
+
+
 def perception_surfaces(
     audits: gpd.GeoDataFrame,
     cells: gpd.GeoDataFrame,
@@ -436,20 +442,15 @@ def perception_surfaces(
     near = kernel.copy()
     near.data = np.ones_like(near.data)
     vals = pd.to_numeric(audits[value], errors="coerce").to_numpy(dtype=float)
-    has = np.isfinite(vals)
     frames = []
-    groups = [ALL, *sorted(set(audits["group"]))]
-    for group in groups:
+    for group in [ALL, *sorted(set(audits["group"]))]:
         for period in (ALL, *PERIODS):
-            sel = has.copy()
+            sel = np.isfinite(vals)
             if group != ALL:
                 sel &= (audits["group"] == group).to_numpy()
             if period != ALL:
                 sel &= (audits["period"] == period).to_numpy()
-            s = sel.astype(float)
-            wsum = kernel @ s
-            score = (kernel @ np.where(sel, vals, 0.0)) / np.where(wsum > 0, wsum, 1.0)
-            n = near @ s
+            score, n = _smooth(kernel, near, np.where(sel, vals, 0.0), sel.astype(float))
             covered = n >= min_audits
             frames.append(
                 pd.DataFrame(

@@ -99,12 +99,14 @@ def run_command(
         raise ConfigError(f"--method must be one of {', '.join(METHODS)}; got {method!r}.")
     inc = read_incidents(incidents, crs=crs).incidents
     if method == "microsynth":
+        from planner.evaluate.microsynth import MicrosynthOptions
+
         _run_microsynth(
             design,
             inc,
             boundary=boundary,
             units=units,
-            options={"cell_size_m": cell_size_m, "n_placebos": placebos, "test": test, "seed": seed},
+            options=MicrosynthOptions(cell_size_m=cell_size_m, n_placebos=placebos, test=test, seed=seed),
             as_json=as_json,
         )
         return
@@ -127,22 +129,22 @@ def _read_polygons(ref: str, *, kind: str, crs: object) -> Any:
 
 def _run_microsynth(
     design: Path,
-    inc: object,
+    inc: Any,
     *,
     boundary: str | None,
     units: str | None,
-    options: dict[str, object],
+    options: Any,
     as_json: bool,
 ) -> None:
-    from planner.evaluate.microsynth import MicrosynthOptions, effects_summary, evaluate_microsynth
+    from planner.evaluate.microsynth import effects_summary, evaluate_microsynth
 
     crs = getattr(inc, "crs", None)
     area = _read_polygons(boundary, kind="boundary", crs=crs) if boundary else None
     unit_layer = _read_polygons(units, kind="units", crs=crs) if units else None
     result = evaluate_microsynth(
         design,
-        inc,  # type: ignore[arg-type]
-        options=MicrosynthOptions(**options),
+        inc,
+        options=options,
         study_area=area,
         units=unit_layer,
     )

@@ -112,7 +112,9 @@ def _raking(
                 break
             cand = lam[a[idx]] + step[idx, None] * delta[idx]
             cw = _weights(xs, cand, init[a[idx]], mask[a[idx]])
-            f1 = cw.sum(axis=1) - np.einsum("rk,rk->r", ts[a[idx]], cand) + 0.5 * ridge * (cand**2).sum(axis=1)
+            f1 = (
+                cw.sum(axis=1) - np.einsum("rk,rk->r", ts[a[idx]], cand) + 0.5 * ridge * (cand**2).sum(axis=1)
+            )
             ok = np.isfinite(f1) & (f1 <= f0[idx] + 1e-4 * step[idx] * slope[idx] + 1e-12 * np.abs(f0[idx]))
             new_lam[idx[ok]] = cand[ok]
             new_w[idx[ok]] = cw[ok]
@@ -191,7 +193,9 @@ def calibrate_batch(
     if len(bad):
         w[bad], rel[bad] = _closest(xs, ts[bad], init[bad], mask[bad].astype(float), max_iter=40)
         method[bad] = "closest"
-        logger.info("%d of %d calibration problems had no exact solution; closest fit used", len(bad), len(ts))
+        logger.info(
+            "%d of %d calibration problems had no exact solution; closest fit used", len(bad), len(ts)
+        )
     return CalibrationResult(
         weights=w,
         exact=rel <= max(tol, 1e-4),

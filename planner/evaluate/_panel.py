@@ -223,51 +223,23 @@ def build_panel(
     lines = set(shapely.get_type_id(geoms).tolist()) <= {1, 5}
     measure = shapely.length if lines else shapely.area
     treat, buff = design.geometry("treatment"), design.geometry("buffer")
-    zone = shapely.union(treat, buff)
     pieces = np.concatenate(
         [
             shapely.intersection(geoms, treat),
             shapely.intersection(geoms, buff),
-            shapely.difference(geoms, zone),
+            shapely.difference(geoms, shapely.union(treat, buff)),
         ]
     )
-    n_u = len(geoms)
-    area = assign_areas(sel, design)
-    role_code = np.select([area == "treatment", area == "buffer"], [0, 1], default=2)
-    piece = np.where(unit_idx >= 0, role_code * n_u + unit_idx, -1)
-    bins = _bin_of(sel["occurred_at"], edges, n_pre, gap)
-    n_bins = len(edges) - (2 if gap else 1)
-    cats = sel["category"].astype(str).to_numpy() if "category" in sel.columns else np.full(len(sel), "")
-    counts = np.zeros((len(pieces), len(names), n_bins), dtype="int64")
-    ok = (piece >= 0) & (bins >= 0)
-    for o, name in enumerate(names):
-        hit = ok & ((cats == name) | (name == ALL))
-        np.add.at(counts[:, o, :], (piece[hit], bins[hit]), 1)
+    counts = _piece_counts(sel, design, unit_idx, n_units=len(geoms), names=names, timing=(edges, n_pre, gap))
     size = measure(pieces)
     keep = (size > 1e-6) | (counts.sum(axis=(1, 2)) > 0)
-    lost = int((~ok & (area != "")).sum())
-    if lost:
-        logger.info("%d incidents in the design's areas fall outside every unit or bin", lost)
-    cov: dict[str, np.ndarray] = {}
-    if covariates:
-        if units is None:
-            raise ConfigError("covariates= needs units= (a GeoDataFrame with those columns).")
-        missing = [c for c in covariates if c not in units.columns]
-        if missing:
-            raise ConfigError(
-                f"covariates {missing} are not columns of units; choose from {list(units.columns)}."
-            )
-        share = size / np.tile(np.maximum(measure(geoms), 1e-12), 3)
-        for c in covariates:
-            values = pd.to_numeric(units[c], errors="coerce").fillna(0).to_numpy(dtype=float)
-            cov[c] = (np.tile(values, 3) * share)[keep]
-    role = np.repeat(np.array(ROLES, dtype=object), n_u)
-    uid = np.tile(np.arange(n_u), 3)
+    share = size / np.tile(np.maximum(measure(geoms), 1e-12), 3)
+    cov = {k: v[keep] for k, v in _covariates(units, covariates, share).items()}
     starts = edges[:-1].delete(n_pre) if gap else edges[:-1]
     ends = edges[1:].delete(n_pre) if gap else edges[1:]
     return Panel(
-        role=role[keep],
-        unit_id=uid[keep],
+        role=np.repeat(np.array(ROLES, dtype=object), len(geoms))[keep],
+        unit_id=np.tile(np.arange(len(geoms)), 3)[keep],
         size=size[keep],
         size_name="length_m" if lines else "area_m2",
         counts=counts[keep],
@@ -282,6 +254,53 @@ def build_panel(
     )
 
 
+def _piece_counts(
+    sel: gpd.GeoDataFrame,
+    design: EvaluationDesign,
+    unit_idx: np.ndarray,
+    *,
+    n_units: int,
+    names: tuple[str, ...],
+    timing: tuple[pd.DatetimeIndex, int, bool],
+) -> np.ndarray:
+    """Counts (pieces × outcomes × bins): pieces are [treatment | buffer | donor] × unit."""
+    edges, n_pre, gap = timing
+    area = assign_areas(sel, design)
+    role_code = np.select([area == "treatment", area == "buffer"], [0, 1], default=2)
+    piece = np.where(unit_idx >= 0, role_code * n_units + unit_idx, -1)
+    bins = _bin_of(sel["occurred_at"], edges, n_pre, gap)
+    cats = sel["category"].astype(str).to_numpy() if "category" in sel.columns else np.full(len(sel), "")
+    counts = np.zeros((3 * n_units, len(names), len(edges) - (2 if gap else 1)), dtype="int64")
+    ok = (piece >= 0) & (bins >= 0)
+    for o, name in enumerate(names):
+        hit = ok & ((cats == name) | (name == ALL))
+        np.add.at(counts[:, o, :], (piece[hit], bins[hit]), 1)
+    lost = int((~ok & (area != "")).sum())
+    if lost:
+        logger.info("%d incidents in the design's areas fall outside every unit or bin", lost)
+    return counts
+
+
+def _covariates(
+    units: gpd.GeoDataFrame | None, covariates: tuple[str, ...], share: np.ndarray
+) -> dict[str, np.ndarray]:
+    """Each covariate of ``units`` per piece, in proportion to the piece's share of its unit."""
+    if not covariates:
+        return {}
+    if units is None:
+        raise ConfigError("covariates= needs units= (a GeoDataFrame with those columns).")
+    missing = [c for c in covariates if c not in units.columns]
+    if missing:
+        raise ConfigError(
+            f"covariates {missing} are not columns of units; choose from {list(units.columns)}."
+        )
+    out = {}
+    for c in covariates:
+        values = pd.to_numeric(units[c], errors="coerce").fillna(0).to_numpy(dtype=float)
+        out[c] = np.tile(values, 3) * share
+    return out
+
+
 def panel_from_arrays(
     counts: np.ndarray,
     role: np.ndarray,
@@ -290,10 +309,8 @@ def panel_from_arrays(
     n_pre: int,
     size: np.ndarray | None = None,
     covariates: dict[str, np.ndarray] | None = None,
-    bin_start: pd.DatetimeIndex | None = None,
-    bin_end: pd.DatetimeIndex | None = None,
-    geometry: np.ndarray | None = None,
-    crs: Any = None,
+    bins: tuple[pd.DatetimeIndex, pd.DatetimeIndex] | None = None,
+    geometry: gpd.GeoSeries | None = None,
 ) -> Panel:
     """A panel from plain arrays: block-level data prepared elsewhere (as R ``microsynth`` takes).
 
@@ -311,12 +328,10 @@ def panel_from_arrays(
         Unit size matched as a total (default 1 per unit: the number of units, microsynth's intercept).
     covariates : dict, optional
         Name → values per unit, matched as totals.
-    bin_start, bin_end : DatetimeIndex, optional
-        Bin dates for labels (default: bin numbers as days from 2000-01-01).
-    geometry : ndarray of shapely geometries, optional
-        Unit shapes (needed for contiguous placebo areas); default none.
-    crs : optional
-        CRS of ``geometry``.
+    bins : (DatetimeIndex, DatetimeIndex), optional
+        Start and end of every bin, for labels (default: bin numbers as days from 2000-01-01).
+    geometry : GeoSeries, optional
+        Unit shapes in a projected CRS (needed for contiguous placebo areas); default none.
 
     Returns
     -------
@@ -338,9 +353,9 @@ def panel_from_arrays(
         raise ValidationError(
             f"n_pre must leave at least one before and one after bin; got {n_pre} of {n_bins}."
         )
-    if bin_start is None:
-        bin_start = pd.Timestamp("2000-01-01") + pd.to_timedelta(np.arange(n_bins), unit="D")
-        bin_end = bin_start + pd.Timedelta(days=1)
+    if bins is None:
+        start = pd.Timestamp("2000-01-01") + pd.to_timedelta(np.arange(n_bins), unit="D")
+        bins = (pd.DatetimeIndex(start), pd.DatetimeIndex(start + pd.Timedelta(days=1)))
     return Panel(
         role=role,
         unit_id=np.arange(len(role)),
@@ -348,13 +363,11 @@ def panel_from_arrays(
         size_name="units" if size is None else "size",
         counts=counts.astype("int64"),
         outcomes=tuple(outcomes),
-        bin_start=pd.DatetimeIndex(bin_start),
-        bin_end=pd.DatetimeIndex(bin_end),
+        bin_start=pd.DatetimeIndex(bins[0]),
+        bin_end=pd.DatetimeIndex(bins[1]),
         n_pre=int(n_pre),
         covariates={k: np.asarray(v, dtype=float) for k, v in (covariates or {}).items()},
-        geometry=np.full(len(role), None, dtype=object)
-        if geometry is None
-        else np.asarray(geometry, dtype=object),
-        crs=crs,
+        geometry=np.full(len(role), None, dtype=object) if geometry is None else geometry.to_numpy(),
+        crs=None if geometry is None else geometry.crs,
         cell_size_m=None,
     )

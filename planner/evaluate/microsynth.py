@@ -286,9 +286,29 @@ def estimate_area(
     omni = {**_omnibus(z[0], z_perm, opts.test, panel.outcomes), "test": opts.test}
     balance = _balance(panel, lay, rep, res)
     series = _series(panel, rep, res, used, alpha)
-    fit = {
+    fit = _fit_info(lay, rep, res, used, opts)
+    weights = pd.DataFrame(
+        {"unit_id": panel.unit_id[rep.donors], "size": panel.size[rep.donors], "weight": res.weights[0]}
+    )
+    return AreaResult(
+        area=area,
+        effects=effects,
+        omnibus=omni,
+        balance=balance,
+        series=series,
+        weights=weights[weights["weight"] > 1e-9].reset_index(drop=True),
+        fit=fit,
+    )
+
+
+def _fit_info(
+    lay: mf.Layout, rep: mf.Replicates, res: mf.Fit, used: np.ndarray, opts: MicrosynthOptions
+) -> dict[str, Any]:
+    """How the synthetic control was fitted: balance, units, constraints, placebos, notes."""
+    return {
         "method": res.method,
         "rtm_correction": opts.rtm_correction,
+        "placebo": opts.placebo,
         "exact": bool(res.exact[0]),
         "max_rel_imbalance": float(res.imbalance[0]),
         "n_treated_units": len(rep.treat),
@@ -302,18 +322,6 @@ def estimate_area(
         "jackknife_exact": bool(res.exact[1 + rep.n_perm :].all()) if rep.n_groups else None,
         "notes": rep.notes + _fit_notes(bool(res.exact[0]), float(res.imbalance[0]), rep.n_perm, used),
     }
-    weights = pd.DataFrame(
-        {"unit_id": panel.unit_id[rep.donors], "size": panel.size[rep.donors], "weight": res.weights[0]}
-    )
-    return AreaResult(
-        area=area,
-        effects=effects,
-        omnibus=omni,
-        balance=balance,
-        series=series,
-        weights=weights[weights["weight"] > 1e-9].reset_index(drop=True),
-        fit=fit,
-    )
 
 
 def _fit_notes(exact: bool, imbalance: float, n_perm: int, used: np.ndarray) -> list[str]:
