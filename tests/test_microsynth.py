@@ -211,3 +211,36 @@ def test_brief_has_a_microsynth_section(upgrade, tmp_path):
     html = (tmp_path / "brief.html").read_text()
     assert "micro-synthetic control" in html and "Omnibus test" in html
     assert (tmp_path / "brief.pdf").stat().st_size > 0
+
+
+def test_trt_is_the_designs_own_count(upgrade, incidents):
+    """The treated pieces together count exactly the crimes inside the treatment polygon after the
+    start (the design's own count), so Trt is a count of the area, not of whole grid cells."""
+    from planner.evaluate.design import count_design, load_design
+
+    path, result = upgrade
+    design, _ = load_design(path)
+    counts = count_design(incidents, design)
+    effects = result.effects.set_index(["area", "outcome"])
+    assert effects.loc[("treatment", "all"), "trt"] == counts.loc["treatment", "after"]
+    assert effects.loc[("buffer", "all"), "trt"] == counts.loc["buffer", "after"]
+
+
+def test_street_segments_as_units(upgrade, incidents):
+    """Street segments (lines) as units: crimes go to the nearest segment within 50 m, sizes are
+    lengths, and the fit balances exactly."""
+    import shapely
+
+    path, _ = upgrade
+    streets = gpd.read_file(SAMPLE / "city.gpkg", layer="streets")
+    segs = []
+    for g in streets.geometry:
+        n = max(1, int(g.length // 400))
+        segs += [shapely.ops.substring(g, i * g.length / n, (i + 1) * g.length / n) for i in range(n)]
+    units = gpd.GeoDataFrame(geometry=segs, crs=streets.crs)
+    opts = MicrosynthOptions(n_placebos=19, n_jackknife=4, evaluate_buffer=False)
+    result = evaluate_microsynth(path, incidents, units=units, options=opts)
+    assert result.panel_info["size"] == "length_m" and result.panel_info["units"] == "given units"
+    fit = result.areas["treatment"].fit
+    assert fit["exact"] and fit["n_placebos_used"] == 19
+    assert result.areas["treatment"].balance["constraint"].iloc[0] == "length_m"

@@ -335,3 +335,31 @@ def test_cli_audits(tmp_path, capsys):
         == 2
     )
     assert "parameter columns" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_rows_always_reconcile(tmp_path, seed):
+    """Random files with random corruption: every row is accepted or set aside with a reason."""
+    rng = np.random.default_rng(seed)
+    n = 60
+    frame = pd.DataFrame(
+        {
+            "audit_id": [f"r{i}" for i in rng.integers(0, 50, n)],
+            "x": rng.uniform(500000, 501000, n).round(1),
+            "y": rng.uniform(5700000, 5701000, n).round(1),
+            "period": rng.choice(["day", "night", "Night", "dusk", ""], n),
+            "group": rng.choice(["women", "men", ""], n),
+            **{
+                p: rng.choice(["0", "1", "2", "3", "", "5", "x"], n, p=[0.2, 0.2, 0.2, 0.2, 0.1, 0.05, 0.05])
+                for p in PARAMS
+            },
+        }
+    )
+    frame.loc[rng.random(n) < 0.1, "x"] = np.nan
+    path = tmp_path / "r.csv"
+    frame.to_csv(path, index=False)
+    res = perception.read_audits(path, crs="EPSG:32630")
+    rep = res.report
+    assert rep["rows_read"] == n == rep["rows_accepted"] + rep["rows_quarantined"]
+    assert res.quarantine["reason"].str.len().gt(0).all()
+    assert res.audits[PARAMS].isin([0, 1, 2, 3]).where(res.audits[PARAMS].notna(), True).all().all()

@@ -233,6 +233,10 @@ def build_panel(
     counts = _piece_counts(sel, design, unit_idx, n_units=len(geoms), names=names, timing=(edges, n_pre, gap))
     size = measure(pieces)
     keep = (size > 1e-6) | (counts.sum(axis=(1, 2)) > 0)
+    # a kept piece with no extent (crimes snapped to a segment from just across an area's edge)
+    # is placed at a point of its unit, so every piece has a location
+    empty = shapely.is_empty(pieces)
+    pieces[empty] = shapely.point_on_surface(np.tile(geoms, 3)[empty])
     share = size / np.tile(np.maximum(measure(geoms), 1e-12), 3)
     cov = {k: v[keep] for k, v in _covariates(units, covariates, share).items()}
     starts = edges[:-1].delete(n_pre) if gap else edges[:-1]
