@@ -45,6 +45,12 @@ class RunConfig(BaseModel):
         None, description="Study-area polygon file; default: sample city or incident hull."
     )
     layers: dict[str, str] = Field(default_factory=dict, description="Layer kind → file.")
+    audits: str | None = Field(
+        None,
+        description="Safety-audit points (CSV/GeoJSON/...) for perceived-safety surfaces; default: the "
+        "sample city's audits when using the sample city, none otherwise; 'none' switches them off.",
+    )
+    audits_crs: str | None = Field(None, description="CRS of bare x/y coordinates in the audit file.")
     categories: list[str] | None = Field(None, description="Only these categories (default: all).")
     date_from: str | None = Field(None, description="Keep incidents with occurred_at ≥ this date.")
     date_to: str | None = Field(None, description="Keep incidents with occurred_at < this date.")

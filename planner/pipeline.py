@@ -296,6 +296,7 @@ _STAGE_WEIGHT = {
     "exposure": 1.5,
     "risk": 5.0,
     "recommend": 1.0,
+    "perception": 0.5,
 }
 
 
@@ -396,10 +397,42 @@ def _later_stages() -> list[tuple[str, Stage]]:
         ("exposure", add_exposure),
         ("risk", add_risk),
         ("recommend", add_recommendations),
+        ("perception", add_perception),
     ]
 
 
-STAGE_NAMES = ("space-time", "exposure", "risk", "recommend")
+STAGE_NAMES = ("space-time", "exposure", "risk", "recommend", "perception")
+
+
+def audit_source(config: RunConfig, sample_dir: Path = SAMPLE_DIR) -> str | None:
+    """The audit file of a run: ``config.audits``; the sample city's by default; None when off."""
+    if config.audits is not None:
+        return None if config.audits.strip().lower() in {"", "none"} else config.audits
+    path = sample_dir / "audits.csv"
+    return str(path) if config.uses_sample_city and path.exists() else None
+
+
+def add_perception(plan: Plan) -> Plan:
+    """Perceived-safety surfaces per auditor group and period and the fear-vs-crime layers, when the
+    run has safety audits (:mod:`planner.perception`)."""
+    from planner import perception
+
+    source = audit_source(plan.config)
+    if source is None:
+        return plan
+    crs = plan.config.audits_crs or (SAMPLE_CRS if plan.config.uses_sample_city else plan.config.crs)
+    imported = perception.read_audits(source, crs=crs, analysis_crs=plan.crs, study_area=plan.study_area)
+    result = perception.perception_from_audits(imported, plan.cells, plan.incidents)
+    return dataclasses.replace(
+        plan,
+        perception=result,
+        warnings=[*plan.warnings, *result.warnings],
+        params={
+            **plan.params,
+            "perception": {**result.params, "audits": source, "rows": imported.report["rows_read"]},
+        },
+        inputs=[*plan.inputs, file_checksum(source)],
+    )
 
 
 def add_space_time(plan: Plan) -> Plan:

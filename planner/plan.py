@@ -54,6 +54,7 @@ class Plan:
     recommendations: pd.DataFrame | None = None
     portfolio: pd.DataFrame | None = None
     evaluation: dict[str, Any] = field(default_factory=dict)
+    perception: Any = None  # planner.perception.PerceptionResult when audits were given
     params: dict[str, Any] = field(default_factory=dict)
     inputs: list[dict[str, Any]] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)

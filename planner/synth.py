@@ -658,7 +658,8 @@ def generate_city(
     Parameters
     ----------
     out_dir : path
-        Folder for ``incidents.csv``, ``city.gpkg``, ``lux.tif``, ``truth.json`` (created).
+        Folder for ``incidents.csv``, ``city.gpkg``, ``lux.tif``, ``audits.csv``, ``truth.json``
+        (created).
     seed : int
         Seed of the only random generator used (``numpy.random.default_rng``).
     years : int
@@ -734,6 +735,31 @@ def generate_city(
         "counts": counts,
         "n_incidents": len(incidents),
     }
+    truth["perception_audit"] = generate_audits(out, layers, seed=seed)  # own random stream
     (out / "truth.json").write_text(json.dumps(truth, indent=2) + "\n", encoding="utf-8")
     logger.info("sample city written to %s: %d incidents", out, len(incidents))
     return truth
+
+
+def lighting_upgrade_expected_change(
+    *, seed: int = DEFAULT_SEED, categories: list[str] | None = None, night_only: bool = True
+) -> dict[str, float]:
+    """Expected relative change of crime in the upgraded ward caused by the lighting upgrade, from
+    the model (not sampled); see :func:`planner._synth_audits.expected_upgrade_change`."""
+    from planner._synth_audits import expected_upgrade_change
+
+    return expected_upgrade_change(seed=seed, categories=categories, night_only=night_only)
+
+
+def generate_audits(
+    out_dir: str | Path, layers: dict[str, Any], *, seed: int = DEFAULT_SEED
+) -> dict[str, Any]:
+    """Write ``audits.csv`` (synthetic safety audits, EPSG:32630) and return its truth entry.
+
+    The audits use their own random stream (``numpy.random.default_rng([seed, 19])``), so adding
+    them leaves ``incidents.csv``, ``city.gpkg`` and ``lux.tif`` exactly as they were. The model and
+    its known pattern are in :mod:`planner._synth_audits`.
+    """
+    from planner._synth_audits import write_audits
+
+    return write_audits(out_dir, layers, seed=seed)

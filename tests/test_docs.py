@@ -16,7 +16,7 @@ from _paths import ROOT
 
 DOCS = [ROOT / "README.md", ROOT / "sample_data" / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 TOP = ("planner/", "tests/", "bench/", "scripts/", "docs/", "layers/", "sample_data/", ".ci/", ".streamlit/")
-PATH_RE = re.compile(r"`((?:%s)[^`\s:]*)`" % "|".join(re.escape(t) for t in TOP))
+PATH_RE = re.compile(r"`((?:" + "|".join(re.escape(t) for t in TOP) + r")[^`\s:]*)`")
 NAME_RE = re.compile(r"`(planner(?:\.[A-Za-z_][A-Za-z0-9_]*)+)")
 
 

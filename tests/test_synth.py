@@ -38,6 +38,8 @@ def test_committed_sample_matches_generator(tmp_path, truth):
     synth.generate_city(tmp_path, seed=truth["seed"])
     digest = lambda p: hashlib.sha256(p.read_bytes()).hexdigest()  # noqa: E731
     assert digest(tmp_path / "incidents.csv") == digest(SAMPLE / "incidents.csv")
+    assert digest(tmp_path / "lux.tif") == digest(SAMPLE / "lux.tif")
+    assert digest(tmp_path / "audits.csv") == digest(SAMPLE / "audits.csv")  # own random stream (#19)
     assert json.loads((tmp_path / "truth.json").read_text()) == truth
 
 

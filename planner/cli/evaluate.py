@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import typer
 
 from planner._hours import NIGHT_HOURS
+from planner.errors import ConfigError
 
 evaluate_app = typer.Typer(help="Evaluation designs (WDQ, TNE, WDD, E-test, power).", no_args_is_help=True)
 
@@ -57,6 +59,9 @@ def design_command(
     typer.echo(f"Saved design {path}. {power.to_dict().get('interpretation', '')}")
 
 
+METHODS = ("wdd", "microsynth")
+
+
 @evaluate_app.command("run")
 def run_command(
     design: Path = typer.Argument(..., help="Design file written by 'planner evaluate design'."),
@@ -64,15 +69,96 @@ def run_command(
         ..., "--incidents", help="Incidents covering the before and after periods."
     ),
     crs: str | None = typer.Option(None, "--crs", help="CRS of bare incident coordinates."),
+    method: str = typer.Option(
+        "wdd",
+        "--method",
+        help="wdd: WDQ/TNE, WDD, rate ratio, E-tests (design's areas); microsynth: micro-synthetic "
+        "control of the treatment area and its buffer from many small units.",
+    ),
+    boundary: str | None = typer.Option(
+        None,
+        "--boundary",
+        help="microsynth: study-area polygon (FILE or FILE::LAYER); default incident hull.",
+    ),
+    units: str | None = typer.Option(
+        None, "--units", help="microsynth: polygons or street lines to use as units (default: grid cells)."
+    ),
+    cell_size_m: float | None = typer.Option(
+        None, "--cell-size-m", min=1, help="microsynth: grid cell side."
+    ),
+    placebos: int = typer.Option(250, "--placebos", min=0, help="microsynth: placebo areas (≥ 250 advised)."),
+    test: str = typer.Option("twosided", "--test", help="microsynth: twosided, lower (reductions) or upper."),
+    seed: int = typer.Option(20261128, "--seed", help="microsynth: seed of placebos, jackknife and splits."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
 ) -> None:
-    """Evaluate a saved design, unchanged: WDQ/TNE, WDD with interval, rate ratio, E-tests, power."""
-    from planner.evaluate.design import evaluate_design
+    """Evaluate a saved design, unchanged: WDQ/TNE, WDD, rate ratio, E-tests, power — or a
+    micro-synthetic control (Trt/Con/% change with permutation, jackknife and linearized intervals)."""
     from planner.io import read_incidents
 
-    result = evaluate_design(design, read_incidents(incidents, crs=crs).incidents)
+    if method not in METHODS:
+        raise ConfigError(f"--method must be one of {', '.join(METHODS)}; got {method!r}.")
+    inc = read_incidents(incidents, crs=crs).incidents
+    if method == "microsynth":
+        from planner.evaluate.microsynth import MicrosynthOptions
+
+        _run_microsynth(
+            design,
+            inc,
+            boundary=boundary,
+            units=units,
+            options=MicrosynthOptions(cell_size_m=cell_size_m, n_placebos=placebos, test=test, seed=seed),
+            as_json=as_json,
+        )
+        return
+    from planner.evaluate.design import evaluate_design
+
+    result = evaluate_design(design, inc)
     if as_json:
         typer.echo(json.dumps(result.to_dict(), default=str))
     else:
         typer.echo(result.counts.to_string())
         typer.echo(result.interpretation)
+
+
+def _read_polygons(ref: str, *, kind: str, crs: object) -> Any:
+    from planner.io import read_layer
+
+    path, _, layer = ref.partition("::")
+    return read_layer(path, kind=kind, layer=layer or None, analysis_crs=crs)
+
+
+def _run_microsynth(
+    design: Path,
+    inc: Any,
+    *,
+    boundary: str | None,
+    units: str | None,
+    options: Any,
+    as_json: bool,
+) -> None:
+    from planner.evaluate.microsynth import effects_summary, evaluate_microsynth
+
+    crs = getattr(inc, "crs", None)
+    area = _read_polygons(boundary, kind="boundary", crs=crs) if boundary else None
+    unit_layer = _read_polygons(units, kind="units", crs=crs) if units else None
+    result = evaluate_microsynth(
+        design,
+        inc,
+        options=options,
+        study_area=area,
+        units=unit_layer,
+    )
+    if as_json:
+        typer.echo(json.dumps(result.to_dict(), default=str))
+        return
+    table = effects_summary(result).rename(columns={"change": "% change"})
+    typer.echo(table.to_string(index=False))
+    for name, area_result in result.areas.items():
+        omni = area_result.omnibus
+        if omni.get("p_perm") is not None:
+            typer.echo(
+                f"Omnibus ({name}, {', '.join(omni['outcomes'])}): permutation p = {omni['p_perm']:.3f}"
+            )
+        for note in area_result.fit["notes"]:
+            typer.echo(f"Note ({name}): {note}")
+    typer.echo(result.interpretation)

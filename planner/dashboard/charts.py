@@ -149,3 +149,78 @@ def before_after_chart(series: pd.DataFrame, start: Any, *, title: str | None = 
     )
     chart = alt.layer(line, rule, text)
     return cast("alt.LayerChart", chart.properties(title=title) if title else chart)
+
+
+def placebo_band_data(result: Any, *, area: str = "treatment") -> pd.DataFrame:
+    """Tidy per-bin data for the placebo-band chart of a micro-synthetic control.
+
+    Parameters
+    ----------
+    result : MicrosynthResult
+        From :func:`planner.evaluate.microsynth.evaluate_microsynth`.
+    area : {"treatment", "buffer"}
+
+    Returns
+    -------
+    DataFrame
+        ``outcome``, ``bin_start``, ``bin_end``, ``phase``, ``treated``, ``synthetic`` (counts),
+        ``gap_pct`` (treated vs synthetic, −0.2 = 20 % fewer) and, when placebos ran,
+        ``band_low``/``band_high`` (the placebo areas' middle 1 − α of the same gap).
+    """
+    series = result.areas[area].series.copy()
+    series.insert(0, "area", area)
+    return series
+
+
+def placebo_band_chart(data: pd.DataFrame, start: Any, *, title: str | None = None) -> alt.FacetChart:
+    """Altair chart: the treated area's % gap to its synthetic control per time bin, over the band
+    the placebo areas' gaps fill, one panel per outcome, with the start date marked.
+
+    Parameters
+    ----------
+    data : DataFrame
+        Output of :func:`placebo_band_data`.
+    start : date-like
+        The date the measure started.
+
+    Returns
+    -------
+    altair.FacetChart
+    """
+    frame = data.assign(
+        mid=data["bin_start"] + (data["bin_end"] - data["bin_start"]) / 2, start=pd.Timestamp(start)
+    )
+    base = alt.Chart(frame)
+    layers = []
+    if "band_low" in frame.columns:
+        layers.append(
+            base.mark_area(opacity=0.25, color="grey").encode(
+                x=alt.X("mid:T", title="time bin"),
+                y=alt.Y("band_low:Q", title="treated vs synthetic", axis=alt.Axis(format="%")),
+                y2="band_high:Q",
+                tooltip=[
+                    "bin_start:T",
+                    "bin_end:T",
+                    alt.Tooltip("band_low:Q", format=".1%"),
+                    alt.Tooltip("band_high:Q", format=".1%"),
+                ],
+            )
+        )
+    layers.append(
+        base.mark_line(point=True, color="black").encode(
+            x=alt.X("mid:T", title="time bin"),
+            y=alt.Y("gap_pct:Q", title="treated vs synthetic", axis=alt.Axis(format="%")),
+            tooltip=[
+                "bin_start:T",
+                "bin_end:T",
+                "treated:Q",
+                alt.Tooltip("synthetic:Q", format=".1f"),
+                alt.Tooltip("gap_pct:Q", format=".1%"),
+            ],
+        )
+    )
+    # one data source for every layer: a faceted layer chart cannot mix data sets
+    rule = base.mark_rule(strokeDash=[6, 4]).encode(x="start:T")
+    zero = base.mark_rule(color="grey").encode(y=alt.datum(0))
+    chart = alt.layer(*layers, rule, zero).facet(row=alt.Row("outcome:N", title=None))
+    return cast("alt.FacetChart", chart.properties(title=title) if title else chart)

@@ -232,6 +232,52 @@ def environment_differences(plan: Plan, hotspot: pd.Series, n: int = 6) -> pd.Da
     return pd.DataFrame(rows).sort_values("score", ascending=False).head(n).drop(columns="score")
 
 
+def microsynth_section(plan: Plan, report: PrivacyReport) -> Section | None:
+    """Micro-synthetic control evaluation (``plan.evaluation["microsynth"]``), when one is present.
+
+    Per area (treatment, buffer) and outcome: Trt, Con, % change with its interval and p-value,
+    the omnibus test and the fit notes. On public briefs counts below ``k`` are shown as ``< k``.
+    """
+    result = plan.evaluation.get("microsynth")
+    if not result:
+        return None
+    from planner.evaluate.microsynth import effects_summary
+
+    table = effects_summary(result)
+    if report.level != "internal":
+        small = table["Trt"] < report.k
+        table["Trt"] = table["Trt"].map(lambda v: _round(v, report)).astype(object)
+        table.loc[small, "Trt"] = f"< {report.k}"
+    lines = [
+        f"Design {result.get('design')!r}: measure started {result.get('start')}; before "
+        f"{' to '.join(result.get('before', []))}, after {' to '.join(result.get('after', []))} (half-open).",
+        "Trt is the count recorded in the area after the start; Con is the synthetic control — a weighted "
+        "set of small places elsewhere whose counts matched the area's before the start, per crime type "
+        "and time bin. Intervals come from placebo areas (perm), a jackknife (jack) or linearization.",
+        str(result.get("interpretation", "")),
+    ]
+    notes = []
+    for name, area in result.get("areas", {}).items():
+        omni = area.get("omnibus", {})
+        if omni.get("p_perm") is not None:
+            lines.append(
+                f"Omnibus test ({name}; {', '.join(omni.get('outcomes', []))}): permutation p = {omni['p_perm']:.3f}."
+            )
+        fit = area.get("fit", {})
+        notes.append(
+            f"{name}: {fit.get('n_treated_units')} units, {fit.get('n_donor_units')} donor units, "
+            f"{fit.get('n_constraints')} constraints, balance {'exact' if fit.get('exact') else 'closest achievable'}, "
+            f"{fit.get('n_placebos_used')} placebo areas, {fit.get('n_jackknife_groups')} jackknife groups."
+        )
+        notes += [f"{name}: {n}" for n in fit.get("notes", [])]
+    return Section(
+        title="Evaluation — micro-synthetic control",
+        lines=lines,
+        tables=[("Treated vs synthetic control after the start", table)],
+        notes=notes,
+    )
+
+
 def methods_section(plan: Plan, report: PrivacyReport) -> Section:
     """Parameters (automatic ones included), data fitness and caveats of police-recorded data."""
     config = {**plan.manifest(privacy=report.level)["config"], "privacy": report.level, "k_min": report.k}
@@ -457,6 +503,7 @@ def write_brief(
     summary = summary_section(plan, report, ids)
     hotspot_pages = [hotspot_section(plan, hid, report) for hid in ids]
     methods = methods_section(plan, report)
+    extra = [sec for sec in (microsynth_section(plan, report),) if sec is not None]
 
     def overview(fig: Any, y: float) -> float:
         ax = fig.add_axes((0.1, y - 0.36, 0.8, 0.34))
@@ -484,6 +531,8 @@ def write_brief(
         _pdf_page(pdf, summary, report, overview)
         for hid, section in zip(ids, hotspot_pages, strict=True):
             _pdf_page(pdf, section, report, hotspot_figs(hid))
+        for section in extra:
+            _pdf_page(pdf, section, report)
         _pdf_page(pdf, methods, report)
 
     # HTML: the same sections, figures as inline PNGs.
@@ -503,9 +552,9 @@ def write_brief(
             _draw_profile(fig.add_axes((0.58, 0.15, 0.38, 0.7)), plan, hid, report)
 
         figures.append(png(hotspot_png, (8, 3.6)))
-    figures.append("")
+    figures += [""] * (len(extra) + 1)
     html_path = out_dir / "brief.html"
-    html_path.write_text(_html([summary, *hotspot_pages, methods], figures, report), encoding="utf-8")
+    html_path.write_text(_html([summary, *hotspot_pages, *extra, methods], figures, report), encoding="utf-8")
     return [pdf_path, html_path]
 
 
