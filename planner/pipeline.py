@@ -404,20 +404,27 @@ def add_risk(plan: Plan) -> Plan:
 
 
 def add_recommendations(plan: Plan) -> Plan:
-    """Ranked interventions per hotspot and, with a budget, the portfolio."""
+    """Ranked interventions per hotspot and, with a budget, the portfolio.
+
+    The jurisdiction (costs, currency, law) is chosen from the study area's location unless the
+    config names it; the resolved jurisdiction and currency are written back into ``plan.config``
+    so the manifest reproduces them.
+    """
     if not len(plan.hotspots):
         return plan
     from planner.interventions.portfolio import choose_portfolio
-    from planner.interventions.recommend import recommend
 
-    plan.recommendations = recommend(
-        plan.hotspots,
-        plan.incidents,
-        currency=plan.config.currency,
-        allow_access_restriction=plan.config.allow_access_restriction,
-        allow_surveillance_priority=plan.config.allow_surveillance_priority,
-        random_state=plan.config.seed,
+    plan.recommendations = _recommend_for(plan, plan.hotspots, plan.layers)
+    assumptions = dict(plan.recommendations.attrs.get("assumptions", {}))
+    plan.params["recommend"] = assumptions
+    plan.config = plan.config.model_copy(
+        update={
+            "jurisdiction": assumptions.get("jurisdiction") or "none",
+            "currency": assumptions.get("currency"),
+        }
     )
+    if assumptions.get("jurisdiction") is None:
+        plan.warnings.append(f"Recommendations are not costed: {assumptions.get('jurisdiction_how')}.")
     wards = plan.layers.get("wards")
     if isinstance(wards, gpd.GeoDataFrame) and len(wards) and plan.recommendations is not None:
         ward_of = hotspot_wards(plan.hotspots, wards)
@@ -425,7 +432,10 @@ def add_recommendations(plan: Plan) -> Plan:
         plan.recommendations = plan.recommendations.assign(
             ward_id=plan.recommendations["hotspot_id"].map(ward_of)
         )
-    if plan.config.budget is not None and plan.recommendations is not None and len(plan.recommendations):
+    costed = (
+        plan.recommendations is not None and len(plan.recommendations) and assumptions.get("jurisdiction")
+    )
+    if plan.config.budget is not None and costed:
         plan.portfolio = choose_portfolio(
             plan.recommendations,
             budget=plan.config.budget,
@@ -434,6 +444,26 @@ def add_recommendations(plan: Plan) -> Plan:
             min_per_ward=plan.config.min_per_ward,
         )
     return plan
+
+
+def _recommend_for(plan: Plan, hotspots: gpd.GeoDataFrame, layers: dict[str, Any]) -> gpd.GeoDataFrame:
+    """``recommend`` with the run's options (jurisdiction, currency, ranking rule, seed)."""
+    from planner.interventions.recommend import recommend
+
+    cfg = plan.config
+    return recommend(
+        hotspots,
+        plan.incidents,
+        layers=layers,
+        cells=plan.cells,
+        jurisdiction=cfg.jurisdiction,
+        currency=cfg.currency,
+        price_year=cfg.price_year,
+        rank_by=cfg.rank_by,
+        allow_access_restriction=cfg.allow_access_restriction,
+        allow_surveillance_priority=cfg.allow_surveillance_priority,
+        random_state=cfg.seed,
+    )
 
 
 def hotspot_wards(hotspots: gpd.GeoDataFrame, wards: gpd.GeoDataFrame) -> dict[str, str]:
@@ -469,16 +499,8 @@ def rerank_with_edit(plan: Plan, edit: Any) -> tuple[gpd.GeoDataFrame, pd.DataFr
     ``add_camera``, ``turn_camera``, ``close_access``).
     """
     from planner import whatif
-    from planner.interventions.recommend import recommend
 
     edited = whatif.apply_edit(plan.layers, edit)
     hotspots = whatif.reexpose(plan.hotspots, plan.layers, edited)
-    recs = recommend(
-        hotspots,
-        plan.incidents,
-        currency=plan.config.currency,
-        allow_access_restriction=plan.config.allow_access_restriction,
-        allow_surveillance_priority=plan.config.allow_surveillance_priority,
-        random_state=plan.config.seed,
-    )
+    recs = _recommend_for(plan, hotspots, edited)
     return hotspots, recs, edited

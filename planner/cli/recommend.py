@@ -3,8 +3,56 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import typer
+
+
+def _read_plan(plan_gpkg: Path) -> tuple[Any, Any, Any]:
+    """Hotspots, incidents and (if present) cells of a plan.gpkg; a clear error when it is not one."""
+    import geopandas as gpd
+    import pyogrio
+
+    from planner.errors import DataLoadError
+
+    try:
+        names = {str(n) for n in pyogrio.list_layers(plan_gpkg)[:, 0]}
+    except Exception as exc:
+        raise DataLoadError(
+            f"{plan_gpkg} could not be read as a GeoPackage ({exc}); give the plan.gpkg of 'planner run'."
+        ) from None
+    missing = sorted({"hotspots", "incidents"} - names)
+    if missing:
+        raise DataLoadError(
+            f"{plan_gpkg} has no layer(s) {missing}; give the plan.gpkg written by 'planner run'."
+        )
+    incidents = gpd.read_file(plan_gpkg, layer="incidents")
+    if "occurred_at" in incidents.columns:
+        import pandas as pd
+
+        from planner.fitness import time_resolution
+
+        incidents["occurred_at"] = pd.to_datetime(incidents["occurred_at"])
+        incidents.attrs["time_resolution"] = time_resolution(incidents["occurred_at"])
+    cells = gpd.read_file(plan_gpkg, layer="cells") if "cells" in names else None
+    return gpd.read_file(plan_gpkg, layer="hotspots"), incidents, cells
+
+
+def _read_layers(items: list[str], crs: Any) -> dict[str, Any]:
+    """``--layer KIND=PATH`` options read into the hotspots' CRS (rasters as surfaces)."""
+    from planner import io
+    from planner.errors import ConfigError
+
+    layers: dict[str, Any] = {}
+    for item in items:
+        if "=" not in item:
+            raise ConfigError(f"--layer {item!r} must look like KIND=PATH, e.g. car_parks=car_parks.gpkg.")
+        kind, path = (part.strip() for part in item.split("=", 1))
+        if Path(path).suffix.lower() in {".tif", ".tiff"}:
+            layers[kind] = io.read_raster(path)
+        else:
+            layers[kind] = io.read_layer(path, kind=kind, analysis_crs=crs)
+    return layers
 
 
 def register(app: typer.Typer) -> None:
@@ -13,10 +61,26 @@ def register(app: typer.Typer) -> None:
     @app.command("recommend")
     def recommend_command(
         plan_gpkg: Path = typer.Argument(
-            ..., help="plan.gpkg written by 'planner run' (layers hotspots and incidents)."
+            ..., help="plan.gpkg written by 'planner run' (layers hotspots, incidents and cells)."
         ),
         out: Path = typer.Option(..., "--out", help="CSV of ranked measures per hotspot."),
-        currency: str = typer.Option("GBP", "--currency", help="GBP or USD."),
+        layer: list[str] = typer.Option(
+            [],
+            "--layer",
+            help="Layer as KIND=PATH to measure which crimes a measure reaches (car_parks, street_lights, "
+            "lighting raster); repeatable.",
+        ),
+        jurisdiction: str = typer.Option(
+            "auto", "--jurisdiction", help="auto (from the location), UK, US, CA or none (no costs)."
+        ),
+        currency: str | None = typer.Option(
+            None, "--currency", help="GBP, USD or CAD (default: the jurisdiction's)."
+        ),
+        rank_by: str = typer.Option(
+            "net_benefit_per_cost",
+            "--rank-by",
+            help="net_benefit_per_cost, net_benefit, bcr, prevented or p_benefit_exceeds_cost.",
+        ),
         allow_access_restriction: bool = typer.Option(
             False, "--allow-access-restriction", help="Include gating (needs consultation)."
         ),
@@ -28,28 +92,31 @@ def register(app: typer.Typer) -> None:
         seed: int = typer.Option(0, "--seed", help="Monte Carlo seed."),
     ) -> None:
         """Rank situational measures for every hotspot (crimes prevented, cost, benefit-cost with intervals)."""
-        import geopandas as gpd
-
         from planner.interventions.recommend import recommend
 
-        hotspots = gpd.read_file(plan_gpkg, layer="hotspots")
-        incidents = gpd.read_file(plan_gpkg, layer="incidents")
+        hotspots, incidents, cells = _read_plan(plan_gpkg)
         recs = recommend(
             hotspots,
             incidents,
+            layers=_read_layers(layer, hotspots.crs),
+            cells=cells,
+            jurisdiction=jurisdiction,
             currency=currency,
+            rank_by=rank_by,
             allow_access_restriction=allow_access_restriction,
             allow_surveillance_priority=allow_surveillance_priority,
             random_state=seed,
         )
         recs.drop(columns="geometry").to_csv(out, index=False)
-        top = recs[recs["rank"] == 1]
-        for _, r in top.iterrows():
+        unit = recs.attrs["assumptions"].get("currency") or "no costs"
+        for _, r in recs[recs["rank"] == 1].iterrows():
             typer.echo(
                 f"{r['hotspot_id']}: {r['name']} — {r['prevented_per_year']:.1f} crimes/yr prevented "
-                f"(90% {r['prevented_low']:.1f}–{r['prevented_high']:.1f}), BCR {r['bcr']:.1f}"
+                f"(90% {r['prevented_low']:.1f}–{r['prevented_high']:.1f}), BCR {r['bcr']:.1f} ({unit})"
             )
-        typer.echo(f"wrote {len(recs)} ranked measures to {out}")
+        typer.echo(
+            f"wrote {len(recs)} ranked measures to {out} ({recs.attrs['assumptions']['jurisdiction_how']})"
+        )
 
     @app.command("portfolio")
     def portfolio_command(

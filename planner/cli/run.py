@@ -43,6 +43,19 @@ def register(app: typer.Typer) -> None:
             "--category",
             help="Category of incidents that have none, e.g. burglary for a burglaries-only file.",
         ),
+        jurisdiction: str | None = typer.Option(
+            None,
+            "--jurisdiction",
+            help="Whose costs, currency and law apply: auto (from the data's location, default), UK, US, CA or none.",
+        ),
+        currency: str | None = typer.Option(
+            None, "--currency", help="GBP, USD or CAD (default: the jurisdiction's own currency)."
+        ),
+        rank_by: str | None = typer.Option(
+            None,
+            "--rank-by",
+            help="net_benefit_per_cost (default), net_benefit, bcr, prevented or p_benefit_exceeds_cost.",
+        ),
     ) -> None:
         """Ingest, grid, density, Gi* hotspots, exposure, risk terrain and recommendations; write the plan."""
         from planner.cli.inspect import parse_columns
@@ -69,6 +82,9 @@ def register(app: typer.Typer) -> None:
             "engine": engine,
             "scheduler": scheduler,
             "default_category": category,
+            "jurisdiction": jurisdiction,
+            "currency": currency,
+            "rank_by": rank_by,
         }
         if config is not None:
             cfg = load_config(config, **options)
