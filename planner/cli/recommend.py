@@ -47,12 +47,33 @@ def _read_layers(items: list[str], crs: Any) -> dict[str, Any]:
     for item in items:
         if "=" not in item:
             raise ConfigError(f"--layer {item!r} must look like KIND=PATH, e.g. car_parks=car_parks.gpkg.")
-        kind, path = (part.strip() for part in item.split("=", 1))
+        kind, ref = (part.strip() for part in item.split("=", 1))
+        path, _, name = ref.partition("::")
         if Path(path).suffix.lower() in {".tif", ".tiff"}:
             layers[kind] = io.read_raster(path)
-        else:
-            layers[kind] = io.read_layer(path, kind=kind, analysis_crs=crs)
+            continue
+        layers[kind] = io.read_layer(path, kind=kind, analysis_crs=crs, layer=name or _layer_name(path, kind))
     return layers
+
+
+def _layer_name(path: str, kind: str) -> str | None:
+    """The layer of a multi-layer file to read for ``kind``: the one named ``kind``, else an error."""
+    import pyogrio
+
+    from planner.errors import ConfigError
+
+    try:
+        names = [str(n) for n in pyogrio.list_layers(path)[:, 0]]
+    except Exception:  # unreadable here: read_layer reports it with its own clear message
+        return None
+    if len(names) <= 1:
+        return None
+    if kind in names:
+        return kind
+    raise ConfigError(
+        f"{path} holds {len(names)} layers ({', '.join(names)}); name the one to use as "
+        f"--layer {kind}={path}::LAYER."
+    )
 
 
 def register(app: typer.Typer) -> None:

@@ -125,11 +125,10 @@ def _near_polygons(points: np.ndarray, polygons: gpd.GeoDataFrame, distance_m: f
 def _under_lit(xy: np.ndarray, layers: dict[str, Any]) -> tuple[np.ndarray | None, str | None]:
     surface = layers.get("lighting")
     if surface is not None and hasattr(surface, "array") and hasattr(surface, "transform"):
-        from rasterio.transform import rowcol
-
         arr = np.asarray(surface.array, dtype=float)
-        rows, cols = rowcol(surface.transform, xy[:, 0], xy[:, 1])
-        rows, cols = np.asarray(rows), np.asarray(cols)
+        inv = ~surface.transform  # pixel (col, row) from map (x, y)
+        cols = np.floor(inv.a * xy[:, 0] + inv.b * xy[:, 1] + inv.c).astype(np.int64)
+        rows = np.floor(inv.d * xy[:, 0] + inv.e * xy[:, 1] + inv.f).astype(np.int64)
         inside = (rows >= 0) & (rows < arr.shape[0]) & (cols >= 0) & (cols < arr.shape[1])
         lux = np.full(len(xy), np.nan)
         lux[inside] = arr[rows[inside], cols[inside]]
