@@ -122,35 +122,60 @@ def _near_polygons(points: np.ndarray, polygons: gpd.GeoDataFrame, distance_m: f
     return out
 
 
-def _under_lit(xy: np.ndarray, layers: dict[str, Any]) -> tuple[np.ndarray | None, str | None]:
-    surface = layers.get("lighting")
-    if surface is not None and hasattr(surface, "array") and hasattr(surface, "transform"):
-        arr = np.asarray(surface.array, dtype=float)
-        inv = ~surface.transform  # pixel (col, row) from map (x, y)
-        cols = np.floor(inv.a * xy[:, 0] + inv.b * xy[:, 1] + inv.c).astype(np.int64)
-        rows = np.floor(inv.d * xy[:, 0] + inv.e * xy[:, 1] + inv.f).astype(np.int64)
-        inside = (rows >= 0) & (rows < arr.shape[0]) & (cols >= 0) & (cols < arr.shape[1])
-        lux = np.full(len(xy), np.nan)
-        lux[inside] = arr[rows[inside], cols[inside]]
-        flags = np.where(np.isnan(lux), np.nan, lux < UNDERLIT_LUX)
-        return flags, (
-            f"below {UNDERLIT_LUX:g} lux on the lighting raster (the lowest average of the EN 13201-2 "
-            "pedestrian classes, P6; assumption)"
-        )
-    lamps = layers.get("street_lights")
-    if isinstance(lamps, gpd.GeoDataFrame) and len(lamps):
-        from planner.exposure import lamp_status
-        from planner.layers import load_registry
+def _raster_dark(xy: np.ndarray, surface: Any) -> np.ndarray:
+    """1.0 below UNDERLIT_LUX on the raster, 0.0 above, NaN outside it."""
+    arr = np.asarray(surface.array, dtype=float)
+    inv = ~surface.transform  # pixel (col, row) from map (x, y)
+    cols = np.floor(inv.a * xy[:, 0] + inv.b * xy[:, 1] + inv.c).astype(np.int64)
+    rows = np.floor(inv.d * xy[:, 0] + inv.e * xy[:, 1] + inv.f).astype(np.int64)
+    inside = (rows >= 0) & (rows < arr.shape[0]) & (cols >= 0) & (cols < arr.shape[1])
+    lux = np.full(len(xy), np.nan)
+    lux[inside] = arr[rows[inside], cols[inside]]
+    return np.where(np.isnan(lux), np.nan, (lux < UNDERLIT_LUX).astype(float))
 
-        working = lamp_status(lamps, load_registry()["street_lights"])
-        coords = shapely.get_coordinates(np.asarray(lamps.geometry.values)[working])
-        if not len(coords):
-            return np.ones(len(xy)), "no working lamp in the street_lights layer"
-        dist, _ = cKDTree(coords).query(xy)
-        return (dist > UNLIT_LAMP_DISTANCE_M).astype(float), (
-            f"no working lamp within {UNLIT_LAMP_DISTANCE_M:g} m in the street_lights layer (about one "
-            "lamp spacing on a residential road; incident points are not on the carriageway)"
-        )
+
+def _lamp_dark(xy: np.ndarray, lamps: gpd.GeoDataFrame) -> np.ndarray:
+    """1.0 where no working lamp stands within UNLIT_LAMP_DISTANCE_M, else 0.0."""
+    from planner.exposure import lamp_status
+    from planner.layers import load_registry
+
+    working = lamp_status(lamps, load_registry()["street_lights"])
+    coords = shapely.get_coordinates(np.asarray(lamps.geometry.values)[working])
+    if not len(coords):
+        return np.ones(len(xy))
+    dist, _ = cKDTree(coords).query(xy)
+    return (dist > UNLIT_LAMP_DISTANCE_M).astype(float)
+
+
+_LUX_TEXT = (
+    f"below {UNDERLIT_LUX:g} lux on the lighting raster (the lowest average of the EN 13201-2 pedestrian "
+    "classes, P6; assumption)"
+)
+_LAMP_TEXT = (
+    f"no working lamp within {UNLIT_LAMP_DISTANCE_M:g} m in the street_lights layer (about one lamp spacing "
+    "on a residential road; incident points are not on the carriageway)"
+)
+
+
+def _under_lit(xy: np.ndarray, layers: dict[str, Any]) -> tuple[np.ndarray | None, str | None]:
+    """Per incident: 1.0 under-lit, 0.0 lit, NaN unknown; and how that was measured.
+
+    With both a lux raster and a lamp layer, a place is under-lit when the raster says so and no
+    working lamp of the layer stands within reach (the layer may be newer than the raster, e.g. a
+    what-if lamp)."""
+    surface = layers.get("lighting")
+    has_raster = surface is not None and hasattr(surface, "array") and hasattr(surface, "transform")
+    lamps = layers.get("street_lights")
+    has_lamps = isinstance(lamps, gpd.GeoDataFrame) and len(lamps) > 0
+    if has_raster and has_lamps:
+        assert isinstance(lamps, gpd.GeoDataFrame)
+        both = np.fmin(_raster_dark(xy, surface), _lamp_dark(xy, lamps))
+        return both, f"{_LUX_TEXT}, with {_LAMP_TEXT.replace('no working lamp', 'no working lamp either')}"
+    if has_raster:
+        return _raster_dark(xy, surface), _LUX_TEXT
+    if has_lamps:
+        assert isinstance(lamps, gpd.GeoDataFrame)
+        return _lamp_dark(xy, lamps), _LAMP_TEXT
     return None, None
 
 
@@ -189,6 +214,7 @@ def incident_flags(
         at_park = (at_park.fillna(False) | near).astype("boolean")
         methods.append(f"the incident lies within {CAR_PARK_NEAR_M:g} m of a car_parks polygon")
     frame["at_car_park"] = at_park
+    frame["at_home"] = loc.str.contains("|".join(_DWELLING_WORDS), regex=True).fillna(False).astype(bool)
     lit, lit_method = _under_lit(xy, layers) if len(frame) else (None, None)
     frame["under_lit"] = (
         pd.Series(lit, index=frame.index).map({1.0: True, 0.0: False}).astype("boolean")
@@ -209,7 +235,8 @@ def incident_flags(
 def _yearly(sub: pd.DataFrame, full_years: int) -> np.ndarray:
     if full_years < 1:
         return np.zeros(0)
-    return np.bincount(sub["year"].clip(lower=0), minlength=full_years + 1)[:full_years].astype(float)
+    years = np.clip(sub["year"].to_numpy(np.int64), 0, None)
+    return np.bincount(years, minlength=full_years + 1)[:full_years].astype(float)
 
 
 def _jeffreys(k: float, n: float) -> tuple[float, float]:
@@ -395,8 +422,7 @@ def _reach_residential(
     known = evid["location"].notna()
     notes: list[str] = []
     if known.any():
-        is_home = evid["location"].str.contains("|".join(_DWELLING_WORDS), regex=True).fillna(False)
-        res = evid[is_home.astype(bool) | ~known]
+        res = evid[evid["at_home"].to_numpy() | ~known.to_numpy()]
         method = f"{len(res)} of {len(evid)} burglaries at dwellings (location type)"
     else:
         res = evid

@@ -618,9 +618,9 @@ def _ordinal(n: int) -> str:
     return f"{n}{suffix}"
 
 
-def _yield(g: pd.DataFrame, col: str, flag: str) -> tuple[pd.DataFrame, dict[int, str]]:
+def _yield(g: pd.DataFrame, col: str, flag: str) -> tuple[pd.DataFrame, dict[str, str]]:
     """Move each ``flag`` row with a positive score below the last lower-ranked non-``flag`` row worth
-    at least SIMILAR_VALUE as much; returns the reordered rows and, by new position, whom each yielded to."""
+    at least SIMILAR_VALUE as much; returns the reordered rows and, by measure id, whom each yielded to."""
     order = list(range(len(g)))
     moved: dict[int, str] = {}
     for i in range(len(g)):
@@ -639,7 +639,9 @@ def _yield(g: pd.DataFrame, col: str, flag: str) -> tuple[pd.DataFrame, dict[int
             order.remove(i)
             order.insert(order.index(last) + 1, i)
             moved[i] = str(g.loc[last, "name"])
-    return g.loc[order].reset_index(drop=True), {order.index(i): name for i, name in moved.items()}
+    return g.loc[order].reset_index(drop=True), {
+        str(g.loc[i, "intervention_id"]): name for i, name in moved.items()
+    }
 
 
 def _rank_rule(run: RunContext) -> str:
@@ -654,26 +656,27 @@ def _rank_group(g: pd.DataFrame, draws: list[np.ndarray], run: RunContext) -> pd
         ["_comparator", col, "intervention_id"], ascending=[True, False, True], na_position="last"
     ).reset_index(drop=True)
     g, unmeasured = _yield(g, col, "effect_unmeasured")
-    moved: dict[int, str] = {}
+    moved: dict[str, str] = {}
     if not run.options.allow_surveillance_priority:
         g, moved = _yield(g, col, "surveillance")
     g["rank"] = np.arange(1, len(g) + 1)
     d = [draws[int(i)] for i in g["_draw"]]
+    rows = g[["name", "kind", "intervention_id", col]].to_dict("records")
     p_next, reasons = [], []
-    for i in range(len(g)):
-        nxt = i + 1 if i + 1 < len(g) else None
+    for i, row in enumerate(rows):
         p = (
-            float((d[i] > d[nxt]).mean())
-            if nxt is not None and _rank_rule(run) != "p_benefit_exceeds_cost"
+            float((d[i] > d[i + 1]).mean())
+            if i + 1 < len(rows) and col != "p_benefit_exceeds_cost"
             else np.nan
         )
         p_next.append(round(p, 3) if np.isfinite(p) else np.nan)
+        ident = str(row["intervention_id"])
         note = ""
-        if i in moved:
-            note = f"A surveillance measure, it is placed below {moved[i]}, a non-surveillance measure worth at least {SIMILAR_VALUE:.0%} as much"
-        elif i in unmeasured:
-            note = f"Its effect is unmeasured (an assumption), so it is placed below {unmeasured[i]}, a measure with published evidence worth at least {SIMILAR_VALUE:.0%} as much"
-        reasons.append(_rank_text(g, i, col=col, label=label, p=p, moved=note, run=run))
+        if ident in moved:
+            note = f"A surveillance measure, it is placed below {moved[ident]}, a non-surveillance measure worth at least {SIMILAR_VALUE:.0%} as much"
+        elif ident in unmeasured:
+            note = f"Its effect is unmeasured (an assumption), so it is placed below {unmeasured[ident]}, a measure with published evidence worth at least {SIMILAR_VALUE:.0%} as much"
+        reasons.append(_rank_text(rows, i, col=col, label=label, p=p, note=note, currency=run.currency))
     g["p_beats_next"] = p_next
     g["rank_reason"] = reasons
     g["rank_score"] = g[col]
@@ -681,23 +684,25 @@ def _rank_group(g: pd.DataFrame, draws: list[np.ndarray], run: RunContext) -> pd
 
 
 def _rank_text(
-    g: pd.DataFrame, i: int, *, col: str, label: str, p: float, moved: str | None, run: RunContext
+    rows: list[dict[str, Any]], i: int, *, col: str, label: str, p: float, note: str, currency: str | None
 ) -> str:
-    unit = f" per {run.currency}" if col == "net_benefit_per_cost" and run.currency else ""
-    fmt = (lambda v: f"{v:,.2f}") if col != "net_benefit" else (lambda v: f"{v:,.0f}")
-    me = f"{g.loc[i, 'name']}: {label} {fmt(g.loc[i, col])}{unit}"
-    text = f"Ranked {_ordinal(i + 1)} by {label}. {me}"
+    """Why row ``i`` sits where it does: the rule, its score, its neighbours and P(beats the next)."""
+    unit = f" per {currency}" if col == "net_benefit_per_cost" and currency else ""
+
+    def fmt(v: float) -> str:
+        return f"{v:,.0f}" if col == "net_benefit" else f"{v:,.2f}"
+
+    row = rows[i]
+    text = f"Ranked {_ordinal(i + 1)} by {label}. {row['name']}: {label} {fmt(row[col])}{unit}"
     if i > 0:
-        above = g.loc[i - 1]
-        text += f"; below {above['name']} ({fmt(above[col])})"
-    if i + 1 < len(g):
-        below = g.loc[i + 1]
-        text += f"; above {below['name']} ({fmt(below[col])})"
+        text += f"; below {rows[i - 1]['name']} ({fmt(rows[i - 1][col])})"
+    if i + 1 < len(rows):
+        text += f"; above {rows[i + 1]['name']} ({fmt(rows[i + 1][col])})"
         if np.isfinite(p):
             text += f", which it beats in {p:.0%} of simulations"
-    if moved:
-        text += f". {moved}"
-    if g.loc[i, "kind"] == "comparator":
+    if note:
+        text += f". {note}"
+    if row["kind"] == "comparator":
         text += ". A comparator (policing, not situational prevention): listed after the situational measures for reference"
     return text + "."
 
