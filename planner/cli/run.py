@@ -63,14 +63,7 @@ def register(app: typer.Typer) -> None:
         from planner.export import write_run_outputs
         from planner.pipeline import run
 
-        layers: dict[str, str] = {}
-        for item in layer:
-            if "=" not in item:
-                raise ConfigError(
-                    f"--layer {item!r} must look like KIND=PATH, e.g. street_lights=lamps.gpkg."
-                )
-            kind, path = item.split("=", 1)
-            layers[kind.strip()] = path.strip()
+        layers = _parse_layers(layer)
         options = {
             "incidents": incidents,
             "crs": crs,
@@ -94,10 +87,19 @@ def register(app: typer.Typer) -> None:
         paths = write_run_outputs(plan, out)
         typer.echo(
             f"{plan.params['n_incidents']} incidents, {len(plan.cells)} cells, "
-            f"{len(plan.hotspots)} hotspots; wrote:"
+            f"{len(plan.hotspots)} hotspots; wrote:\n" + "\n".join(f"  {k}: {v}" for k, v in paths.items())
         )
-        for name, written in paths.items():
-            typer.echo(f"  {name}: {written}")
+
+
+def _parse_layers(items: list[str]) -> dict[str, str]:
+    """``--layer KIND=PATH`` options as a kind → path mapping."""
+    layers: dict[str, str] = {}
+    for item in items:
+        if "=" not in item:
+            raise ConfigError(f"--layer {item!r} must look like KIND=PATH, e.g. street_lights=lamps.gpkg.")
+        kind, path = item.split("=", 1)
+        layers[kind.strip()] = path.strip()
+    return layers
 
 
 def _printer() -> Callable[[float, str], None]:

@@ -342,15 +342,7 @@ def _parse_entry(raw: Any, where: str, problems: list[str]) -> Intervention | No
     quantity = _parse_quantity(raw.get("quantity"), where, problems)
     cost = _parse_cost(raw.get("cost"), where, problems)
     scope = _parse_scope(raw.get("scope"), where, problems)
-    reach = raw.get("reach", "all")
-    if reach not in REACHES:
-        problems.append(f"{where}: 'reach' must be one of {REACHES}, got {reach!r}")
-    if reach == "near_layer" and not (
-        isinstance(raw.get("reach_layer"), str) and raw.get("reach_distance_m")
-    ):
-        problems.append(
-            f"{where}: reach 'near_layer' needs 'reach_layer' (a layer kind) and 'reach_distance_m'"
-        )
+    reach = _parse_reach(raw, where, problems)
     privacy, access = _parse_notes(raw, where, problems, surveillance=bool(flags["surveillance"]))
     if len(problems) > n_before:
         return None
@@ -383,13 +375,27 @@ def _parse_entry(raw: Any, where: str, problems: list[str]) -> Intervention | No
         restricts_public_access=bool(access["restricts"]),
         access_note=str(access.get("note", "")),
         scope=scope,
-        reach=str(reach),
-        reach_layer=str(raw.get("reach_layer", "")),
-        reach_distance_m=float(raw.get("reach_distance_m", 0.0) or 0.0),
+        reach=reach[0],
+        reach_layer=reach[1],
+        reach_distance_m=reach[2],
         privacy_note_key=str(privacy.get("note_key", "")),
         access_note_key=str(access.get("note_key", "")),
         origin=where.split(": entry", maxsplit=1)[0],
     )
+
+
+def _parse_reach(raw: Mapping[str, Any], where: str, problems: list[str]) -> tuple[str, str, float]:
+    """The entry's ``reach`` kind, and for ``near_layer`` its layer and distance (metres)."""
+    reach = raw.get("reach", "all")
+    if reach not in REACHES:
+        problems.append(f"{where}: 'reach' must be one of {REACHES}, got {reach!r}")
+    if reach == "near_layer" and not (
+        isinstance(raw.get("reach_layer"), str) and raw.get("reach_distance_m")
+    ):
+        problems.append(
+            f"{where}: reach 'near_layer' needs 'reach_layer' (a layer kind) and 'reach_distance_m'"
+        )
+    return str(reach), str(raw.get("reach_layer", "")), float(raw.get("reach_distance_m", 0.0) or 0.0)
 
 
 def _parse_notes(

@@ -8,7 +8,10 @@ layers (catalogue field ``reach``):
 * ``night_unlit``: night-time crimes (``planner._hours``) in under-lit places: below
   :data:`UNDERLIT_LUX` on a lux raster, else no working lamp within :data:`UNLIT_LAMP_DISTANCE_M`, else
   the hotspot's unlit street share. With no hour of day the night share is *estimated* from
-  :data:`NIGHT_SHARE_DEFAULT` (a sourced default with an interval) and the row says so.
+  :data:`NIGHT_SHARE_DEFAULT` (a sourced default with an interval) and the row says so. Estimating
+  rather than withholding the measure ("needs time of day") was chosen because month-resolution
+  open data (police.uk) would otherwise never be offered lighting; the Beta-distributed default
+  carries the doubt into the intervals and the ranking.
 * ``residential_burglary``: burglaries at dwellings (location type; without one every burglary is
   taken as residential, stated). ``new_dwellings``: burglaries expected in planned new dwellings.
 * ``all``: every evidenced crime, times the measure's ``[scope]`` share when given.
