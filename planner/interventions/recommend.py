@@ -698,6 +698,8 @@ def _rank_text(
         text += f"; below {rows[i - 1]['name']} ({fmt(rows[i - 1][col])})"
     if i + 1 < len(rows):
         text += f"; above {rows[i + 1]['name']} ({fmt(rows[i + 1][col])})"
+        if rows[i + 1][col] > row[col]:
+            text += " despite its higher score (see the rule in its reason)"
         if np.isfinite(p):
             text += f", which it beats in {p:.0%} of simulations"
     if note:
