@@ -94,7 +94,23 @@ class RunConfig(BaseModel):
         ge=0,
         description="At least this many chosen measures in every ward with a hotspot (needs a wards layer).",
     )
-    currency: Literal["GBP", "USD"] = "GBP"
+    jurisdiction: Literal["auto", "UK", "US", "CA", "none"] = Field(
+        "auto",
+        description="Whose costs, currency and law apply: 'auto' from the study area's location, a code, "
+        "or 'none' (nothing costed).",
+    )
+    currency: Literal["GBP", "USD", "CAD"] | None = Field(
+        None, description="Currency of costs and benefits; default: the jurisdiction's own."
+    )
+    price_year: int | None = Field(
+        None, description="Price year of costs and benefits; default: the jurisdiction's (2024)."
+    )
+    rank_by: Literal["net_benefit_per_cost", "net_benefit", "bcr", "prevented", "p_benefit_exceeds_cost"] = (
+        Field(
+            "net_benefit_per_cost",
+            description="How measures are ranked within a hotspot (default: expected net benefit per unit cost).",
+        )
+    )
     allow_access_restriction: bool = False
     allow_surveillance_priority: bool = False
     privacy: Literal["public", "internal"] = "internal"

@@ -153,11 +153,18 @@ def load_inputs(config: RunConfig, *, client: Any = None, with_layers: bool = Tr
         report=result.report.to_dict(),
         study_area=study_area,
         boundary_source=boundary_source,
-        layers=io.read_layers(layer_refs, analysis_crs=crs),
+        layers=run_layers(config, crs) if with_layers else {},
         crs=crs,
         checksums=list({d["path"]: d for d in checksums}.values()),
         partitions=partitions,
     )
+
+
+def run_layers(config: RunConfig, analysis_crs: Any) -> dict[str, Any]:
+    """The environmental layers a run uses (the sample city's, plus ``config.layers``) in ``analysis_crs``."""
+    from planner import io
+
+    return io.read_layers(_sources(config)["layers"], analysis_crs=analysis_crs)
 
 
 def filter_incidents(incidents: gpd.GeoDataFrame, config: RunConfig) -> gpd.GeoDataFrame:
@@ -514,22 +521,36 @@ def risk_model(config: RunConfig) -> Any:
 
 
 def add_recommendations(plan: Plan) -> Plan:
-    """Ranked interventions per hotspot and, with a budget, the portfolio."""
+    """Ranked interventions per hotspot and, with a budget, the portfolio.
+
+    The jurisdiction (costs, currency, law) is chosen from the study area's location unless the
+    config names it; the resolved jurisdiction and currency are written into the new plan's config
+    so the manifest reproduces them.
+    """
     if not len(plan.hotspots):
         return plan
     from planner.hotspots.polygons import hotspot_wards
     from planner.interventions.portfolio import choose_portfolio
 
-    config = plan.config
     hotspots = plan.hotspots
-    recs = _recommend(hotspots, plan.incidents, config)
+    recs = _recommend_for(plan, hotspots, plan.layers)
+    assumptions = dict(recs.attrs.get("assumptions", {}))
+    config = plan.config.model_copy(
+        update={
+            "jurisdiction": assumptions.get("jurisdiction") or "none",
+            "currency": assumptions.get("currency"),
+        }
+    )
+    warnings_ = list(plan.warnings)
+    if assumptions.get("jurisdiction") is None:
+        warnings_.append(f"Recommendations are not costed: {assumptions.get('jurisdiction_how')}.")
     wards = plan.layers.get("wards")
-    if isinstance(wards, gpd.GeoDataFrame) and len(wards) and recs is not None:
+    if isinstance(wards, gpd.GeoDataFrame) and len(wards):
         ward_of = hotspot_wards(hotspots, wards)
         hotspots = hotspots.assign(ward_id=hotspots["hotspot_id"].map(ward_of))
         recs = recs.assign(ward_id=recs["hotspot_id"].map(ward_of))
     portfolio = plan.portfolio
-    if config.budget is not None and recs is not None and len(recs):
+    if config.budget is not None and len(recs) and assumptions.get("jurisdiction"):
         portfolio = choose_portfolio(
             recs,
             budget=config.budget,
@@ -537,7 +558,36 @@ def add_recommendations(plan: Plan) -> Plan:
             max_surveillance_share=config.max_surveillance_share,
             min_per_ward=config.min_per_ward,
         )
-    return dataclasses.replace(plan, hotspots=hotspots, recommendations=recs, portfolio=portfolio)
+    return dataclasses.replace(
+        plan,
+        config=config,
+        hotspots=hotspots,
+        recommendations=recs,
+        portfolio=portfolio,
+        warnings=warnings_,
+        params={**plan.params, "recommend": assumptions},
+    )
+
+
+def _recommend_for(plan: Plan, hotspots: gpd.GeoDataFrame, layers: dict[str, Any]) -> gpd.GeoDataFrame:
+    """``recommend`` with the run's options (jurisdiction, currency, ranking rule, seed); one call
+    for the run and for what-if edits."""
+    from planner.interventions.recommend import recommend
+
+    cfg = plan.config
+    return recommend(
+        hotspots,
+        plan.incidents,
+        layers=layers,
+        cells=plan.cells,
+        jurisdiction=cfg.jurisdiction,
+        currency=cfg.currency,
+        price_year=cfg.price_year,
+        rank_by=cfg.rank_by,
+        allow_access_restriction=cfg.allow_access_restriction,
+        allow_surveillance_priority=cfg.allow_surveillance_priority,
+        random_state=cfg.seed,
+    )
 
 
 def rerank_with_edit(plan: Plan, edit: Any) -> tuple[gpd.GeoDataFrame, pd.DataFrame | None, dict[str, Any]]:
@@ -551,18 +601,4 @@ def rerank_with_edit(plan: Plan, edit: Any) -> tuple[gpd.GeoDataFrame, pd.DataFr
 
     edited = whatif.apply_edit(plan.layers, edit)
     hotspots = whatif.reexpose(plan.hotspots, plan.layers, edited)
-    return hotspots, _recommend(hotspots, plan.incidents, plan.config), edited
-
-
-def _recommend(hotspots: gpd.GeoDataFrame, incidents: gpd.GeoDataFrame, config: RunConfig) -> pd.DataFrame:
-    """Ranked measures per hotspot with the run's options (one call for the run and what-if edits)."""
-    from planner.interventions.recommend import recommend
-
-    return recommend(
-        hotspots,
-        incidents,
-        currency=config.currency,
-        allow_access_restriction=config.allow_access_restriction,
-        allow_surveillance_priority=config.allow_surveillance_priority,
-        random_state=config.seed,
-    )
+    return hotspots, _recommend_for(plan, hotspots, edited), edited

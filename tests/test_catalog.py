@@ -6,8 +6,14 @@ import pytest
 from _paths import ROOT
 
 from planner.errors import ValidationError
-from planner.interventions.catalog import catalogue_to_frame, default_catalogue_path, load_catalogue
-from planner.interventions.costs import _TABLE
+from planner.interventions.catalog import (
+    VERIFICATIONS,
+    catalogue_to_frame,
+    default_catalogue_path,
+    load_catalogue,
+)
+from planner.interventions.costs import TABLES, crime_cost
+from planner.interventions.jurisdictions import get_jurisdiction
 
 REQUIRED = {
     "lighting",
@@ -18,7 +24,8 @@ REQUIRED = {
     "locks_wd",
     "locks_wd_e",
     "alarm_only",
-    "sbd",
+    "sbd_new_build",
+    "sbd_retrofit",
     "rv_cocoon",
     "vegetation_cutback",
     "carpark_access_control",
@@ -91,6 +98,61 @@ def test_evidence_checks_lists_every_unverified_entry_and_cost():
     section = text.split("## Catalogue entries whose effect is unverified", 1)[1].split("\n## ", 1)[0]
     listed = {line.split("`")[1] for line in section.splitlines() if line.startswith("| `")}
     assert listed == set(unverified), f"listed {sorted(listed)} but unverified are {unverified}"
-    costs = sorted(name for name, (home, us) in _TABLE.items() if not (home[2] and us[2]))
+    costs = sorted(
+        {
+            name
+            for table in TABLES.values()
+            for name, row in table.rows.items()
+            if row.verification == "unverified"
+        }
+    )
     absent_costs = [c for c in costs if f"**{c}**" not in section]
     assert not absent_costs, f"docs/EVIDENCE_CHECKS.md does not list unverified unit costs {absent_costs}"
+
+
+def test_every_cost_says_how_it_was_verified():
+    for item in load_catalogue().values():
+        assert item.cost.verification in VERIFICATIONS, item.id
+        if item.cost.assumption:
+            assert item.cost.verification != "primary table", item.id
+    for table in TABLES.values():
+        for category, row in table.rows.items():
+            assert row.verification in VERIFICATIONS, (table.name, category)
+            if row.verification != "unverified":
+                assert row.checked_in, (table.name, category)
+
+
+def test_violence_without_injury_is_not_costed_as_violence_with_injury():
+    uk = get_jurisdiction("UK")
+    with_injury = crime_cost("violence_with_injury", uk)
+    assault = crime_cost("assault", uk)
+    assert with_injury is not None and assault is not None
+    # lower bound: 47% injured (CSEW) × £14,050; never the full with-injury cost, never the £5,930 copy
+    assert assault.amount == pytest.approx(0.47 * with_injury.amount)
+    assert assault.amount / 1.339 != pytest.approx(5930.0)
+    assert crime_cost("assault", get_jurisdiction("US")) is None  # McCollister costs only aggravated assault
+
+
+def test_evidence_corrections_are_in_the_catalogue():
+    cat = load_catalogue()
+    lighting = cat["lighting"].effect
+    assert lighting.point == pytest.approx(0.14) and lighting.interval_assumption
+    violence = lighting.for_category("robbery")
+    assert violence[0] < lighting.point and not lighting.by_type[0].verified
+    assert cat["sbd_new_build"].effect.low == pytest.approx(0.53) and cat[
+        "sbd_new_build"
+    ].effect.point == pytest.approx(0.65)
+    assert not cat["sbd_retrofit"].effect.verified and "unmeasured" in cat["sbd_retrofit"].effect.basis
+    assert "SPF" in cat["locks_wd"].effect.basis and not cat["locks_wd"].effect.verified
+    assert cat["alley_gates"].effect.interval_assumption
+    assert cat["rv_cocoon"].effect.point == pytest.approx(0.20)
+    assert get_jurisdiction("US").unavailable.keys() >= {"sbd_new_build", "sbd_retrofit"}
+
+
+def test_crime_costs_are_inflated_with_the_stated_index():
+    uk, us, ca = (get_jurisdiction(c) for c in ("UK", "US", "CA"))
+    assert crime_cost("robbery", uk).amount == pytest.approx(11320 * 133.9 / 100.0)
+    assert crime_cost("robbery", us).amount == pytest.approx(42310 * 313.689 / 215.303)
+    cad = crime_cost("robbery", ca)
+    assert cad.currency == "CAD" and cad.amount == pytest.approx(42310 * 313.689 / 215.303 * 1.37)
+    assert "conversion" in cad.conversion.lower() or "converted" in cad.conversion.lower()

@@ -24,7 +24,28 @@ def register(app: typer.Typer) -> None:
             Path, typer.Argument(help="Folder written by 'planner run' (or its plan.gpkg).")
         ],
         out: Annotated[Path, typer.Option("--out", help="CSV of ranked measures per hotspot.")],
-        currency: Annotated[str | None, typer.Option("--currency", help="GBP or USD.")] = None,
+        layer: Annotated[
+            list[str] | None,
+            typer.Option(
+                "--layer",
+                help="Layer as KIND=PATH[::LAYER] to measure which crimes a measure reaches (car_parks, "
+                "street_lights, lighting raster); repeatable; default: the layers the run used.",
+            ),
+        ] = None,
+        jurisdiction: Annotated[
+            str | None,
+            typer.Option("--jurisdiction", help="auto (from the location), UK, US, CA or none (no costs)."),
+        ] = None,
+        currency: Annotated[
+            str | None, typer.Option("--currency", help="GBP, USD or CAD (default: the jurisdiction's).")
+        ] = None,
+        rank_by: Annotated[
+            str | None,
+            typer.Option(
+                "--rank-by",
+                help="net_benefit_per_cost (default), net_benefit, bcr, prevented or p_benefit_exceeds_cost.",
+            ),
+        ] = None,
         allow_access_restriction: Annotated[
             bool, typer.Option("--allow-access-restriction", help="Include gating (needs consultation).")
         ] = False,
@@ -43,31 +64,44 @@ def register(app: typer.Typer) -> None:
 
         from planner.export import read_plan
         from planner.export.stage_files import write_table
-        from planner.pipeline import add_recommendations
+        from planner.pipeline import add_recommendations, run_layers
 
         plan = read_plan(_plan_folder(plan_path))
+        overrides = {
+            "jurisdiction": jurisdiction,
+            "currency": currency,
+            "rank_by": rank_by,
+            "allow_access_restriction": allow_access_restriction or None,
+            "allow_surveillance_priority": allow_surveillance_priority or None,
+            "seed": seed,
+        }
+        base = plan.config.model_dump()
+        if jurisdiction is not None:
+            base.pop("currency")  # the run's resolved currency belongs to its jurisdiction
         cfg = opt.build_config(
             **{
-                **plan.config.model_dump(),
+                **base,
                 "budget": None,
-                "currency": currency,
-                "allow_access_restriction": allow_access_restriction or None,
-                "allow_surveillance_priority": allow_surveillance_priority or None,
-                "seed": seed,
+                "layers": {**plan.config.layers, **opt.parse_layers(layer)},
+                **{k: v for k, v in overrides.items() if v is not None},
             }
         )
-        plan = add_recommendations(dataclasses.replace(plan, config=cfg))
+        plan = dataclasses.replace(plan, config=cfg, layers=run_layers(cfg, plan.crs))
+        plan = add_recommendations(plan)
         recs = plan.recommendations
         if recs is None or not len(recs):
             typer.echo("No hotspots, so no measures to rank.")
             return
         write_table(recs, out)
+        unit = recs.attrs.get("assumptions", {}).get("currency") or "no costs"
         for _, r in recs[recs["rank"] == 1].iterrows():
             typer.echo(
                 f"{r['hotspot_id']}: {r['name']} — {r['prevented_per_year']:.1f} crimes/yr prevented "
-                f"(90% {r['prevented_low']:.1f}–{r['prevented_high']:.1f}), BCR {r['bcr']:.1f}"
+                f"(90% {r['prevented_low']:.1f}–{r['prevented_high']:.1f}), BCR {r['bcr']:.1f} ({unit})"
             )
-        typer.echo(f"wrote {len(recs)} ranked measures to {out}")
+        typer.echo(
+            f"wrote {len(recs)} ranked measures to {out} ({recs.attrs['assumptions']['jurisdiction_how']})"
+        )
 
     @app.command("portfolio")
     def portfolio_command(

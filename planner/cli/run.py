@@ -40,8 +40,23 @@ def register(app: typer.Typer) -> None:
         budget: Annotated[
             float | None, typer.Option("--budget", help="Budget for the intervention portfolio.")
         ] = None,
+        jurisdiction: Annotated[
+            str | None,
+            typer.Option(
+                "--jurisdiction",
+                help="Whose costs, currency and law apply: auto (from the data's location, default), UK, US, CA or none.",
+            ),
+        ] = None,
         currency: Annotated[
-            str | None, typer.Option("--currency", help="GBP or USD for costs and benefits.")
+            str | None,
+            typer.Option("--currency", help="GBP, USD or CAD (default: the jurisdiction's own currency)."),
+        ] = None,
+        rank_by: Annotated[
+            str | None,
+            typer.Option(
+                "--rank-by",
+                help="net_benefit_per_cost (default), net_benefit, bcr, prevented or p_benefit_exceeds_cost.",
+            ),
         ] = None,
         allow_access_restriction: Annotated[
             bool,
@@ -81,7 +96,9 @@ def register(app: typer.Typer) -> None:
             bandwidth_m=bandwidth_m,
             max_hotspot_cells=max_hotspot_cells,
             budget=budget,
+            jurisdiction=jurisdiction,
             currency=currency,
+            rank_by=rank_by,
             allow_access_restriction=allow_access_restriction or None,
             engine=engine,
             scheduler=scheduler,
@@ -90,7 +107,7 @@ def register(app: typer.Typer) -> None:
         paths = write_run_outputs(plan, out)
         typer.echo(
             f"{plan.params['n_incidents']} incidents, {len(plan.cells)} cells, "
-            f"{len(plan.hotspots)} hotspots; wrote:"
+            f"{len(plan.hotspots)} hotspots; wrote:\n" + "\n".join(f"  {k}: {v}" for k, v in paths.items())
         )
         for name, written in paths.items():
             typer.echo(f"  {name}: {written}")

@@ -29,6 +29,22 @@ PRIVACY_LEVELS = ("none", "low", "medium", "high")
 KINDS = ("situational", "comparator")
 OPERATORS = ("<", "<=", ">", ">=", "==", "!=")
 CURRENCIES = ("GBP", "USD")
+#: How a measure reaches crimes (see catalogue.toml and planner/interventions/reach.py).
+REACHES = ("all", "car_park", "night_unlit", "residential_burglary", "new_dwellings", "near_layer")
+#: How a unit cost was checked.
+VERIFICATIONS = ("primary table", "secondary summary", "unverified")
+
+
+@dataclass(frozen=True)
+class TypeEffect:
+    """A separate effect for some crime types (e.g. a smaller effect of lighting on violence)."""
+
+    crime_types: tuple[str, ...]
+    point: float
+    low: float
+    high: float
+    verified: bool
+    basis: str
 
 
 @dataclass(frozen=True)
@@ -48,6 +64,16 @@ class Effect:
     night_low: float | None = None
     night_high: float | None = None
     night_basis: str = ""
+    interval_assumption: bool = False
+    by_type: tuple[TypeEffect, ...] = ()
+    unmeasured: bool = False
+
+    def for_category(self, category: str) -> tuple[float, float, float]:
+        """(point, low, high) for one crime category (a separate effect when one is given)."""
+        for sub in self.by_type:
+            if category in sub.crime_types:
+                return sub.point, sub.low, sub.high
+        return self.point, self.low, self.high
 
 
 @dataclass(frozen=True)
@@ -77,13 +103,19 @@ class QuantityRule:
     baseline_times: float | None = None
     fixed: float | None = None
     plus_column: str | None = None
+    dwellings_times: float | None = None
+    sites_m: float | None = None
 
     def describe(self) -> str:
         """Plain-language form of the rule."""
         if self.fixed is not None:
             return f"fixed {self.fixed:g}"
         if self.baseline_times is not None:
-            return f"{self.baseline_times:g} × evidenced crimes per year"
+            return f"{self.baseline_times:g} × reached crimes per year"
+        if self.dwellings_times is not None:
+            return f"{self.dwellings_times:g} × dwellings"
+        if self.sites_m is not None:
+            return f"one per {self.sites_m:g} m square holding a reached crime"
         if self.per is not None:
             extra = f" + {self.plus_column}" if self.plus_column else ""
             return f"ceil({self.column} / {self.per:g}){extra}"
@@ -103,6 +135,7 @@ class UnitCost:
     assumption: bool
     source: str
     note: str = ""
+    verification: str = "unverified"
 
 
 @dataclass(frozen=True)
@@ -161,6 +194,11 @@ class Intervention:
     access_note: str
     never_reason: str = ""
     scope: Scope | None = None
+    reach: str = "all"
+    reach_layer: str = ""
+    reach_distance_m: float = 0.0
+    privacy_note_key: str = ""
+    access_note_key: str = ""
     origin: str = field(default="", compare=False)
 
 
@@ -244,6 +282,8 @@ def catalogue_to_frame(catalogue: Mapping[str, Intervention]) -> pd.DataFrame:
                 "effect_low": item.effect.low,
                 "effect_high": item.effect.high,
                 "effect_verified": item.effect.verified,
+                "effect_interval_assumption": item.effect.interval_assumption,
+                "reach": item.reach,
                 "effect_basis": item.effect.basis,
                 "evidence_strength": item.evidence_strength,
                 "source": "; ".join(item.sources),
@@ -254,6 +294,7 @@ def catalogue_to_frame(catalogue: Mapping[str, Intervention]) -> pd.DataFrame:
                 "cost_currency": item.cost.currency,
                 "cost_price_year": item.cost.price_year,
                 "cost_is_assumption": item.cost.assumption,
+                "cost_verification": item.cost.verification,
                 "cost_source": item.cost.source,
                 "privacy_impact": item.privacy_impact,
                 "restricts_public_access": item.restricts_public_access,
@@ -301,17 +342,8 @@ def _parse_entry(raw: Any, where: str, problems: list[str]) -> Intervention | No
     quantity = _parse_quantity(raw.get("quantity"), where, problems)
     cost = _parse_cost(raw.get("cost"), where, problems)
     scope = _parse_scope(raw.get("scope"), where, problems)
-    privacy = raw.get("privacy") or {}
-    impact = privacy.get("impact")
-    if impact not in PRIVACY_LEVELS:
-        problems.append(f"{where}: privacy.impact must be one of {PRIVACY_LEVELS}, got {impact!r}")
-    access = raw.get("access") or {}
-    if not isinstance(access.get("restricts"), bool):
-        problems.append(f"{where}: access.restricts must be true or false")
-    if access.get("restricts") and not access.get("note"):
-        problems.append(f"{where}: a measure that restricts access needs an access.note (consultation)")
-    if flags["surveillance"] and not privacy.get("note"):
-        problems.append(f"{where}: a surveillance measure needs a privacy.note")
+    reach = _parse_reach(raw, where, problems)
+    privacy, access = _parse_notes(raw, where, problems, surveillance=bool(flags["surveillance"]))
     if len(problems) > n_before:
         return None
     assert effect is not None and cost is not None  # for the type checker
@@ -338,13 +370,50 @@ def _parse_entry(raw: Any, where: str, problems: list[str]) -> Intervention | No
         quantity=quantity,
         quantity_note=str(raw.get("quantity_note", "")),
         cost=cost,
-        privacy_impact=str(impact),
+        privacy_impact=str(privacy.get("impact")),
         privacy_note=str(privacy.get("note", "")),
         restricts_public_access=bool(access["restricts"]),
         access_note=str(access.get("note", "")),
         scope=scope,
+        reach=reach[0],
+        reach_layer=reach[1],
+        reach_distance_m=reach[2],
+        privacy_note_key=str(privacy.get("note_key", "")),
+        access_note_key=str(access.get("note_key", "")),
         origin=where.split(": entry", maxsplit=1)[0],
     )
+
+
+def _parse_reach(raw: Mapping[str, Any], where: str, problems: list[str]) -> tuple[str, str, float]:
+    """The entry's ``reach`` kind, and for ``near_layer`` its layer and distance (metres)."""
+    reach = raw.get("reach", "all")
+    if reach not in REACHES:
+        problems.append(f"{where}: 'reach' must be one of {REACHES}, got {reach!r}")
+    if reach == "near_layer" and not (
+        isinstance(raw.get("reach_layer"), str) and raw.get("reach_distance_m")
+    ):
+        problems.append(
+            f"{where}: reach 'near_layer' needs 'reach_layer' (a layer kind) and 'reach_distance_m'"
+        )
+    return str(reach), str(raw.get("reach_layer", "")), float(raw.get("reach_distance_m", 0.0) or 0.0)
+
+
+def _parse_notes(
+    raw: Mapping[str, Any], where: str, problems: list[str], *, surveillance: bool
+) -> tuple[Mapping[str, Any], Mapping[str, Any]]:
+    """The [privacy] and [access] tables, checked (impact level, notes a measure must carry)."""
+    privacy = raw.get("privacy") or {}
+    impact = privacy.get("impact")
+    if impact not in PRIVACY_LEVELS:
+        problems.append(f"{where}: privacy.impact must be one of {PRIVACY_LEVELS}, got {impact!r}")
+    access = raw.get("access") or {}
+    if not isinstance(access.get("restricts"), bool):
+        problems.append(f"{where}: access.restricts must be true or false")
+    if access.get("restricts") and not access.get("note"):
+        problems.append(f"{where}: a measure that restricts access needs an access.note (consultation)")
+    if surveillance and not (privacy.get("note") or privacy.get("note_key")):
+        problems.append(f"{where}: a surveillance measure needs a privacy.note")
+    return privacy, access
 
 
 def _parse_scope(raw: Any, where: str, problems: list[str]) -> Scope | None:
@@ -391,6 +460,11 @@ def _parse_effect(raw: Any, where: str, problems: list[str]) -> Effect | None:
         )
     if not isinstance(raw.get("verified"), bool):
         problems.append(f"{w}: 'verified' must be true or false")
+    for flag in ("interval_assumption", "unmeasured"):
+        if not isinstance(raw.get(flag, False), bool):
+            problems.append(f"{w}: {flag!r} must be true or false")
+    if raw.get("unmeasured") and raw.get("verified"):
+        problems.append(f"{w}: an 'unmeasured' effect cannot be 'verified'")
     if not raw.get("basis"):
         problems.append(f"{w}: 'basis' (how the number was derived, with its source) is required")
     night = [raw.get(k) for k in ("night_point", "night_low", "night_high")]
@@ -409,7 +483,31 @@ def _parse_effect(raw: Any, where: str, problems: list[str]) -> Effect | None:
         night_low=None if night[1] is None else float(night[1]),
         night_high=None if night[2] is None else float(night[2]),
         night_basis=str(raw.get("night_basis", "")),
+        interval_assumption=bool(raw.get("interval_assumption", False)),
+        unmeasured=bool(raw.get("unmeasured", False)),
+        by_type=_parse_type_effects(raw.get("by_type"), w, problems),
     )
+
+
+def _parse_type_effects(raw: Any, where: str, problems: list[str]) -> tuple[TypeEffect, ...]:
+    out = []
+    for j, sub in enumerate(raw or []):
+        w = f"{where} by_type {j + 1}"
+        if not isinstance(sub, dict):
+            problems.append(f"{w}: must be a table with crime_types, point, low, high, verified, basis")
+            continue
+        types = _str_list(sub, "crime_types", w, problems)
+        point, low, high = (_num(sub, k, w, problems) for k in ("point", "low", "high"))
+        if None in (point, low, high):
+            continue
+        assert point is not None and low is not None and high is not None
+        if not -1 < low <= point <= high < 1:
+            problems.append(f"{w}: need -1 < low ≤ point ≤ high < 1, got {low}, {point}, {high}")
+        if not isinstance(sub.get("verified"), bool) or not sub.get("basis"):
+            problems.append(f"{w}: 'verified' (true/false) and 'basis' are required")
+            continue
+        out.append(TypeEffect(tuple(types), point, low, high, bool(sub["verified"]), str(sub["basis"])))
+    return tuple(out)
 
 
 def _parse_conditions(raw: Any, where: str, problems: list[str]) -> tuple[Condition, ...]:
@@ -457,16 +555,20 @@ def _parse_quantity(raw: Any, where: str, problems: list[str]) -> tuple[Quantity
         if not isinstance(r, dict):
             problems.append(f"{w}: must be a table")
             continue
-        keys = {k for k in ("per", "times", "baseline_times", "fixed") if k in r}
+        keys = {
+            k for k in ("per", "times", "baseline_times", "dwellings_times", "sites_m", "fixed") if k in r
+        }
         if len(keys) != 1:
-            problems.append(f"{w}: give exactly one of per, times, baseline_times, fixed")
+            problems.append(
+                f"{w}: give exactly one of per, times, baseline_times, dwellings_times, sites_m, fixed"
+            )
             continue
         key = keys.pop()
         value = _num(r, key, w, problems)
         if value is None:
             continue
-        if value <= 0 and key == "per":
-            problems.append(f"{w}: 'per' must be > 0")
+        if value <= 0 and key in ("per", "sites_m"):
+            problems.append(f"{w}: {key!r} must be > 0")
             continue
         if key in ("per", "times") and not isinstance(r.get("column"), str):
             problems.append(f"{w}: {key!r} needs a 'column'")
@@ -504,6 +606,9 @@ def _parse_cost(raw: Any, where: str, problems: list[str]) -> UnitCost | None:
         problems.append(f"{w}: 'assumption' must be true or false (label assumed costs)")
     if not raw.get("source"):
         problems.append(f"{w}: 'source' is required (a citation, or 'assumption: ...')")
+    verification = raw.get("verification", "unverified")
+    if verification not in VERIFICATIONS:
+        problems.append(f"{w}: 'verification' must be one of {VERIFICATIONS}, got {verification!r}")
     if len(problems) > n_before:
         return None
     return UnitCost(
@@ -516,6 +621,7 @@ def _parse_cost(raw: Any, where: str, problems: list[str]) -> UnitCost | None:
         assumption=raw["assumption"],
         source=str(raw["source"]),
         note=str(raw.get("note", "")),
+        verification=str(verification),
     )
 
 

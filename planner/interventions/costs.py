@@ -1,28 +1,58 @@
-"""Unit costs of crime for benefit estimates, with their sources and price-year adjustment.
+"""Unit costs of crime per jurisdiction, with their sources, how each was verified, and price years.
 
-Tables (EVIDENCE.md §4.7): Home Office Research Report 99 (Heeks et al. 2018), 2015/16 £, and
-McCollister, French & Fang (2010), 2008 US$. Figures marked ``verified=False`` were not re-read
-in the source (EVIDENCE.md "[mem]"); the price indices are labelled assumptions to replace with
-official series.
+Tables (EVIDENCE.md §4.7): Home Office Research Report 99 (Heeks et al. 2018), 2015/16 £, for the
+UK; McCollister, French & Fang (2010), 2008 US$, for the US, and converted to Canadian dollars (a
+labelled conversion) for Canada. Each figure carries ``verification``: ``primary table`` (read in the
+source's own table), ``secondary summary`` (read in a summary that quotes it) or ``unverified`` (not
+found in any text the check could read; docs/EVIDENCE_CHECKS.md). Categories whose cost depends on
+what the data do not record are not costed: an ``assault`` without an injury flag is not costed as
+violence with injury.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from planner.interventions.jurisdictions import Jurisdiction, exchange_rate, price_index_for
+
 HO_SOURCE = (
     "Heeks, M., Reed, S., Tafsiri, M. & Prince, S. (2018). The economic and social costs of crime, 2nd ed. "
-    "Home Office Research Report 99, Table E1 (2015/16 prices)."
+    "Home Office Research Report 99, Table 1 / Table E1 (2015/16 prices)."
 )
 US_SOURCE = (
     "McCollister, K. E., French, M. T. & Fang, H. (2010). The cost of crime to society. Drug and Alcohol "
     "Dependence 108:98-109, doi:10.1016/j.drugalcdep.2009.12.002, Table 5 (2008 US$)."
 )
+HO_SECONDARY = "South Wales Echo, 2 Aug 2019, 'Revealed: the cost of crime' (quotes Research Report 99)"
+US_SECONDARY = "a public research note transcribing Table 5 of the PMC copy (PMC2835847)"
+VERIFICATIONS = ("primary table", "secondary summary", "unverified")
+
+
+@dataclass(frozen=True)
+class CostRow:
+    """One row of a cost-of-crime table in its own currency and price year."""
+
+    offence: str
+    amount: float
+    verification: str
+    checked_in: str = ""
+
+
+@dataclass(frozen=True)
+class CostTable:
+    """A cost-of-crime table: category → row, in ``currency`` at ``price_year`` prices."""
+
+    name: str
+    source: str
+    currency: str
+    price_year: int
+    rows: dict[str, CostRow]
+    not_costed: dict[str, str]
 
 
 @dataclass(frozen=True)
 class CrimeCost:
-    """Cost per offence in ``currency`` at ``price_year`` prices."""
+    """Cost per offence in ``currency`` at ``price_year`` prices, with its provenance."""
 
     category: str
     offence: str
@@ -30,72 +60,179 @@ class CrimeCost:
     currency: str
     price_year: int
     source: str
-    verified: bool
+    verification: str
+    conversion: str = ""
+
+    @property
+    def verified(self) -> bool:
+        """True when the figure was read in the source's table or a summary quoting it."""
+        return self.verification != "unverified"
 
 
-# canonical category → (Home Office offence, £, verified), (US offence, $, verified)
-# The Home Office domestic burglary (£5,930) and theft from the person (£1,380) figures are EVIDENCE.md
-# "[mem – verify]" values; a search of the stored source text did not reach Table E1 of Research Report 99,
-# so they stay unverified (docs/EVIDENCE_CHECKS.md) and recommendations say so.
-_TABLE: dict[str, tuple[tuple[str, float, bool], tuple[str, float, bool]]] = {
-    "burglary": (("Domestic burglary", 5930.0, False), ("Household burglary", 6462.0, True)),
-    "robbery": (("Robbery", 11320.0, True), ("Robbery", 42310.0, True)),
-    "theft_from_vehicle": (("Theft from vehicle", 870.0, True), ("Larceny/theft", 3532.0, True)),
-    "theft_of_vehicle": (("Theft of vehicle", 10290.0, True), ("Motor vehicle theft", 10772.0, True)),
-    "vehicle_crime": (("Theft from vehicle", 870.0, True), ("Larceny/theft", 3532.0, True)),
-    "assault": (("Violence with injury", 14050.0, True), ("Aggravated assault", 107020.0, True)),
-    "violence": (("Violence with injury", 14050.0, True), ("Aggravated assault", 107020.0, True)),
-    "criminal_damage": (("Criminal damage (other than arson)", 1350.0, True), ("Vandalism", 4860.0, True)),
-    "theft": (("Theft from person", 1380.0, False), ("Larceny/theft", 3532.0, True)),
-    "arson": (("Arson", 8420.0, True), ("Arson", 21103.0, True)),
-}
+def _ho(offence: str, amount: float, verification: str = "secondary summary") -> CostRow:
+    return CostRow(offence, amount, verification, HO_SECONDARY if verification != "unverified" else "")
 
-# Labelled assumptions: consumer price index ratios to the planning year and an exchange rate.
-PRICE_INDEX = {
-    ("GBP", 2015): 1.00,
-    ("GBP", 2016): 1.01,
-    ("GBP", 2020): 1.09,
-    ("GBP", 2024): 1.33,
-    ("GBP", 2025): 1.37,
-    ("USD", 2008): 1.00,
-    ("USD", 2015): 1.10,
-    ("USD", 2020): 1.18,
-    ("USD", 2024): 1.46,
-    ("USD", 2025): 1.50,
-}
-PRICE_INDEX_NOTE = (
-    "Assumption: CPI ratios (UK CPI 2015=1.00 → 2025≈1.37; US CPI-U 2008=1.00 → 2025≈1.50) and 1.27 USD per GBP; "
-    "replace with official series for a funding bid."
+
+def _us(offence: str, amount: float) -> CostRow:
+    return CostRow(offence, amount, "secondary summary", US_SECONDARY)
+
+
+#: Share of violent incidents with an injury (CSEW year ending March 2017: 53% without injury).
+INJURED_SHARE = 0.47
+INJURED_SHARE_SOURCE = (
+    "ONS, The nature of violent crime in England and Wales: year ending March 2017 ('violence without injury "
+    "accounted for around half (53%) of all CSEW violent incidents')"
 )
-USD_PER_GBP = 1.27
+_INJURY_UNKNOWN_US = (
+    "not costed: the data do not say whether the assault was aggravated, and McCollister et al. cost only "
+    "aggravated assault; costing every assault as aggravated would overstate it"
+)
+
+TABLES: dict[str, CostTable] = {
+    "home_office_rr99": CostTable(
+        name="Home Office RR99",
+        source=HO_SOURCE,
+        currency="GBP",
+        price_year=2015,
+        rows={
+            "burglary": _ho("Domestic burglary", 5930.0, "unverified"),
+            "robbery": _ho("Robbery", 11320.0),
+            "theft_from_vehicle": _ho("Theft from vehicle", 870.0),
+            "theft_of_vehicle": _ho("Theft of vehicle", 10290.0),
+            "vehicle_crime": _ho("Theft from vehicle (most vehicle crime)", 870.0),
+            "violence_with_injury": _ho("Violence with injury", 14050.0),
+            "assault": CostRow(
+                "Assault, injury not recorded: lower bound = 47% injured × violence with injury; the "
+                "uninjured 53% valued at zero (no checked violence-without-injury cost: the £5,930 once "
+                "listed is the domestic-burglary figure copied)",
+                14050.0 * INJURED_SHARE,
+                "secondary summary",
+                f"{HO_SECONDARY}; {INJURED_SHARE_SOURCE}",
+            ),
+            "violence": CostRow(
+                "Violence, injury not recorded: lower bound as for assault",
+                14050.0 * INJURED_SHARE,
+                "secondary summary",
+                f"{HO_SECONDARY}; {INJURED_SHARE_SOURCE}",
+            ),
+            "criminal_damage": _ho("Criminal damage (other than arson)", 1350.0),
+            "theft": _ho("Theft from the person (closest row for other theft)", 1380.0, "unverified"),
+            "arson": _ho("Arson", 8420.0),
+            "rape": _ho("Rape", 39360.0),
+            "sexual_offence": _ho("Other sexual offences", 6520.0),
+            "homicide": _ho("Homicide", 3217740.0),
+        },
+        not_costed={},
+    ),
+    "mccollister_2010": CostTable(
+        name="McCollister et al. 2010",
+        source=US_SOURCE,
+        currency="USD",
+        price_year=2008,
+        rows={
+            "burglary": _us("Household burglary", 6462.0),
+            "robbery": _us("Robbery", 42310.0),
+            "theft_from_vehicle": _us("Larceny/theft", 3532.0),
+            "theft_of_vehicle": _us("Motor vehicle theft", 10772.0),
+            "vehicle_crime": _us("Larceny/theft (most vehicle crime)", 3532.0),
+            "aggravated_assault": _us("Aggravated assault", 107020.0),
+            "criminal_damage": _us("Vandalism", 4860.0),
+            "theft": _us("Larceny/theft", 3532.0),
+            "arson": _us("Arson", 21103.0),
+            "rape": _us("Rape/sexual assault", 240776.0),
+            "sexual_offence": _us("Rape/sexual assault", 240776.0),
+            "homicide": _us("Murder", 8982907.0),
+        },
+        not_costed={"assault": _INJURY_UNKNOWN_US, "violence": _INJURY_UNKNOWN_US},
+    ),
+}
 
 
-def price_factor(currency: str, from_year: int, to_year: int) -> float:
-    """Multiplier taking ``currency`` amounts from ``from_year`` to ``to_year`` prices (nearest known years)."""
-    years = sorted(y for c, y in PRICE_INDEX if c == currency)
+def crime_cost(
+    category: str, jurisdiction: Jurisdiction, *, currency: str | None = None, price_year: int | None = None
+) -> CrimeCost | None:
+    """Unit cost of one ``category`` offence for ``jurisdiction`` (``None``: not costed).
 
-    def index(year: int) -> float:
-        nearest = min(years, key=lambda y: abs(y - year))
-        return PRICE_INDEX[(currency, nearest)]
-
-    return index(to_year) / index(from_year)
-
-
-def convert(amount: float, *, currency: str, price_year: int, to_currency: str, to_year: int) -> float:
-    """Convert an amount between currencies (labelled exchange-rate assumption) and price years."""
-    value = amount * price_factor(currency, price_year, to_year)
-    if currency == to_currency:
-        return value
-    return value * USD_PER_GBP if to_currency == "USD" else value / USD_PER_GBP
-
-
-def crime_cost(category: str, *, currency: str = "GBP", price_year: int = 2025) -> CrimeCost | None:
-    """Unit cost of one ``category`` offence in ``currency`` at ``price_year`` prices (None if unknown)."""
-    row = _TABLE.get(category)
+    Parameters
+    ----------
+    category : str
+        Canonical crime category (``burglary``, ``robbery``, ...).
+    jurisdiction : Jurisdiction
+        Gives the table, the currency and the price year.
+    currency, price_year : optional
+        Display currency and price year; default the jurisdiction's. Another currency is reached
+        through the labelled exchange rates of ``jurisdictions.toml``.
+    """
+    table = TABLES[jurisdiction.crime_costs]
+    row = table.rows.get(category)
     if row is None:
         return None
-    (offence, amount, verified), base_year, source = (
-        (row[0], 2015, HO_SOURCE) if currency == "GBP" else (row[1], 2008, US_SOURCE)
+    year = price_year or jurisdiction.price_year
+    value = row.amount * jurisdiction.price_index.factor(table.price_year, year)
+    notes = []
+    if jurisdiction.conversion is not None:
+        value *= jurisdiction.conversion.rate
+        notes.append(jurisdiction.conversion.note)
+    target = currency or jurisdiction.currency
+    if target != jurisdiction.currency:
+        rate = exchange_rate(jurisdiction.currency, target)
+        value *= rate.rate
+        notes.append(
+            f"shown in {target} at {rate.rate:.3f} per {jurisdiction.currency} ({rate.source}; {rate.verification})"
+        )
+    return CrimeCost(
+        category, row.offence, value, target, year, table.source, row.verification, "; ".join(notes)
     )
-    value = amount * price_factor(currency, base_year, price_year)
-    return CrimeCost(category, offence, value, currency, price_year, source, verified)
+
+
+def not_costed_reason(category: str, jurisdiction: Jurisdiction) -> str:
+    """Why ``category`` has no unit cost in the jurisdiction's table."""
+    table = TABLES[jurisdiction.crime_costs]
+    return table.not_costed.get(category, f"no {table.name} row for '{category}'")
+
+
+def money(
+    amount: float, *, currency: str, price_year: int, to_currency: str, to_year: int
+) -> tuple[float, str]:
+    """Move a measure cost between price years (own CPI) and currencies (labelled rate); the note says how."""
+    value = (
+        amount * price_index_for(currency).factor(price_year, to_year) if price_year != to_year else amount
+    )
+    if currency == to_currency:
+        return value, ""
+    rate = exchange_rate(currency, to_currency)
+    return value * rate.rate, (
+        f"converted to {to_currency} from the catalogue's cost assumption at {rate.rate:.3f} per unit of its "
+        f"currency ({rate.verification} {rate.year} exchange rate)"
+    )
+
+
+def price_note(jurisdiction: Jurisdiction | None, currency: str | None, price_year: int | None) -> str:
+    """One sentence naming the table, the price index and any conversion behind the money figures."""
+    if jurisdiction is None:
+        return "No costs: no jurisdiction applies, so no cost table or currency is used."
+    table = TABLES[jurisdiction.crime_costs]
+    idx = jurisdiction.price_index
+    text = (
+        f"Costs of crime: {table.name} ({table.currency} {table.price_year}) inflated to {price_year} with "
+        f"{idx.series} ({idx.verification}: {idx.check})"
+    )
+    if jurisdiction.conversion is not None:
+        text += f"; {jurisdiction.conversion.note}"
+    if currency and currency != jurisdiction.currency:
+        rate = exchange_rate(jurisdiction.currency, currency)
+        text += f"; shown in {currency} at {rate.rate:.3f} per {jurisdiction.currency} ({rate.verification})"
+    return text + "."
+
+
+__all__ = [
+    "TABLES",
+    "VERIFICATIONS",
+    "CostRow",
+    "CostTable",
+    "CrimeCost",
+    "crime_cost",
+    "money",
+    "not_costed_reason",
+    "price_note",
+]

@@ -55,32 +55,63 @@ def choose_portfolio(
     check_choice(objective, OBJECTIVES, name="objective", where="interventions.choose_portfolio")
     budget = check_positive(budget, name="budget", where="interventions.choose_portfolio", allow_zero=True)
     recs = recommendations.reset_index(drop=True)
+    if len(recs) == 0:
+        return _result(recs, np.zeros(0, bool), budget, objective)
     value = recs[OBJECTIVES[objective]].to_numpy(float)
     cost = recs["cost"].to_numpy(float)
-    eligible = value > 0
+    if not (np.isfinite(cost).all() and np.isfinite(value).all()):
+        raise InsufficientDataError(
+            "These recommendations carry no costs (no jurisdiction applies to the study area, so nothing was "
+            "costed); a budget portfolio needs them. Name the jurisdiction, e.g. --jurisdiction UK."
+        )
+    a, lo, hi = _constraints(
+        recs,
+        cost,
+        budget,
+        max_surveillance_share=max_surveillance_share,
+        min_per_ward=min_per_ward,
+        ward_col=ward_col,
+    )
+    upper = (value > 0).astype(float) if min_per_ward is None else np.ones(len(recs))
+    res = milp(
+        c=-value,
+        constraints=LinearConstraint(csr_matrix(a), lo, hi),
+        integrality=np.ones(len(recs)),
+        bounds=Bounds(np.zeros(len(recs)), upper),
+    )
+    if res.status != 0 or res.x is None:
+        raise InsufficientDataError(
+            f"No portfolio satisfies the constraints within a budget of {budget:,.0f} ({res.message}). "
+            "Raise the budget or relax the ward minimum / surveillance cap."
+        )
+    return _result(recs, res.x > 0.5, budget, objective)
+
+
+def _constraints(
+    recs: pd.DataFrame,
+    cost: np.ndarray,
+    budget: float,
+    *,
+    max_surveillance_share: float | None,
+    min_per_ward: Mapping[str, int] | int | None,
+    ward_col: str,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Constraint matrix and bounds: budget, one variant per hotspot, surveillance cap, ward minimum."""
     n = len(recs)
-    if n == 0:
-        return _result(recs, np.zeros(0, bool), budget, objective)
-    rows: list[np.ndarray] = []
-    lo: list[float] = []
-    hi: list[float] = []
-
-    def add(coeffs: np.ndarray, low: float, high: float) -> None:
-        rows.append(coeffs)
-        lo.append(low)
-        hi.append(high)
-
-    add(cost, -np.inf, budget)
-    groups = recs.groupby(["hotspot_id", "variant_group"]).indices
-    for idx in groups.values():
+    rows: list[np.ndarray] = [cost]
+    lo: list[float] = [-np.inf]
+    hi: list[float] = [budget]
+    for idx in recs.groupby(["hotspot_id", "variant_group"]).indices.values():
         if len(idx) > 1:
             a = np.zeros(n)
             a[idx] = 1
-            add(a, -np.inf, 1)
+            rows.append(a)
+            lo.append(-np.inf)
+            hi.append(1)
     if max_surveillance_share is not None:
-        add(
-            np.where(recs["surveillance"].to_numpy(bool), cost, 0.0), -np.inf, max_surveillance_share * budget
-        )
+        rows.append(np.where(recs["surveillance"].to_numpy(bool), cost, 0.0))
+        lo.append(-np.inf)
+        hi.append(max_surveillance_share * budget)
     if min_per_ward is not None:
         if ward_col not in recs.columns:
             raise ConfigError(
@@ -93,20 +124,10 @@ def choose_portfolio(
             else dict(min_per_ward)
         )
         for ward, k in targets.items():
-            add((wards == str(ward)).to_numpy(float), k, np.inf)
-    upper = eligible.astype(float) if min_per_ward is None else np.ones(n)
-    res = milp(
-        c=-value,
-        constraints=LinearConstraint(csr_matrix(np.vstack(rows)), np.array(lo), np.array(hi)),
-        integrality=np.ones(n),
-        bounds=Bounds(np.zeros(n), upper),
-    )
-    if res.status != 0 or res.x is None:
-        raise InsufficientDataError(
-            f"No portfolio satisfies the constraints within a budget of {budget:,.0f} ({res.message}). "
-            "Raise the budget or relax the ward minimum / surveillance cap."
-        )
-    return _result(recs, res.x > 0.5, budget, objective)
+            rows.append((wards == str(ward)).to_numpy(float))
+            lo.append(k)
+            hi.append(np.inf)
+    return np.vstack(rows), np.array(lo), np.array(hi)
 
 
 def _result(recs: pd.DataFrame, chosen: np.ndarray, budget: float, objective: str) -> pd.DataFrame:

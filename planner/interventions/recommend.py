@@ -1,18 +1,25 @@
-"""Rank situational interventions per hotspot by evidence, cost and uncertainty.
+"""Rank situational interventions per hotspot by evidence, mechanism, cost and uncertainty.
 
-For each hotspot and catalogue entry: is it applicable (the entry's exposure conditions), how much
-is needed (its quantity rule), what it costs (present value over its life), how many crimes it
-would prevent per year (baseline of evidenced crimes × effect, net of displacement/diffusion drawn
-from Guerette & Bowers 2009), what that is worth (unit costs of crime), and a seeded Monte Carlo
-interval for crimes prevented and the benefit-cost ratio. The guidelines' limits are applied:
-measures with negative evidence are never listed; measures restricting public access need an
-explicit opt-in; cameras carry a privacy note and do not outrank a non-surveillance measure of
-similar value unless the user allows it. ``recommend`` is a pure function of the hotspots'
-columns, so a what-if edit re-ranks by calling it again.
+For each hotspot and catalogue entry: is it available where the data are (jurisdiction), is it
+applicable (the entry's exposure conditions), which crimes does its mechanism reach (measured from
+the data and layers, :mod:`planner.interventions.reach`), what is the baseline those crimes would
+have (empirical-Bayes shrinkage for regression to the mean, over-dispersion;
+:mod:`planner.interventions.baseline`), how much is needed (its quantity rule), what it costs
+(present value, in the jurisdiction's currency), how many crimes it would prevent per year, what
+that is worth (the jurisdiction's unit costs of crime) and a seeded Monte Carlo interval over the
+reached share, the baseline, the effect, displacement/diffusion (Guerette & Bowers 2009) and cost.
+
+Measures are ranked within each hotspot by a stated rule (:data:`RANK_RULES`; by default expected
+net benefit per unit of money spent), and ``rank_reason`` says why each one sits where it does.
+The guidelines' limits hold: measures with negative evidence are never listed; measures restricting
+public access need an explicit opt-in; cameras carry a privacy note and do not outrank a
+non-surveillance measure of similar value unless the user allows it. ``recommend`` is a pure
+function of its inputs, so a what-if edit re-ranks by calling it again.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import math
@@ -22,11 +29,15 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 
-from planner._hours import night_flags
+from planner.errors import ConfigError
 from planner.hotspots.polygons import period_years_of
+from planner.interventions import baseline as bl
 from planner.interventions.catalog import Catalogue, Condition, Intervention, QuantityRule, load_catalogue
-from planner.interventions.costs import PRICE_INDEX_NOTE, convert, crime_cost
+from planner.interventions.costs import crime_cost, money, not_costed_reason, price_note
+from planner.interventions.jurisdictions import JurisdictionChoice, choose_jurisdiction
+from planner.interventions.reach import IncidentFlags, Reach, dwellings_of, incident_flags, measure_reach
 
 logger = logging.getLogger(__name__)
 
@@ -35,6 +46,14 @@ GB_SOURCE = (
     "a review of situational crime prevention evaluations. Criminology 47(4):1331-1368."
 )
 SIMILAR_VALUE = 0.8  # a camera may not outrank a non-surveillance measure worth ≥ 80% as much
+#: Ranking rules: name → (column holding the score, plain-language description).
+RANK_RULES = {
+    "net_benefit_per_cost": ("net_benefit_per_cost", "expected net benefit per unit of money spent"),
+    "net_benefit": ("net_benefit", "expected net benefit (present value)"),
+    "bcr": ("bcr", "median benefit-cost ratio"),
+    "prevented": ("prevented_per_year", "expected crimes prevented per year"),
+    "p_benefit_exceeds_cost": ("p_benefit_exceeds_cost", "probability that the benefit exceeds the cost"),
+}
 
 
 @dataclass(frozen=True)
@@ -49,14 +68,183 @@ class DisplacementPrior:
     source: str = GB_SOURCE
 
 
-def _hotspot_counts(hotspots: gpd.GeoDataFrame, incidents: gpd.GeoDataFrame) -> pd.DataFrame:
-    """Incidents per hotspot with category, location type and night flag (one row per incident)."""
-    pts = incidents[
-        ["category", "geometry", *[c for c in ("location_type",) if c in incidents.columns]]
-    ].copy()
-    pts["night"] = night_flags(incidents["occurred_at"], incidents.attrs.get("time_resolution")).to_numpy()
-    joined = gpd.sjoin(pts, hotspots[["hotspot_id", "geometry"]], predicate="within", how="inner")
-    return pd.DataFrame(joined.drop(columns=["geometry", "index_right"]))
+@dataclass(frozen=True)
+class RecommendOptions:
+    """Every option of :func:`recommend` (see its docstring)."""
+
+    jurisdiction: str | None = "auto"
+    currency: str | None = None
+    price_year: int | None = None
+    discount_rate: float = 0.035
+    displacement: DisplacementPrior | None = None
+    allow_surveillance_priority: bool = False
+    allow_access_restriction: bool = False
+    rank_by: str = "net_benefit_per_cost"
+    n_draws: int = 2000
+    random_state: int = 0
+
+
+@dataclass(frozen=True)
+class RunContext:
+    """What every hotspot's evaluation shares: options, jurisdiction, money units, data facts."""
+
+    options: RecommendOptions
+    choice: JurisdictionChoice
+    currency: str | None
+    price_year: int | None
+    years: float
+    flags: IncidentFlags
+    area: bl.Area
+    points: pd.DataFrame
+    prior: DisplacementPrior
+    rng: np.random.Generator
+    refs: dict[tuple[Any, ...], bl.Reference]
+
+
+@dataclass(frozen=True)
+class Assessment:
+    """What the evaluation of one measure in one hotspot found (for its reasons text)."""
+
+    met: list[str]
+    reach: Reach
+    base: bl.Baseline
+    quantity: tuple[float, str]
+    stats: dict[str, Any]
+    value_notes: tuple[list[str], list[str]]
+
+
+@dataclass(frozen=True)
+class HotspotContext:
+    """One hotspot: its row of exposure columns and its incidents with per-incident flags."""
+
+    hotspot_id: str
+    row: pd.Series
+    incidents: pd.DataFrame
+    location_share: dict[str, float] | None
+
+
+def recommend(
+    hotspots: gpd.GeoDataFrame,
+    incidents: gpd.GeoDataFrame,
+    *,
+    catalogue: Catalogue | None = None,
+    layers: dict[str, Any] | None = None,
+    cells: gpd.GeoDataFrame | None = None,
+    options: RecommendOptions | None = None,
+    **option_values: Any,
+) -> gpd.GeoDataFrame:
+    """Ranked candidate measures for every hotspot.
+
+    Parameters
+    ----------
+    hotspots : GeoDataFrame
+        Hotspot polygons (projected CRS, metres) with ``hotspot_id``, ``area_m2`` and exposure
+        columns ``<layer>__<metric>`` (missing columns make conditions "unknown", never fail).
+    incidents : GeoDataFrame
+        Incidents in the same CRS with ``occurred_at``, ``category`` (and ``location_type`` if known).
+    catalogue : dict, optional
+        Intervention catalogue (default: the shipped one).
+    layers : dict, optional
+        Environmental layers by kind (``car_parks``, ``street_lights``, ``lighting`` raster ...), used
+        to measure per incident which crimes a mechanism reaches.
+    cells : GeoDataFrame, optional
+        The study area's grid cells, the reference for the regression-to-the-mean shrinkage.
+    options : RecommendOptions, optional
+        All options at once; single options may also be given as keywords: ``jurisdiction``
+        (``"auto"`` from the location, ``"UK"``, ``"US"``, ``"CA"`` or ``"none"``), ``currency``,
+        ``price_year``, ``discount_rate``, ``displacement``, ``allow_surveillance_priority``,
+        ``allow_access_restriction``, ``rank_by`` (one of :data:`RANK_RULES`), ``n_draws``,
+        ``random_state``.
+
+    Returns
+    -------
+    GeoDataFrame
+        One row per offered (hotspot, measure) with ``rank``, the reached crimes and how they were
+        measured, baseline, quantities, costs, crimes prevented (mean and 90% interval),
+        benefit-cost ratio (interval), ``p_benefit_exceeds_cost``, ``rank_reason``, sources, privacy
+        and access notes and plain-language ``reasons``. ``attrs["not_offered"]`` lists the measures
+        left out and why; ``attrs["assumptions"]`` the money units, sources and rules used.
+    """
+    opts = _options(options, option_values)
+    run = _run_context(hotspots, incidents, layers, cells, opts)
+    catalogue = catalogue if catalogue is not None else load_catalogue()
+    rows: list[dict[str, Any]] = []
+    draws: list[np.ndarray] = []
+    not_offered: list[dict[str, str]] = []
+    for ctx in _hotspot_contexts(hotspots, run.flags):
+        for item in catalogue.values():
+            result = _evaluate(item, ctx, run)
+            if isinstance(result, str):
+                not_offered.append(
+                    {"hotspot_id": ctx.hotspot_id, "intervention_id": item.id, "reason": result}
+                )
+                continue
+            row, score_draws = result
+            rows.append(row)
+            draws.append(score_draws)
+    return _finish(hotspots, rows, draws, not_offered, run)
+
+
+def _options(options: RecommendOptions | None, values: dict[str, Any]) -> RecommendOptions:
+    base = options or RecommendOptions()
+    names = {f.name for f in dataclasses.fields(RecommendOptions)}
+    unknown = sorted(set(values) - names)
+    if unknown:
+        raise ConfigError(f"recommend() got unknown option(s) {unknown}; valid options are {sorted(names)}.")
+    out = dataclasses.replace(base, **values)
+    if out.rank_by not in RANK_RULES:
+        raise ConfigError(
+            f"The 'rank_by' option of recommend must be one of {sorted(RANK_RULES)}; got {out.rank_by!r}. "
+            "Use e.g. --rank-by net_benefit."
+        )
+    return out
+
+
+def _run_context(
+    hotspots: gpd.GeoDataFrame,
+    incidents: gpd.GeoDataFrame,
+    layers: dict[str, Any] | None,
+    cells: gpd.GeoDataFrame | None,
+    opts: RecommendOptions,
+) -> RunContext:
+    choice = choose_jurisdiction(hotspots if len(hotspots) else incidents, override=opts.jurisdiction)
+    j = choice.jurisdiction
+    currency = (opts.currency or j.currency) if j is not None else None
+    price_year = (opts.price_year or j.price_year) if j is not None else None
+    points = pd.DataFrame(
+        {
+            "x": shapely.get_x(np.asarray(incidents.geometry.values)),
+            "y": shapely.get_y(np.asarray(incidents.geometry.values)),
+            "category": incidents["category"].astype(str).to_numpy(),
+        }
+    )
+    return RunContext(
+        options=opts,
+        choice=choice,
+        currency=currency,
+        price_year=price_year,
+        years=period_years_of(incidents),
+        flags=incident_flags(hotspots, incidents, layers),
+        area=bl.area_from_cells(cells, incidents),
+        points=points,
+        prior=opts.displacement or DisplacementPrior(),
+        rng=np.random.default_rng(opts.random_state),
+        refs={},
+    )
+
+
+def _hotspot_contexts(hotspots: gpd.GeoDataFrame, flags: IncidentFlags) -> list[HotspotContext]:
+    by_hotspot = dict(tuple(flags.frame.groupby("hotspot_id", sort=False)))
+    out = []
+    for _, hs in hotspots.sort_values("hotspot_id").iterrows():  # few hotspots × few measures
+        inc = by_hotspot.get(hs["hotspot_id"], flags.frame.iloc[0:0])
+        loc = inc["location"].dropna()
+        share = loc.value_counts(normalize=True).to_dict() if len(loc) else None
+        out.append(HotspotContext(str(hs["hotspot_id"]), hs, inc, share))
+    return out
+
+
+# --------------------------------------------------------------------------- one measure, one hotspot
 
 
 def _condition(row: pd.Series, cond: Condition, location_share: dict[str, float] | None) -> bool | None:
@@ -78,12 +266,40 @@ def _condition(row: pd.Series, cond: Condition, location_share: dict[str, float]
     }[cond.op or "=="]
 
 
-def _quantity(row: pd.Series, rules: tuple[QuantityRule, ...], baseline: float) -> tuple[float, str] | None:
+def _gate(item: Intervention, ctx: HotspotContext, run: RunContext) -> str | list[str]:
+    """Why the measure is not offered here, or the applicability conditions met (may be empty)."""
+    if item.never_recommend:
+        return f"never recommended: {item.never_reason}"
+    if item.restricts_public_access and not run.options.allow_access_restriction:
+        return "restricts public access: needs the explicit opt-in (allow_access_restriction)"
+    j = run.choice.jurisdiction
+    if j is not None and item.id in j.unavailable:
+        return f"not available in {j.name}: {j.unavailable[item.id]}"
+    results = [_condition(ctx.row, c, ctx.location_share) for c in item.any_of]
+    known = [r for r in results if r is not None]
+    if known and not any(known):
+        return "its applicability conditions are not met here"
+    if any(_condition(ctx.row, c, ctx.location_share) for c in item.unless):
+        return "already in place here (" + "; ".join(c.describe() for c in item.unless) + ")"
+    return [c.describe() for c, r in zip(item.any_of, results, strict=True) if r]
+
+
+def _quantity(
+    row: pd.Series, rules: tuple[QuantityRule, ...], *, reached_per_year: float, reach: Reach
+) -> tuple[float, str] | None:
     for rule in rules:
+        if rule.sites_m is not None:
+            sites = reach.sites(rule.sites_m)
+            if sites:
+                return float(sites), rule.describe()
+            continue
         if rule.fixed is not None:
             return float(rule.fixed), rule.describe()
         if rule.baseline_times is not None:
-            return float(max(math.ceil(baseline * rule.baseline_times), 1)), rule.describe()
+            return float(max(math.ceil(reached_per_year * rule.baseline_times), 1)), rule.describe()
+        if rule.dwellings_times is not None:
+            dwellings, how = dwellings_of(row)
+            return float(max(math.ceil(dwellings * rule.dwellings_times), 1)), f"{rule.describe()}; {how}"
         if rule.column in row.index and pd.notna(row[rule.column]):
             x = float(row[rule.column])
             q = math.ceil(x / rule.per) if rule.per else math.ceil(x * (rule.times or 1.0))
@@ -94,8 +310,24 @@ def _quantity(row: pd.Series, rules: tuple[QuantityRule, ...], baseline: float) 
     return None
 
 
-def _annuity(years: int, rate: float) -> float:
-    return float(years) if rate == 0 else (1 - (1 + rate) ** -years) / rate
+def _baseline(item: Intervention, ctx: HotspotContext, reach: Reach, run: RunContext) -> bl.Baseline:
+    area_m2 = float(ctx.row.get("area_m2", np.nan))
+    if not np.isfinite(area_m2) or area_m2 <= 0:
+        area_m2 = float(ctx.row.geometry.area)
+    block = bl.block_size_m(area_m2)
+    key = (item.crime_types, block)
+    if key not in run.refs:
+        pts = run.points[run.points["category"].isin(item.crime_types)]
+        run.refs[key] = bl.reference_for(
+            pts[["x", "y"]].to_numpy(),
+            run.area,
+            block_m=block,
+            years=run.years,
+            label="/".join(item.crime_types),
+        )
+    return bl.eb_baseline(
+        reach.evidenced, years=run.years, area_m2=area_m2, ref=run.refs[key], yearly=reach.yearly
+    )
 
 
 def _triangular(rng: np.random.Generator, low: float, mode: float, high: float, n: int) -> np.ndarray:
@@ -104,160 +336,14 @@ def _triangular(rng: np.random.Generator, low: float, mode: float, high: float, 
     return rng.triangular(low, min(max(mode, low), high), high, n)
 
 
-def recommend(
-    hotspots: gpd.GeoDataFrame,
-    incidents: gpd.GeoDataFrame,
-    *,
-    catalogue: Catalogue | None = None,
-    currency: str = "GBP",
-    price_year: int = 2025,
-    discount_rate: float = 0.035,
-    displacement: DisplacementPrior | None = None,
-    allow_surveillance_priority: bool = False,
-    allow_access_restriction: bool = False,
-    n_draws: int = 2000,
-    random_state: int = 0,
-) -> gpd.GeoDataFrame:
-    """Ranked candidate measures for every hotspot.
-
-    Parameters
-    ----------
-    hotspots : GeoDataFrame
-        Hotspot polygons (projected CRS) with ``hotspot_id``, ``area_m2``, ``night_share`` and
-        exposure columns ``<layer>__<metric>`` (missing columns make conditions "unknown", never fail).
-    incidents : GeoDataFrame
-        Incidents in the same CRS with ``occurred_at``, ``category`` (and ``location_type`` if known).
-    currency, price_year : str, int
-        Money units of every cost and benefit (conversion factors are labelled assumptions).
-    discount_rate : float
-        Yearly discount rate for present values over each measure's life.
-    displacement : DisplacementPrior
-        Allowance for displacement and diffusion of benefits.
-    allow_surveillance_priority : bool
-        Let cameras rank above non-surveillance measures of similar value.
-    allow_access_restriction : bool
-        Include measures that restrict public access (alley gating), with a consultation note.
-    n_draws, random_state : int
-        Monte Carlo draws and seed (results are identical for the same seed).
-
-    Returns
-    -------
-    GeoDataFrame
-        One row per (hotspot, measure) with ``rank`` within the hotspot, quantities, costs,
-        crimes prevented (mean and 90% interval), benefit-cost ratio (interval),
-        ``p_benefit_exceeds_cost``, sources, privacy and access notes and plain-language ``reasons``.
-    """
-    catalogue = catalogue if catalogue is not None else load_catalogue()
-    prior = displacement or DisplacementPrior()
-    rng = np.random.default_rng(random_state)
-    years = period_years_of(incidents)
-    per_incident = _hotspot_counts(hotspots, incidents)
-    has_loc = "location_type" in per_incident.columns
-    rows: list[dict[str, Any]] = []
-    for _, hs in hotspots.sort_values("hotspot_id").iterrows():  # few hotspots × few measures: not a hot path
-        hid = hs["hotspot_id"]
-        inc = per_incident[per_incident["hotspot_id"] == hid]
-        loc_share = (
-            inc["location_type"].value_counts(normalize=True).to_dict() if has_loc and len(inc) else None
-        )
-        known_night = pd.Series(inc["night"], dtype="boolean").dropna()
-        # unknown hour of day (day/month data): no night-specific effect is claimed
-        night_share = float(known_night.mean()) if len(known_night) else 0.0
-        for item in catalogue.values():
-            if item.never_recommend:
-                continue
-            if item.restricts_public_access and not allow_access_restriction:
-                continue
-            row = _evaluate(
-                item,
-                hs,
-                inc,
-                loc_share=loc_share,
-                night_share=night_share,
-                years=years,
-                currency=currency,
-                price_year=price_year,
-                rate=discount_rate,
-                prior=prior,
-                rng=rng,
-                n=n_draws,
-                has_loc=has_loc,
-            )
-            if row is not None:
-                row["hotspot_id"] = hid
-                rows.append(row)
-    columns = ["hotspot_id", "intervention_id", "rank"]
-    if not rows:
-        return gpd.GeoDataFrame(columns=[*columns, "geometry"], geometry="geometry", crs=hotspots.crs)
-    table = pd.DataFrame(rows)
-    table = _rank(table, allow_surveillance_priority=allow_surveillance_priority)
-    geoms = hotspots.set_index("hotspot_id").geometry
-    out = gpd.GeoDataFrame(table, geometry=geoms.loc[table["hotspot_id"]].to_numpy(), crs=hotspots.crs)
-    out.attrs["assumptions"] = {
-        "currency": currency,
-        "price_year": price_year,
-        "discount_rate": discount_rate,
-        "n_draws": n_draws,
-        "random_state": random_state,
-        "price_note": PRICE_INDEX_NOTE,
-        "displacement_prior": prior.source,
-        "years_of_data": years,
-    }
-    return out
-
-
-def _evaluate(
-    item: Intervention,
-    hs: pd.Series,
-    inc: pd.DataFrame,
-    *,
-    loc_share: dict[str, float] | None,
-    night_share: float,
-    years: float,
-    currency: str,
-    price_year: int,
-    rate: float,
-    prior: DisplacementPrior,
-    rng: np.random.Generator,
-    n: int,
-    has_loc: bool,
-) -> dict[str, Any] | None:
-    results = [_condition(hs, c, loc_share) for c in item.any_of]
-    known = [r for r in results if r is not None]
-    if known and not any(known):
-        return None
-    blockers = [
-        c.describe()
-        for c, r in zip(item.unless, [_condition(hs, c, loc_share) for c in item.unless], strict=True)
-        if r
-    ]
-    if blockers:
-        return None
-    met = [c.describe() for c, r in zip(item.any_of, results, strict=True) if r]
-    evid = inc[inc["category"].isin(item.crime_types)]
-    if item.setting_filter and has_loc:
-        evid = evid[evid["location_type"].isin(item.settings)]
-    n_evid = len(evid)
-    if n_evid == 0:
-        return None
-    baseline = n_evid / years
-    q = _quantity(hs, item.quantity, baseline)
-    if q is None:
-        return None
-    quantity, q_rule = q
-    eff = item.effect
-    if eff.night_point is not None:
-        mix = lambda a, b: (1 - night_share) * a + night_share * (b if b is not None else a)  # noqa: E731
-        e_point, e_low, e_high = (
-            mix(eff.point, eff.night_point),
-            mix(eff.low, eff.night_low),
-            mix(eff.high, eff.night_high),
-        )
-    else:
-        e_point, e_low, e_high = eff.point, eff.low, eff.high
-    # Monte Carlo: effect, baseline rate (Poisson-gamma), displacement/diffusion, cost multiplier
-    effect = _triangular(rng, e_low, e_point, e_high, n)
-    rate_draw = rng.gamma(n_evid + 0.5, 1.0 / years, n)
+def _prevented_draws(item: Intervention, reach: Reach, base: bl.Baseline, run: RunContext) -> np.ndarray:
+    """Crimes prevented per year: baseline × reached share × effect × (1 + displacement/diffusion)."""
+    rng, n, prior = run.rng, run.options.n_draws, run.prior
+    rate = base.draws(rng, n)
+    share = reach.share_draws(rng, n)
+    effect = np.zeros(n)
+    for (point, low, high), weight in _effect_mix(item, reach).items():
+        effect += weight * _triangular(rng, low, point, high, n)
     u = rng.random(n)
     shift = np.where(
         u < prior.p_displacement,
@@ -266,168 +352,412 @@ def _evaluate(
             u < prior.p_displacement + prior.p_diffusion, rng.uniform(0, prior.max_diffused_share, n), 0.0
         ),
     )
-    scope_share = item.scope.share(hs) if item.scope is not None else None
-    reach = 1.0 if scope_share is None else scope_share
-    if reach <= 0:
-        return None  # nothing of the deficit this measure fills is left here
-    prevented = rate_draw * effect * reach * (1 + shift)
-    # value per prevented crime: mix of evidenced categories
-    mix_counts = evid["category"].value_counts()
-    costs = {c: crime_cost(c, currency=currency, price_year=price_year) for c in mix_counts.index}
-    amounts = {c: (v.amount if v is not None else 0.0) for c, v in costs.items()}
-    value_per_crime = sum(amounts[c] * k for c, k in mix_counts.items()) / n_evid
-    unverified_costs = sorted(c for c, v in costs.items() if v is not None and not v.verified)
-    cost = item.cost
-    capital = convert(
-        cost.capital_per_unit * quantity,
-        currency=cost.currency,
-        price_year=cost.price_year,
-        to_currency=currency,
-        to_year=price_year,
+    return rate * share * effect * (1 + shift)
+
+
+def _effect_mix(item: Intervention, reach: Reach) -> dict[tuple[float, float, float], float]:
+    """Weights of the (point, low, high) effects over the reached crimes' categories."""
+    total = max(int(reach.mix.sum()), 1)
+    out: dict[tuple[float, float, float], float] = {}
+    for category, count in reach.mix.items():
+        key = item.effect.for_category(str(category))
+        out[key] = out.get(key, 0.0) + int(count) / total
+    return out or {(item.effect.point, item.effect.low, item.effect.high): 1.0}
+
+
+def _value_per_crime(mix: pd.Series, run: RunContext) -> tuple[float, list[str], list[str]]:
+    """Mean unit cost of the reached crimes; categories not re-verified; categories not costed (why)."""
+    j = run.choice.jurisdiction
+    assert j is not None
+    total, unverified, uncosted = 0.0, [], []
+    for category, count in mix.items():
+        cost = crime_cost(str(category), j, currency=run.currency, price_year=run.price_year)
+        if cost is None:
+            uncosted.append(f"{category} ({not_costed_reason(str(category), j)})")
+            continue
+        total += cost.amount * int(count)
+        if not cost.verified:
+            unverified.append(f"{category} ({cost.offence}: {cost.verification})")
+    return total / max(int(mix.sum()), 1), unverified, uncosted
+
+
+def _annuity(years: int, rate: float) -> float:
+    return float(years) if rate == 0 else (1 - (1 + rate) ** -years) / rate
+
+
+def _money_stats(
+    item: Intervention, quantity: float, prevented: np.ndarray, value: float, run: RunContext
+) -> tuple[dict[str, Any], np.ndarray]:
+    """Present-value cost, benefit, net benefit and BCR (means and intervals) and the score draws."""
+    assert run.currency is not None and run.price_year is not None
+    c = item.cost
+    capital, conv = money(
+        c.capital_per_unit * quantity,
+        currency=c.currency,
+        price_year=c.price_year,
+        to_currency=run.currency,
+        to_year=run.price_year,
     )
-    yearly = convert(
-        cost.yearly_per_unit * quantity,
-        currency=cost.currency,
-        price_year=cost.price_year,
-        to_currency=currency,
-        to_year=price_year,
+    yearly, _ = money(
+        c.yearly_per_unit * quantity,
+        currency=c.currency,
+        price_year=c.price_year,
+        to_currency=run.currency,
+        to_year=run.price_year,
     )
-    annuity = _annuity(cost.lifetime_years, rate)
-    cost_mult = _triangular(rng, 1 - cost.uncertainty, 1.0, 1 + cost.uncertainty, n)
-    pv_cost = (capital + yearly * annuity) * cost_mult
-    pv_benefit = prevented * value_per_crime * annuity
-    bcr = pv_benefit / np.maximum(pv_cost, 1e-9)
-    npv = pv_benefit - pv_cost
-    point_cost = capital + yearly * annuity
-    reasons = _reasons(
-        item,
-        met,
-        n_evid=n_evid,
-        years=years,
-        night_share=night_share,
-        effect=e_point,
-        quantity=quantity,
-        q_rule=q_rule,
-        unverified_costs=unverified_costs,
-        known=known,
-        scope_share=scope_share,
+    annuity = _annuity(c.lifetime_years, run.options.discount_rate)
+    n = run.options.n_draws
+    pv_cost = (capital + yearly * annuity) * _triangular(
+        run.rng, 1 - c.uncertainty, 1.0, 1 + c.uncertainty, n
     )
-    return {
-        "intervention_id": item.id,
-        "name": item.name,
-        "technique": item.technique,
-        "variant_group": item.variant_group,
-        "surveillance": item.surveillance,
-        "quantity": quantity,
-        "unit": item.unit,
+    pv_benefit = prevented * value * annuity
+    npv, bcr = pv_benefit - pv_cost, pv_benefit / np.maximum(pv_cost, 1e-9)
+    stats = {
         "capital_cost": round(capital, 2),
         "yearly_cost": round(yearly, 2),
-        "lifetime_years": cost.lifetime_years,
-        "cost": round(point_cost, 2),
-        "currency": currency,
-        "baseline_per_year": round(baseline, 3),
-        "effect": round(e_point, 4),
-        "effect_low": round(e_low, 4),
-        "effect_high": round(e_high, 4),
-        "scope_share": round(reach, 4),
-        "prevented_per_year": round(float(prevented.mean()), 3),
-        "prevented_low": round(float(np.quantile(prevented, 0.05)), 3),
-        "prevented_high": round(float(np.quantile(prevented, 0.95)), 3),
+        "cost": round(capital + yearly * annuity, 2),
         "benefit": round(float(pv_benefit.mean()), 2),
         "net_benefit": round(float(npv.mean()), 2),
+        "net_benefit_per_cost": round(float(npv.mean() / max(pv_cost.mean(), 1e-9)), 4),
         "bcr": round(float(np.median(bcr)), 3),
         "bcr_low": round(float(np.quantile(bcr, 0.05)), 3),
         "bcr_high": round(float(np.quantile(bcr, 0.95)), 3),
         "p_benefit_exceeds_cost": round(float((npv > 0).mean()), 3),
+        "value_per_crime": round(value, 2),
+        "cost_conversion": conv,
+    }
+    score = {
+        "net_benefit_per_cost": npv / np.maximum(pv_cost, 1e-9),
+        "net_benefit": npv,
+        "bcr": bcr,
+        "prevented": prevented,
+        "p_benefit_exceeds_cost": (npv > 0).astype(float),
+    }[run.options.rank_by]
+    return stats, score
+
+
+_NO_MONEY = dict.fromkeys(
+    (
+        "capital_cost",
+        "yearly_cost",
+        "cost",
+        "benefit",
+        "net_benefit",
+        "net_benefit_per_cost",
+        "bcr",
+        "bcr_low",
+        "bcr_high",
+        "p_benefit_exceeds_cost",
+        "value_per_crime",
+    ),
+    np.nan,
+)
+
+
+def _evaluate(
+    item: Intervention, ctx: HotspotContext, run: RunContext
+) -> tuple[dict[str, Any], np.ndarray] | str:
+    """One (hotspot, measure) row and its ranking-score draws, or why it is not offered."""
+    gate = _gate(item, ctx, run)
+    if isinstance(gate, str):
+        return gate
+    reach = measure_reach(item, ctx.incidents, ctx.row, run.flags)
+    if isinstance(reach, str):
+        return reach
+    base = _baseline(item, ctx, reach, run)
+    reached_per_year = base.mean_per_year * reach.share
+    q = _quantity(ctx.row, item.quantity, reached_per_year=reached_per_year, reach=reach)
+    if q is None:
+        return "its quantity cannot be worked out (the columns its quantity rules need are missing)"
+    prevented = _prevented_draws(item, reach, base, run)
+    if run.choice.jurisdiction is None:
+        stats, score = {**_NO_MONEY, "cost_conversion": ""}, prevented
+        value_notes: tuple[list[str], list[str]] = ([], [])
+    else:
+        value, unverified, uncosted = _value_per_crime(reach.mix, run)
+        stats, score = _money_stats(item, q[0], prevented, value, run)
+        value_notes = (unverified, uncosted)
+    row = _row(item, ctx, run, reach=reach, base=base, quantity=q, prevented=prevented, stats=stats)
+    row["reasons"] = _reasons(item, Assessment(gate, reach, base, q, stats, value_notes), run)
+    return row, score
+
+
+def _notes_for(item: Intervention, run: RunContext) -> tuple[str, str]:
+    """Privacy and access notes in the jurisdiction's terms (generic ones where none applies)."""
+    j = run.choice.jurisdiction
+    privacy = (
+        j.note(item.privacy_note_key) if j is not None and item.privacy_note_key else ""
+    ) or item.privacy_note
+    access = (
+        j.note(item.access_note_key) if j is not None and item.access_note_key else ""
+    ) or item.access_note
+    show_privacy = item.surveillance or item.privacy_impact in {"medium", "high"}
+    return (privacy if show_privacy else ""), (access if item.restricts_public_access else "")
+
+
+def _row(
+    item: Intervention,
+    ctx: HotspotContext,
+    run: RunContext,
+    *,
+    reach: Reach,
+    base: bl.Baseline,
+    quantity: tuple[float, str],
+    prevented: np.ndarray,
+    stats: dict[str, Any],
+) -> dict[str, Any]:
+    privacy_note, access_note = _notes_for(item, run)
+    return {
+        "hotspot_id": ctx.hotspot_id,
+        "intervention_id": item.id,
+        "name": item.name,
+        "kind": item.kind,
+        "technique": item.technique,
+        "variant_group": item.variant_group,
+        "surveillance": item.surveillance,
+        "quantity": quantity[0],
+        "unit": item.unit,
+        "lifetime_years": item.cost.lifetime_years,
+        "currency": run.currency,
+        "price_year": run.price_year,
+        "jurisdiction": run.choice.code,
+        "evidenced_count": reach.evidenced,
+        "reached_count": round(reach.reached, 2),
+        "scope_share": round(reach.share, 4),
+        "reach_method": reach.method,
+        "time_of_day": reach.time_of_day,
+        "observed_per_year": round(base.observed_per_year, 3),
+        "baseline_per_year": round(base.mean_per_year, 3),
+        "reached_per_year": round(base.mean_per_year * reach.share, 3),
+        "shrinkage_weight": round(base.weight, 4),
+        "overdispersion": round(base.overdispersion, 3),
+        **_effect_columns(item, reach),
+        "prevented_per_year": round(float(prevented.mean()), 3),
+        "prevented_low": round(float(np.quantile(prevented, 0.05)), 3),
+        "prevented_high": round(float(np.quantile(prevented, 0.95)), 3),
+        **stats,
         "evidence_strength": item.evidence_strength,
         "effect_verified": item.effect.verified,
+        "effect_interval_assumption": item.effect.interval_assumption,
+        "effect_unmeasured": item.effect.unmeasured,
         "source": item.sources[0] if item.sources else "",
         "sources": json.dumps(list(item.sources)),
-        "cost_source": ("assumption: " if cost.assumption else "") + cost.source,
+        "cost_source": (
+            "assumption: " if item.cost.assumption and not item.cost.source.startswith("assumption") else ""
+        )
+        + item.cost.source,
+        "cost_verification": item.cost.verification,
         "privacy_impact": item.privacy_impact,
-        "privacy_note": item.privacy_note
-        if item.surveillance or item.privacy_impact in {"medium", "high"}
-        else "",
+        "privacy_note": privacy_note,
         "restricts_public_access": item.restricts_public_access,
-        "access_note": item.access_note if item.restricts_public_access else "",
-        "applicability": "met" if met else "unknown (check on site)",
-        "reasons": reasons,
+        "access_note": access_note,
+        "applicability": "met" if _gate(item, ctx, run) else "unknown (check on site)",
     }
 
 
-def _reasons(
-    item: Intervention,
-    met: list[str],
-    *,
-    n_evid: int,
-    years: float,
-    night_share: float,
-    effect: float,
-    quantity: float,
-    q_rule: str,
-    unverified_costs: list[str],
-    known: list[bool],
-    scope_share: float | None = None,
-) -> str:
-    parts = []
-    if met:
-        parts.append("Why here: " + "; ".join(met) + ".")
-    elif not known:
-        parts.append("Why here: the layers needed to test this measure are missing — check on site.")
+def _effect_columns(item: Intervention, reach: Reach) -> dict[str, float]:
+    mix = _effect_mix(item, reach)
+    return {
+        name: round(sum(w * key[i] for key, w in mix.items()), 4)
+        for i, name in enumerate(("effect", "effect_low", "effect_high"))
+    }
+
+
+def _reasons(item: Intervention, a: Assessment, run: RunContext) -> str:
+    """Plain-language reasons: why here, what is reached, baseline, evidence, quantity, money, notes."""
+    met, reach, base, quantity, stats = a.met, a.reach, a.base, a.quantity, a.stats
+    parts = [
+        "Why here: "
+        + ("; ".join(met) if met else "the layers needed to test this measure are missing — check on site")
+        + "."
+    ]
+    parts.append(f"Reached: {reach.method}" + "".join(f"; {n}" for n in reach.notes) + ".")
     parts.append(
-        f"Crime it addresses: {n_evid} evidenced incidents in {years:.1f} years ({n_evid / years:.1f} per year), "
-        f"{night_share:.0%} at night."
+        f"Baseline: {base.text}; about {base.mean_per_year * reach.share:.1f} reached crimes a year."
     )
+    eff = item.effect
     parts.append(
-        f"Evidence: {item.evidence_strength}; expected reduction {effect:.0%} ({item.effect.basis})."
+        f"Evidence: {item.evidence_strength}; expected reduction {eff.point:.0%} ({eff.low:.0%}–{eff.high:.0%}): {eff.basis}."
     )
-    if item.scope is not None:
-        if scope_share is None:
+    for sub in eff.by_type:
+        if any(c in reach.mix.index for c in sub.crime_types):
             parts.append(
-                f"Reach: {item.scope.column} was not measured here, so the effect is applied to the whole "
-                "hotspot — an upper bound."
+                f"For {', '.join(sub.crime_types)}: {sub.point:.0%} ({sub.low:.0%}–{sub.high:.0%}): {sub.basis}."
             )
-        else:
-            parts.append(
-                f"Reach: the effect is applied to {scope_share:.0%} of these crimes ({item.scope.note or item.scope.column})."
-            )
-    if not item.effect.verified:
+    if not eff.verified:
         parts.append(
-            "Caveat: the effect interval rests on figures not re-checked in the original source; it is widened."
+            "Caveat: the effect rests on an assumption or on figures not found in the original source; its interval is wide."
         )
-    parts.append(f"Quantity: {quantity:g} {item.unit}(s) ({q_rule}). {item.quantity_note}".strip())
-    if unverified_costs:
-        parts.append(f"Unit costs of {', '.join(unverified_costs)} are not re-verified in the source.")
-    if item.surveillance:
-        parts.append(f"Privacy: {item.privacy_note}")
-    if item.restricts_public_access:
-        parts.append(f"Public access: {item.access_note}")
+    elif eff.interval_assumption:
+        parts.append("Caveat: the point estimate is published but its interval is an assumption.")
+    parts.append(f"Quantity: {quantity[0]:g} {item.unit}(s) ({quantity[1]}). {item.quantity_note}".strip())
+    if run.choice.jurisdiction is None:
+        parts.append(f"Costs: none shown — {run.choice.how}.")
+    else:
+        unverified, uncosted = a.value_notes
+        parts.append(f"Costs in {run.currency} at {run.price_year} prices ({run.choice.jurisdiction.name}).")
+        if stats.get("cost_conversion"):
+            parts.append(f"Measure cost {stats['cost_conversion']}.")
+        if unverified:
+            parts.append("Unit costs not re-verified: " + "; ".join(unverified) + ".")
+        if uncosted:
+            parts.append("Counted as prevented but not valued: " + "; ".join(uncosted) + ".")
+    privacy, access = _notes_for(item, run)
+    if item.surveillance and privacy:
+        parts.append(f"Privacy: {privacy}")
+    if access:
+        parts.append(f"Public access: {access}")
     return " ".join(parts)
 
 
-def _rank(table: pd.DataFrame, *, allow_surveillance_priority: bool) -> pd.DataFrame:
-    """Rank within each hotspot by expected net benefit; cameras yield to similar non-surveillance value."""
-    ranked = []
-    for _, group in table.groupby("hotspot_id", sort=True):
-        g = group.sort_values(["net_benefit", "intervention_id"], ascending=[False, True]).reset_index(
-            drop=True
+# --------------------------------------------------------------------------- ranking and output
+
+
+def _ordinal(n: int) -> str:
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
+
+
+def _yield(g: pd.DataFrame, col: str, flag: str) -> tuple[pd.DataFrame, dict[str, str]]:
+    """Move each ``flag`` row with a positive score below the last lower-ranked non-``flag`` row worth
+    at least SIMILAR_VALUE as much; returns the reordered rows and, by measure id, whom each yielded to."""
+    order = list(range(len(g)))
+    moved: dict[int, str] = {}
+    for i in range(len(g)):
+        score = g.loc[i, col]
+        if not g.loc[i, flag] or not score > 0:
+            continue
+        rivals = [
+            j
+            for j in range(len(g))
+            if not g.loc[j, flag]
+            and g.loc[j, col] >= SIMILAR_VALUE * score
+            and order.index(j) > order.index(i)
+        ]
+        if rivals:
+            last = max(rivals, key=order.index)
+            order.remove(i)
+            order.insert(order.index(last) + 1, i)
+            moved[i] = str(g.loc[last, "name"])
+    return g.loc[order].reset_index(drop=True), {
+        str(g.loc[i, "intervention_id"]): name for i, name in moved.items()
+    }
+
+
+def _rank_rule(run: RunContext) -> str:
+    """The ranking rule in force: the chosen one, or crimes prevented when nothing is costed."""
+    return run.options.rank_by if run.choice.jurisdiction is not None else "prevented"
+
+
+def _rank_group(g: pd.DataFrame, draws: list[np.ndarray], run: RunContext) -> pd.DataFrame:
+    col, label = RANK_RULES[_rank_rule(run)]
+    g = g.assign(_comparator=g["kind"].eq("comparator"))
+    g = g.sort_values(
+        ["_comparator", col, "intervention_id"], ascending=[True, False, True], na_position="last"
+    ).reset_index(drop=True)
+    g, unmeasured = _yield(g, col, "effect_unmeasured")
+    moved: dict[str, str] = {}
+    if not run.options.allow_surveillance_priority:
+        g, moved = _yield(g, col, "surveillance")
+    g["rank"] = np.arange(1, len(g) + 1)
+    d = [draws[int(i)] for i in g["_draw"]]
+    rows = g[["name", "kind", "intervention_id", col]].to_dict("records")
+    p_next, reasons = [], []
+    for i, row in enumerate(rows):
+        p = (
+            float((d[i] > d[i + 1]).mean())
+            if i + 1 < len(rows) and col != "p_benefit_exceeds_cost"
+            else np.nan
         )
-        if not allow_surveillance_priority:
-            order = list(range(len(g)))
-            for i in range(len(g)):
-                if not g.loc[i, "surveillance"] or g.loc[i, "net_benefit"] <= 0:
-                    continue
-                rivals = [
-                    j
-                    for j in range(len(g))
-                    if not g.loc[j, "surveillance"]
-                    and g.loc[j, "net_benefit"] >= SIMILAR_VALUE * g.loc[i, "net_benefit"]
-                    and order.index(j) > order.index(i)
-                ]
-                if rivals:
-                    order.remove(i)
-                    order.insert(max(order.index(j) for j in rivals) + 1, i)
-            g = g.loc[order].reset_index(drop=True)
-        g["rank"] = np.arange(1, len(g) + 1)
-        ranked.append(g)
-    return pd.concat(ranked, ignore_index=True)
+        p_next.append(round(p, 3) if np.isfinite(p) else np.nan)
+        ident = str(row["intervention_id"])
+        note = ""
+        if ident in moved:
+            note = f"A surveillance measure, it is placed below {moved[ident]}, a non-surveillance measure worth at least {SIMILAR_VALUE:.0%} as much"
+        elif ident in unmeasured:
+            note = f"Its effect is unmeasured (an assumption), so it is placed below {unmeasured[ident]}, a measure with published evidence worth at least {SIMILAR_VALUE:.0%} as much"
+        reasons.append(_rank_text(rows, i, col=col, label=label, p=p, note=note, currency=run.currency))
+    g["p_beats_next"] = p_next
+    g["rank_reason"] = reasons
+    g["rank_score"] = g[col]
+    return g.drop(columns="_comparator")
+
+
+def _rank_text(
+    rows: list[dict[str, Any]], i: int, *, col: str, label: str, p: float, note: str, currency: str | None
+) -> str:
+    """Why row ``i`` sits where it does: the rule, its score, its neighbours and P(beats the next)."""
+    unit = f" per {currency}" if col == "net_benefit_per_cost" and currency else ""
+
+    def fmt(v: float) -> str:
+        return f"{v:,.0f}" if col == "net_benefit" else f"{v:,.2f}"
+
+    row = rows[i]
+    text = f"Ranked {_ordinal(i + 1)} by {label}. {row['name']}: {label} {fmt(row[col])}{unit}"
+    if i > 0:
+        text += f"; below {rows[i - 1]['name']} ({fmt(rows[i - 1][col])})"
+    if i + 1 < len(rows):
+        text += f"; above {rows[i + 1]['name']} ({fmt(rows[i + 1][col])})"
+        if rows[i + 1][col] > row[col]:
+            text += " despite its higher score (see the rule in its reason)"
+        if np.isfinite(p):
+            text += f", which it beats in {p:.0%} of simulations"
+    if note:
+        text += f". {note}"
+    if row["kind"] == "comparator":
+        text += ". A comparator (policing, not situational prevention): listed after the situational measures for reference"
+    return text + "."
+
+
+def _finish(
+    hotspots: gpd.GeoDataFrame,
+    rows: list[dict[str, Any]],
+    draws: list[np.ndarray],
+    not_offered: list[dict[str, str]],
+    run: RunContext,
+) -> gpd.GeoDataFrame:
+    if not rows:
+        out = gpd.GeoDataFrame(
+            columns=["hotspot_id", "intervention_id", "rank", "geometry"],
+            geometry="geometry",
+            crs=hotspots.crs,
+        )
+    else:
+        table = pd.DataFrame(rows).assign(_draw=np.arange(len(rows)), rank_by=_rank_rule(run))
+        table = pd.concat(
+            [_rank_group(g, draws, run) for _, g in table.groupby("hotspot_id", sort=True)], ignore_index=True
+        )
+        table = table.drop(columns="_draw")
+        geoms = hotspots.set_index("hotspot_id").geometry
+        out = gpd.GeoDataFrame(table, geometry=geoms.loc[table["hotspot_id"]].to_numpy(), crs=hotspots.crs)
+    out.attrs["not_offered"] = not_offered
+    out.attrs["assumptions"] = _assumptions(run, not_offered)
+    return out
+
+
+def _assumptions(run: RunContext, not_offered: list[dict[str, str]]) -> dict[str, Any]:
+    opts = run.options
+    counts: dict[str, int] = {}
+    for item in not_offered:
+        key = f"{item['intervention_id']}: {item['reason']}"
+        counts[key] = counts.get(key, 0) + 1
+    return {
+        "jurisdiction": run.choice.code,
+        "jurisdiction_how": run.choice.how,
+        "currency": run.currency,
+        "price_year": run.price_year,
+        "price_note": price_note(run.choice.jurisdiction, run.currency, run.price_year),
+        "discount_rate": opts.discount_rate,
+        "rank_by": _rank_rule(run),
+        "rank_rule": RANK_RULES[_rank_rule(run)][1]
+        + ("" if _rank_rule(run) == opts.rank_by else f" (nothing is costed, so not {opts.rank_by})"),
+        "n_draws": opts.n_draws,
+        "random_state": opts.random_state,
+        "displacement_prior": run.prior.source,
+        "regression_to_the_mean": bl.EB_SOURCE,
+        "years_of_data": run.years,
+        "not_offered": dict(sorted(counts.items())),
+    }
+
+
+__all__ = ["RANK_RULES", "DisplacementPrior", "RecommendOptions", "recommend"]

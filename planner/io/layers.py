@@ -11,7 +11,7 @@ import numpy as np
 import shapely
 
 from planner import crs as crs_mod
-from planner.errors import CRSError, DataLoadError, DroppedGeometryWarning, ValidationError
+from planner.errors import ConfigError, CRSError, DataLoadError, DroppedGeometryWarning, ValidationError
 from planner.io.detect import coordinates_of, detect_columns, is_projected_crs, source_crs_of
 from planner.io.sources import read_table
 from planner.surface import Surface, read_surface
@@ -121,5 +121,25 @@ def read_layers(refs: dict[str, str], *, analysis_crs: Any, crs: Any = None) -> 
         if Path(path).suffix.lower() in {".tif", ".tiff"}:
             layers[kind] = read_raster(path)
         else:
+            layer = layer or _layer_for_kind(path, kind)
             layers[kind] = read_layer(path, kind=kind, layer=layer, crs=crs, analysis_crs=analysis_crs)
     return layers
+
+
+def _layer_for_kind(path: str, kind: str) -> str | None:
+    """The layer of a multi-layer file (a GeoPackage) to read as ``kind``: the one named ``kind``;
+    a file with several layers and none of that name is an error listing them."""
+    if Path(path).suffix.lower() not in {".gpkg", ".sqlite"} or not Path(path).exists():
+        return None
+    import pyogrio
+
+    try:
+        names = [str(n) for n in pyogrio.list_layers(path)[:, 0]]
+    except Exception:  # unreadable here: read_layer reports it with its own clear message
+        return None
+    if len(names) <= 1 or kind in names:
+        return kind if kind in names else None
+    raise ConfigError(
+        f"{path} holds {len(names)} layers ({', '.join(names)}) and none is called {kind!r}; name the one "
+        f"to use as --layer {kind}={path}::LAYER (Python: layers={{'{kind}': '{path}::LAYER'}})."
+    )
