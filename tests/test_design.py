@@ -13,7 +13,8 @@ from _paths import SAMPLE
 from scipy.spatial import cKDTree
 
 from planner import synth
-from planner.evaluate.design import evaluate_design, load_design, make_design, save_design
+from planner.evaluate.design import AreaChoice, CrimeSelection, Periods, load_design, make_design, save_design
+from planner.evaluate.results import evaluate_design
 from planner.io import read_incidents
 
 
@@ -48,13 +49,10 @@ def test_lighting_upgrade_recovered_from_design_file(tmp_path, incidents, truth)
     design = make_design(
         wards[wards["ward_id"] == truth["lighting_upgrade"]["ward_id"]],
         start=truth["lighting_upgrade"]["date"],
-        before_days=540,
-        after_days=540,
+        periods=Periods(before_days=540, after_days=540),
         incidents=incidents,
-        study_area=area,
-        cell_size_m=200,
-        categories=cats,
-        hours=truth["night_hours"],
+        crimes=CrimeSelection(categories=cats, hours=truth["night_hours"]),
+        areas=AreaChoice(study_area=area, cell_size_m=200),
         name="W2 lighting",
     )
     path = save_design(design, tmp_path / "design.json")
@@ -74,7 +72,10 @@ def test_lighting_upgrade_recovered_from_design_file(tmp_path, incidents, truth)
 def test_changed_design_file_is_refused(tmp_path, incidents, truth):
     wards = gpd.read_file(SAMPLE / "city.gpkg", layer="wards")
     design = make_design(
-        wards[wards["ward_id"] == "W2"], start="2024-07-01", incidents=incidents, cell_size_m=200
+        wards[wards["ward_id"] == "W2"],
+        start="2024-07-01",
+        incidents=incidents,
+        areas=AreaChoice(cell_size_m=200),
     )
     path = save_design(design, tmp_path / "d.json")
     data = json.loads(path.read_text())

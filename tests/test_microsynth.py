@@ -15,7 +15,7 @@ from planner import synth
 from planner.dashboard.charts import placebo_band_chart, placebo_band_data
 from planner.errors import PlannerError
 from planner.evaluate._calibrate import calibrate_batch
-from planner.evaluate.design import make_design, save_design
+from planner.evaluate.design import AreaChoice, CrimeSelection, Periods, make_design, save_design
 from planner.evaluate.microsynth import MicrosynthOptions, effects_summary, evaluate_microsynth, interval_of
 from planner.io import read_incidents
 
@@ -70,13 +70,12 @@ def _design(ward, incidents, city, truth):
     return make_design(
         wards[wards["ward_id"] == ward],
         start=truth["lighting_upgrade"]["date"],
-        before_days=540,
-        after_days=540,
+        periods=Periods(before_days=540, after_days=540),
         incidents=incidents,
-        study_area=boundary,
-        cell_size_m=200,
-        categories=truth["factors"]["darkness"]["categories"],
-        hours=truth["night_hours"],
+        crimes=CrimeSelection(
+            categories=truth["factors"]["darkness"]["categories"], hours=truth["night_hours"]
+        ),
+        areas=AreaChoice(study_area=boundary, cell_size_m=200),
         name=f"{ward} lighting",
     )
 

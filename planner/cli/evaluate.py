@@ -38,7 +38,8 @@ def design_command(
     name: str = typer.Option("evaluation", "--name"),
 ) -> None:
     """Build the design (treatment, buffer, proposed control, periods) and save it before work starts."""
-    from planner.evaluate.design import design_power, make_design, save_design
+    from planner.evaluate.design import AreaChoice, CrimeSelection, Periods, make_design, save_design
+    from planner.evaluate.results import design_power
     from planner.io import read_incidents, read_layer
 
     inc = read_incidents(incidents, crs=crs).incidents
@@ -46,12 +47,10 @@ def design_command(
     design = make_design(
         area,
         start=start,
-        before_days=before_days,
-        after_days=after_days,
-        buffer_m=buffer_m,
+        periods=Periods(before_days=before_days, after_days=after_days),
         incidents=inc,
-        categories=category or None,
-        hours=list(NIGHT_HOURS) if night_only else None,
+        crimes=CrimeSelection(categories=category or None, hours=list(NIGHT_HOURS) if night_only else None),
+        areas=AreaChoice(buffer_m=buffer_m),
         name=name,
     )
     path = save_design(design, out)
@@ -110,7 +109,7 @@ def run_command(
             as_json=as_json,
         )
         return
-    from planner.evaluate.design import evaluate_design
+    from planner.evaluate.results import evaluate_design
 
     result = evaluate_design(design, inc)
     if as_json:

@@ -222,7 +222,8 @@ def evaluation_areas(plan: Plan) -> dict[str, Any]:
 def evaluate_area(plan: Plan, area: Any, start: Any, *, night_only: bool) -> dict[str, Any]:
     """Design (automatic buffer and control) and evaluation for one area (same functions as the CLI)."""
     from planner.dashboard.charts import before_after_chart
-    from planner.evaluate.design import before_after_series, evaluate_design, make_design
+    from planner.evaluate.design import AreaChoice, CrimeSelection, Periods, make_design
+    from planner.evaluate.results import before_after_series, evaluate_design
 
     t0, t1 = plan.incidents["occurred_at"].min(), plan.incidents["occurred_at"].max()
     start_ts = pd.Timestamp(start)
@@ -231,12 +232,10 @@ def evaluate_area(plan: Plan, area: Any, start: Any, *, night_only: bool) -> dic
     design = make_design(
         area,
         start=start_ts,
-        before_days=max(days, 30),
-        after_days=max(days, 30),
+        periods=Periods(before_days=max(days, 30), after_days=max(days, 30)),
         incidents=plan.incidents,
-        study_area=plan.study_area,
-        cell_size_m=plan.params.get("cell_size_m"),
-        hours=hours,
+        crimes=CrimeSelection(hours=hours),
+        areas=AreaChoice(study_area=plan.study_area, cell_size_m=plan.params.get("cell_size_m")),
         name="dashboard",
     )
     result = evaluate_design(design, plan.incidents)

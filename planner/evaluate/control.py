@@ -129,78 +129,36 @@ def propose_control(
     -------
     ControlProposal
     """
-    from planner.grid import cell_index_of_points, grid_from_boundary, study_area_from_incidents, tidy_length
-
     where = "evaluate.propose_control"
     require_projected(incidents, what="incidents")
     if not isinstance(n_bins, int) or n_bins < 2:
         raise ConfigError(f"The 'n_bins' parameter of {where} must be an integer ≥ 2. Got {n_bins!r}.")
     gap_m = check_positive(gap_m, name="gap_m", where=where, allow_zero=True)
     if cells is None:
-        if cell_size_m is None:
-            cell_size_m = tidy_length(max(math.sqrt(target.area) / 4, 50.0))
-        cell_size_m = check_positive(cell_size_m, name="cell_size_m", where=where)
-        area = study_area if study_area is not None else study_area_from_incidents(incidents)
-        cells = grid_from_boundary(area, cell_size_m=cell_size_m)
+        cells = _proposal_grid(incidents, target, study_area, cell_size_m)
     size = float(cells.attrs.get("params", {}).get("cell_size_m", cell_size_m or math.nan))
-    geoms = cells.geometry.to_numpy()
-    ok = shapely.distance(avoid, geoms) > gap_m
-    if exclude is not None:
-        inter = np.zeros(len(geoms))
-        hit = shapely.intersects(exclude, geoms)
-        inter[hit] = shapely.area(shapely.intersection(geoms[hit], exclude))
-        ok &= inter <= 1e-6 * shapely.area(geoms)
-    b0, b1 = (np.datetime64(x, "s") for x in before)
-    t = pd.to_datetime(incidents["occurred_at"]).to_numpy()
-    in_before = (t >= b0) & (t < b1)
-    pts = incidents.loc[in_before]
-    frac = (t[in_before] - b0) / (b1 - b0)
-    bins = np.minimum((frac * n_bins).astype("int64"), n_bins - 1)
-    xy = shapely.get_coordinates(pts.geometry.to_numpy())
-    shapely.prepare(target)
-    in_target = shapely.intersects_xy(target, xy[:, 0], xy[:, 1])
-    target_counts = np.bincount(bins[in_target], minlength=n_bins)
+    ok = _clear_cells(cells.geometry.to_numpy(), avoid, exclude, gap_m)
+    target_counts, series = _before_series(incidents, cells, target, before, n_bins)
     if target_counts.sum() == 0:
         raise InsufficientDataError(
             f"{where}: the target area has no counted crimes in the before period "
             f"[{before[0]}, {before[1]}), so there is nothing to match; widen the crime types or "
             "give a control area yourself."
         )
-    cell_of = cell_index_of_points(cells, pts)
-    valid = cell_of >= 0
-    series = np.zeros((len(cells), n_bins), dtype=np.int64)
-    np.add.at(series, (cell_of[valid], bins[valid]), 1)
     cand = np.flatnonzero(ok & (series.sum(axis=1) > 0))
     if len(cand) == 0:
         raise InsufficientDataError(
             f"{where}: no grid cell with crimes lies clear of the treatment and buffer; give a "
             "control area yourself or use a narrower buffer."
         )
-    target_f = target_counts.astype(float)
-    scale = np.maximum(target_f, 1.0)
-    chosen: list[int] = []
-    total = np.zeros(n_bins)
-    loss = float(np.sum((total - target_f) ** 2 / scale))
-    avail = np.ones(len(cand), dtype=bool)
     # Match on each cell's neighbourhood-smoothed series (3 × 3 mean), not its own counts: picking
     # cells whose before counts happen to be high would make the control fall afterwards by
     # regression to the mean and flatter the measure.
-    x = _smoothed(series, cells)[cand]
-    while avail.any():
-        trial = np.sum((total[None, :] + x - target_f[None, :]) ** 2 / scale, axis=1)
-        trial[~avail] = np.inf
-        best = int(np.argmin(trial))  # ties: the lowest cell_id
-        if trial[best] >= loss - 1e-12:
-            break
-        loss = float(trial[best])
-        total += x[best]
-        avail[best] = False
-        chosen.append(int(cand[best]))
-    chosen.sort()
-    geometry = shapely.union_all(geoms[chosen])
+    chosen, loss = _greedy_match(_smoothed(series, cells)[cand], target_counts.astype(float))
+    chosen = sorted(int(cand[i]) for i in chosen)
     control_counts = series[chosen].sum(axis=0)
     proposal = ControlProposal(
-        geometry=geometry,
+        geometry=shapely.union_all(cells.geometry.to_numpy()[chosen]),
         cell_ids=tuple(int(i) for i in cells["cell_id"].to_numpy()[chosen]),
         target_counts=tuple(int(v) for v in target_counts),
         control_counts=tuple(int(v) for v in control_counts),
@@ -218,6 +176,77 @@ def propose_control(
         proposal.target_trend,
     )
     return proposal
+
+
+def _proposal_grid(
+    incidents: gpd.GeoDataFrame, target: shapely.Geometry, study_area: Any, cell_size_m: float | None
+) -> gpd.GeoDataFrame:
+    """Square cells a quarter of the target's side (at least 50 m) over the study area."""
+    from planner.grid import grid_from_boundary, study_area_from_incidents, tidy_length
+
+    if cell_size_m is None:
+        cell_size_m = tidy_length(max(math.sqrt(target.area) / 4, 50.0))
+    cell_size_m = check_positive(cell_size_m, name="cell_size_m", where="evaluate.propose_control")
+    area = study_area if study_area is not None else study_area_from_incidents(incidents)
+    return grid_from_boundary(area, cell_size_m=cell_size_m)
+
+
+def _clear_cells(geoms: np.ndarray, avoid: shapely.Geometry, exclude: Any, gap_m: float) -> np.ndarray:
+    """Cells farther than ``gap_m`` from ``avoid`` and not overlapping ``exclude``."""
+    ok = shapely.distance(avoid, geoms) > gap_m
+    if exclude is not None:
+        inter = np.zeros(len(geoms))
+        hit = shapely.intersects(exclude, geoms)
+        inter[hit] = shapely.area(shapely.intersection(geoms[hit], exclude))
+        ok &= inter <= 1e-6 * shapely.area(geoms)
+    return np.asarray(ok, dtype=bool)
+
+
+def _before_series(
+    incidents: gpd.GeoDataFrame,
+    cells: gpd.GeoDataFrame,
+    target: shapely.Geometry,
+    before: tuple[Any, Any],
+    n_bins: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Before-period counts of the target per time slice, and of every cell per slice."""
+    from planner.grid import cell_index_of_points
+
+    b0, b1 = (np.datetime64(x, "s") for x in before)
+    t = pd.to_datetime(incidents["occurred_at"]).to_numpy()
+    in_before = (t >= b0) & (t < b1)
+    pts = incidents.loc[in_before]
+    frac = (t[in_before] - b0) / (b1 - b0)
+    bins = np.minimum((frac * n_bins).astype("int64"), n_bins - 1)
+    xy = shapely.get_coordinates(pts.geometry.to_numpy())
+    shapely.prepare(target)
+    in_target = shapely.intersects_xy(target, xy[:, 0], xy[:, 1])
+    target_counts = np.bincount(bins[in_target], minlength=n_bins)
+    cell_of = cell_index_of_points(cells, pts)
+    valid = cell_of >= 0
+    series = np.zeros((len(cells), n_bins), dtype=np.int64)
+    np.add.at(series, (cell_of[valid], bins[valid]), 1)
+    return target_counts, series
+
+
+def _greedy_match(x: np.ndarray, target: np.ndarray) -> tuple[list[int], float]:
+    """Rows of ``x`` added one at a time while the scaled squared gap to ``target`` shrinks."""
+    scale = np.maximum(target, 1.0)
+    chosen: list[int] = []
+    total = np.zeros(len(target))
+    loss = float(np.sum((total - target) ** 2 / scale))
+    avail = np.ones(len(x), dtype=bool)
+    while avail.any():
+        trial = np.sum((total[None, :] + x - target[None, :]) ** 2 / scale, axis=1)
+        trial[~avail] = np.inf
+        best = int(np.argmin(trial))  # ties: the lowest candidate
+        if trial[best] >= loss - 1e-12:
+            break
+        loss = float(trial[best])
+        total += x[best]
+        avail[best] = False
+        chosen.append(best)
+    return chosen, loss
 
 
 def auto_buffer_width_m(treatment: shapely.Geometry) -> float:

@@ -48,18 +48,6 @@ from planner.evaluate.control import (
     proposal_summary,
     propose_control,
 )
-from planner.evaluate.displacement import (
-    HarmResult,
-    RateRatioResult,
-    WDDResult,
-    WDQResult,
-    e_test,
-    rate_ratio,
-    wdd,
-    wdd_harm,
-    wdq,
-)
-from planner.evaluate.power import PowerResult, minimum_detectable_effect
 
 logger = logging.getLogger(__name__)
 
@@ -68,13 +56,12 @@ FORMAT = "planner-evaluation-design"
 
 __all__ = [
     "NIGHT_HOURS",
+    "AreaChoice",
+    "CrimeSelection",
     "EvaluationDesign",
-    "EvaluationResult",
+    "Periods",
     "assign_areas",
-    "before_after_series",
     "count_design",
-    "design_power",
-    "evaluate_design",
     "load_design",
     "make_design",
     "save_design",
@@ -147,15 +134,17 @@ class EvaluationDesign(pydantic.BaseModel):
         )
 
 
-def _check_design(d: EvaluationDesign) -> None:
-    """Collect every problem with a design and raise one ValidationError."""
-    problems = []
+def _crs_problems(d: EvaluationDesign) -> list[str]:
     try:
         crs = CRS.from_user_input(d.crs)
-        if not crs.is_projected:
-            problems.append(f"crs {d.crs!r} is not projected; use the metric analysis CRS")
     except Exception:
-        problems.append(f"crs {d.crs!r} is not a coordinate reference system")
+        return [f"crs {d.crs!r} is not a coordinate reference system"]
+    return [] if crs.is_projected else [f"crs {d.crs!r} is not projected; use the metric analysis CRS"]
+
+
+def _area_problems(d: EvaluationDesign) -> tuple[list[str], dict[str, shapely.Geometry]]:
+    """Problems with each area's polygon, and the usable polygons by area."""
+    problems: list[str] = []
     geoms = {}
     for area in AREAS:
         try:
@@ -171,6 +160,11 @@ def _check_design(d: EvaluationDesign) -> None:
             problems.append(f"the {area} polygon is invalid ({shapely.is_valid_reason(g)})")
         else:
             geoms[area] = g
+    return problems, geoms
+
+
+def _overlap_problems(geoms: dict[str, shapely.Geometry]) -> list[str]:
+    problems = []
     if "treatment" in geoms and "buffer" in geoms:
         zone = shapely.union(geoms["treatment"], geoms["buffer"])
         for area in ("control", "disp_control"):
@@ -179,22 +173,25 @@ def _check_design(d: EvaluationDesign) -> None:
                     f"the {area} area overlaps the treatment area or its buffer; a control must be "
                     "untouched by the measure (choose one further away or a narrower buffer)"
                 )
-    if (
-        "control" in geoms
-        and "disp_control" in geoms
-        and shapely.intersection(geoms["control"], geoms["disp_control"]).area > 1e-6
-    ):
+    both = "control" in geoms and "disp_control" in geoms
+    if both and shapely.intersection(geoms["control"], geoms["disp_control"]).area > 1e-6:
         problems.append("the control and displacement-control areas overlap")
-    b0, b1 = d.before
-    a0, a1 = d.after
-    if not b0 < b1:
-        problems.append(f"the before period [{b0}, {b1}) is empty")
-    if not a0 < a1:
-        problems.append(f"the after period [{a0}, {a1}) is empty")
-    if b1 > d.start:
-        problems.append(f"the before period must end on or before the start date {d.start}")
-    if a0 < d.start:
-        problems.append(f"the after period must begin on or after the start date {d.start}")
+    return problems
+
+
+def _period_problems(d: EvaluationDesign) -> list[str]:
+    (b0, b1), (a0, a1) = d.before, d.after
+    checks = [
+        (b0 < b1, f"the before period [{b0}, {b1}) is empty"),
+        (a0 < a1, f"the after period [{a0}, {a1}) is empty"),
+        (b1 <= d.start, f"the before period must end on or before the start date {d.start}"),
+        (a0 >= d.start, f"the after period must begin on or after the start date {d.start}"),
+    ]
+    return [text for ok, text in checks if not ok]
+
+
+def _selection_problems(d: EvaluationDesign) -> list[str]:
+    problems = []
     if d.hours is not None and (not d.hours or any(not 0 <= h <= 23 for h in d.hours)):
         problems.append(f"hours must be whole hours of day in 0..23, got {list(d.hours)}")
     if d.harm_weights is not None:
@@ -203,6 +200,19 @@ def _check_design(d: EvaluationDesign) -> None:
             problems.append(f"harm weights must be numbers > 0 per category, got {d.harm_weights}")
     if not 0 < d.alpha < 1:
         problems.append(f"alpha must lie in (0, 1), got {d.alpha}")
+    return problems
+
+
+def _check_design(d: EvaluationDesign) -> None:
+    """Collect every problem with a design and raise one ValidationError."""
+    area_problems, geoms = _area_problems(d)
+    problems = [
+        *_crs_problems(d),
+        *area_problems,
+        *_overlap_problems(geoms),
+        *_period_problems(d),
+        *_selection_problems(d),
+    ]
     if problems:
         raise ValidationError(f"The evaluation design {d.name!r} is not usable:", problems=problems)
 
@@ -345,25 +355,144 @@ def _polygonal(geom: shapely.Geometry) -> shapely.Geometry:
     return shapely.union_all(parts) if parts else shapely.Polygon()
 
 
+@dataclass(frozen=True)
+class Periods:
+    """Before and after periods around the start: lengths in days, or explicit half-open periods
+    (``(first day, day after the last)``, e.g. to leave out an installation month)."""
+
+    before_days: int | None = 365
+    after_days: int | None = 365
+    before: tuple[Any, Any] | None = None
+    after: tuple[Any, Any] | None = None
+
+
+@dataclass(frozen=True)
+class CrimeSelection:
+    """Which crimes an evaluation counts: categories, hours of day (e.g. :data:`NIGHT_HOURS`) and
+    other column filters such as ``{"location_type": ["street"]}``; ``None`` means all."""
+
+    categories: Sequence[str] | None = None
+    hours: Sequence[int] | None = None
+    where: Mapping[str, Sequence[str]] | None = None
+
+
+@dataclass(frozen=True)
+class AreaChoice:
+    """How the buffer and the control areas are chosen.
+
+    ``buffer_m`` is the buffer ring's width in metres (default :func:`auto_buffer_width_m`);
+    ``control`` a given control area (GeoDataFrame, GeoSeries or polygon), else one is proposed by
+    :func:`propose_control` from grid cells — ``cells``, or the grid of ``study_area`` at
+    ``cell_size_m`` (the buffer is clipped to ``study_area`` when given). ``disp_control``: ``True``
+    proposes a displacement control matched to the buffer, a polygon gives one, ``False`` leaves the
+    WDD displacement term out.
+    """
+
+    buffer_m: float | None = None
+    control: Any = None
+    disp_control: bool | Any = True
+    cells: gpd.GeoDataFrame | None = None
+    study_area: gpd.GeoDataFrame | None = None
+    cell_size_m: float | None = None
+
+
+_WHERE_MAKE = "evaluate.make_design"
+
+
+def _design_periods(
+    start: dt.date, periods: Periods
+) -> tuple[tuple[dt.date, dt.date], tuple[dt.date, dt.date]]:
+    before, after = periods.before, periods.after
+    if before is None:
+        days = int(check_positive(periods.before_days, name="before_days", where=_WHERE_MAKE))
+        before = (start - dt.timedelta(days=days), start)
+    if after is None:
+        days = int(check_positive(periods.after_days, name="after_days", where=_WHERE_MAKE))
+        after = (start, start + dt.timedelta(days=days))
+    return (
+        (_to_date(before[0], name="before"), _to_date(before[1], name="before")),
+        (_to_date(after[0], name="after"), _to_date(after[1], name="after")),
+    )
+
+
+def _buffer_ring(geom: shapely.Geometry, areas: AreaChoice, crs: CRS) -> tuple[shapely.Geometry, float]:
+    """The buffer ring around the treatment (clipped to the study area) and its width in metres."""
+    width = (
+        auto_buffer_width_m(geom)
+        if areas.buffer_m is None
+        else check_positive(areas.buffer_m, name="buffer_m", where=_WHERE_MAKE)
+    )
+    ring = shapely.difference(geom.buffer(width), geom)
+    if areas.study_area is not None:
+        area_geom, _ = _as_geometry(areas.study_area, what="study area", crs=crs)
+        ring = _polygonal(shapely.intersection(ring, area_geom))
+    return ring, width
+
+
+def _given_controls(areas: AreaChoice, crs: CRS) -> dict[str, Any]:
+    control_geom, _ = _as_geometry(areas.control, what="control area", crs=crs)
+    disp_geom = None
+    if areas.disp_control is not True and areas.disp_control is not False:
+        disp_geom, _ = _as_geometry(areas.disp_control, what="displacement control", crs=crs)
+    return {"control": control_geom, "disp_control": disp_geom, "method": "given", "fit": None}
+
+
+def _proposed_controls(base: EvaluationDesign, incidents: Any, areas: AreaChoice, crs: CRS) -> dict[str, Any]:
+    """A control (and displacement control) proposed from grid cells with a similar before-period
+    level and trend that stay clear of the treatment area and its buffer."""
+    if incidents is None:
+        raise ConfigError(
+            f"{_WHERE_MAKE} needs either a given control area (areas=AreaChoice(control=...)) or "
+            "incidents= (to propose one from grid cells with a similar before-period level and trend)."
+        )
+    geom, ring = base.geometry("treatment"), base.geometry("buffer")
+    avoid = shapely.union(geom, ring)
+    sel = select_incidents(incidents, base)
+    prop = propose_control(
+        sel,
+        geom,
+        avoid,
+        before=base.before,
+        cells=areas.cells,
+        study_area=areas.study_area,
+        cell_size_m=areas.cell_size_m,
+    )
+    out = {
+        "control": prop.geometry,
+        "disp_control": None,
+        "method": "proposed",
+        "fit": {"control": proposal_summary(prop)},
+    }
+    if areas.disp_control is True:
+        try:
+            dprop = propose_control(
+                sel,
+                ring,
+                avoid,
+                before=base.before,
+                cells=areas.cells,
+                study_area=areas.study_area,
+                cell_size_m=prop.cell_size_m,
+                exclude=prop.geometry,
+            )
+            out["disp_control"] = dprop.geometry
+            out["fit"]["disp_control"] = proposal_summary(dprop)
+        except InsufficientDataError as exc:
+            logger.warning("no displacement control proposed: %s", exc)
+    elif areas.disp_control is not False:
+        out["disp_control"], _ = _as_geometry(areas.disp_control, what="displacement control", crs=crs)
+    return out
+
+
 def make_design(
     treatment: Any,
     *,
     start: Any,
-    before_days: int | None = 365,
-    after_days: int | None = 365,
-    before: tuple[Any, Any] | None = None,
-    after: tuple[Any, Any] | None = None,
+    periods: Periods | None = None,
     crs: Any = None,
-    buffer_m: float | None = None,
-    control: Any = None,
     incidents: gpd.GeoDataFrame | None = None,
-    cells: gpd.GeoDataFrame | None = None,
-    study_area: gpd.GeoDataFrame | None = None,
-    cell_size_m: float | None = None,
-    disp_control: bool | Any = True,
-    categories: Sequence[str] | None = None,
-    hours: Sequence[int] | None = None,
-    where: Mapping[str, Sequence[str]] | None = None,
+    crimes: CrimeSelection | None = None,
+    areas: AreaChoice | None = None,
     harm_weights: Mapping[str, float] | None = None,
     area_weighted: bool = False,
     alpha: float = 0.1,
@@ -378,28 +507,16 @@ def make_design(
         Treatment area (e.g. a ward, or hotspots selected by id), projected CRS; rows are unioned.
     start : date-like
         The date the measure starts.
-    before_days, after_days : int
-        Period lengths in days when ``before``/``after`` are not given: ``[start − before_days,
-        start)`` and ``[start, start + after_days)``.
-    before, after : (date-like, date-like), optional
-        Explicit half-open periods (e.g. to leave out an installation month).
+    periods : Periods, optional
+        Before/after periods (default: 365 days either side of ``start``).
     crs : optional
-        CRS of a bare shapely ``treatment``/``control``.
-    buffer_m : float, optional
-        Buffer ring width in metres; default :func:`auto_buffer_width_m`.
-    control : GeoDataFrame, GeoSeries or polygon, optional
-        A given control area. Default: proposed by :func:`propose_control` from ``incidents``.
+        CRS of a bare shapely ``treatment``/control.
     incidents : GeoDataFrame, optional
         Incidents for proposing the control(s) (before-period data only is used).
-    cells, study_area, cell_size_m : optional
-        Grid for the proposal, or the study area and cell size to build one; the buffer is
-        clipped to ``study_area`` when given.
-    disp_control : bool or polygon
-        ``True`` proposes a displacement control matched to the buffer (when proposing), a
-        polygon gives one, ``False`` leaves the WDD displacement term out.
-    categories, hours, where : optional
-        Which crimes: categories, hours of day (e.g. :data:`NIGHT_HOURS`) and other column
-        filters such as ``{"location_type": ["street"]}``.
+    crimes : CrimeSelection, optional
+        Which crimes count (default: all).
+    areas : AreaChoice, optional
+        Buffer width and how the controls are chosen (default: automatic buffer, proposed controls).
     harm_weights : mapping, optional
         Category → harm weight for the harm-weighted WDD.
     area_weighted : bool
@@ -413,30 +530,13 @@ def make_design(
     -------
     EvaluationDesign
     """
-    where_fn = "evaluate.make_design"
-    crs_obj = None if crs is None else CRS.from_user_input(crs)
-    geom, crs_obj = _as_geometry(treatment, what="treatment area", crs=crs_obj)
-    start_d = _to_date(start, name="start")
-    if before is None:
-        days = int(check_positive(before_days, name="before_days", where=where_fn))
-        before = (start_d - dt.timedelta(days=days), start_d)
-    if after is None:
-        days = int(check_positive(after_days, name="after_days", where=where_fn))
-        after = (start_d, start_d + dt.timedelta(days=days))
-    before_d = (_to_date(before[0], name="before"), _to_date(before[1], name="before"))
-    after_d = (_to_date(after[0], name="after"), _to_date(after[1], name="after"))
-    width = (
-        auto_buffer_width_m(geom)
-        if buffer_m is None
-        else check_positive(buffer_m, name="buffer_m", where=where_fn)
+    periods, crimes, areas = periods or Periods(), crimes or CrimeSelection(), areas or AreaChoice()
+    geom, crs_obj = _as_geometry(
+        treatment, what="treatment area", crs=None if crs is None else CRS.from_user_input(crs)
     )
-    ring = shapely.difference(geom.buffer(width), geom)
-    area_geom = None
-    if study_area is not None:
-        area_geom, _ = _as_geometry(study_area, what="study area", crs=crs_obj)
-        ring = _polygonal(shapely.intersection(ring, area_geom))
-    avoid = shapely.union(geom, ring)
-    filters = {k: tuple(str(v) for v in vals) for k, vals in (where or {}).items()}
+    start_d = _to_date(start, name="start")
+    before_d, after_d = _design_periods(start_d, periods)
+    ring, width = _buffer_ring(geom, areas, crs_obj)
     base = EvaluationDesign(
         name=name,
         crs=crs_obj.to_string(),
@@ -447,58 +547,25 @@ def make_design(
         start=start_d,
         before=before_d,
         after=after_d,
-        categories=None if categories is None else tuple(categories),
-        hours=None if hours is None else tuple(int(h) for h in hours),
-        where=filters,
+        categories=None if crimes.categories is None else tuple(crimes.categories),
+        hours=None if crimes.hours is None else tuple(int(h) for h in crimes.hours),
+        where={k: tuple(str(v) for v in vals) for k, vals in (crimes.where or {}).items()},
         harm_weights=None if harm_weights is None else {str(k): float(v) for k, v in harm_weights.items()},
         area_weighted=area_weighted,
-        alpha=check_fraction(alpha, name="alpha", where=where_fn),
+        alpha=check_fraction(alpha, name="alpha", where=_WHERE_MAKE),
         notes=notes,
     )
-    fit: dict[str, Any] | None = None
-    disp_geom: shapely.Geometry | None = None
-    if control is not None:
-        control_geom, _ = _as_geometry(control, what="control area", crs=crs_obj)
-        method = "given"
-        if disp_control is not True and disp_control is not False:
-            disp_geom, _ = _as_geometry(disp_control, what="displacement control", crs=crs_obj)
-    else:
-        if incidents is None:
-            raise ConfigError(
-                f"{where_fn} needs either control= (a control area) or incidents= (to propose one "
-                "from grid cells with a similar before-period level and trend)."
-            )
-        sel = select_incidents(incidents, base)
-        grid_area = study_area if study_area is not None else None
-        prop = propose_control(
-            sel, geom, avoid, before=before_d, cells=cells, study_area=grid_area, cell_size_m=cell_size_m
-        )
-        control_geom, method = prop.geometry, "proposed"
-        fit = {"control": proposal_summary(prop)}
-        if disp_control is True:
-            try:
-                dprop = propose_control(
-                    sel,
-                    ring,
-                    avoid,
-                    before=before_d,
-                    cells=cells,
-                    study_area=grid_area,
-                    cell_size_m=prop.cell_size_m,
-                    exclude=control_geom,
-                )
-                disp_geom = dprop.geometry
-                fit["disp_control"] = proposal_summary(dprop)
-            except InsufficientDataError as exc:
-                logger.warning("no displacement control proposed: %s", exc)
-        elif disp_control is not False:
-            disp_geom, _ = _as_geometry(disp_control, what="displacement control", crs=crs_obj)
+    chosen = (
+        _given_controls(areas, crs_obj)
+        if areas.control is not None
+        else _proposed_controls(base, incidents, areas, crs_obj)
+    )
     design = base.model_copy(
         update={
-            "control_wkt": control_geom.wkt,
-            "disp_control_wkt": None if disp_geom is None else disp_geom.wkt,
-            "control_method": method,
-            "control_fit": fit,
+            "control_wkt": chosen["control"].wkt,
+            "disp_control_wkt": None if chosen["disp_control"] is None else chosen["disp_control"].wkt,
+            "control_method": chosen["method"],
+            "control_fit": chosen["fit"],
         }
     )
     _check_design(design)
@@ -584,230 +651,3 @@ def load_design(path: str | Path) -> tuple[EvaluationDesign, dict[str, Any]]:
     _check_design(design)
     meta = {k: payload[k] for k in ("created_at", "planner_version")} | {"sha256": stored}
     return design, meta
-
-
-# ------------------------------------------------------------------------------------------ results
-
-
-@dataclass(frozen=True)
-class EvaluationResult:
-    """Everything :func:`evaluate_design` found, with a plain-language summary."""
-
-    design: EvaluationDesign
-    meta: dict[str, Any]
-    counts: pd.DataFrame
-    wdq: WDQResult
-    wdd: WDDResult
-    wdd_local: WDDResult
-    rate_ratio: RateRatioResult | None
-    wdd_harm: HarmResult | None
-    e_tests: dict[str, float | None]
-    power: PowerResult
-    series: pd.DataFrame
-    registered_before_start: bool | None
-    interpretation: str
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready dict (series and design geometry left out; counts as nested dicts)."""
-        return {
-            "design": self.design.name,
-            "design_sha256": self.meta.get("sha256"),
-            "created_at": self.meta.get("created_at"),
-            "registered_before_start": self.registered_before_start,
-            "start": self.design.start.isoformat(),
-            "before": [d.isoformat() for d in self.design.before],
-            "after": [d.isoformat() for d in self.design.after],
-            "counts": {a: {k: int(v) for k, v in row.items()} for a, row in self.counts.iterrows()},
-            "wdq": self.wdq.to_dict(),
-            "wdd": self.wdd.to_dict(),
-            "wdd_local": self.wdd_local.to_dict(),
-            "rate_ratio": None if self.rate_ratio is None else self.rate_ratio.to_dict(),
-            "wdd_harm": None if self.wdd_harm is None else self.wdd_harm.to_dict(),
-            "e_tests": self.e_tests,
-            "power": self.power.to_dict(),
-            "interpretation": self.interpretation,
-        }
-
-
-def design_power(
-    design: EvaluationDesign, incidents: gpd.GeoDataFrame, *, power: float = 0.8, dispersion: float = 1.0
-) -> PowerResult:
-    """Minimum detectable effect of a design, from its before-period counts (run before the start)."""
-    pair = _pairs(count_design(incidents, design))
-    return minimum_detectable_effect(
-        pair["treatment"][0],
-        pair["control"][0],
-        before_days=design.before_days,
-        after_days=design.after_days,
-        alpha=design.alpha,
-        power=power,
-        dispersion=dispersion,
-    )
-
-
-def _pairs(table: pd.DataFrame) -> dict[str, tuple[int, int]]:
-    """(before, after) counts per area from a :func:`count_design` table."""
-    values = table[["before", "after"]].to_numpy(dtype=np.int64)
-    return {str(a): (int(b), int(c)) for a, (b, c) in zip(table.index, values, strict=True)}
-
-
-def _wdd_for(table: pd.DataFrame, design: EvaluationDesign, *, local_only: bool = False) -> WDDResult:
-    """WDD from a counts table (rows = areas) with the design's time (and area) weights."""
-    pair = _pairs(table)
-    has_disp = "disp_control" in pair and not local_only
-    tw = (design.before_days / design.after_days, 1.0)
-    aw = None
-    if design.area_weighted:
-        ref = design.area_m2("treatment")
-        aw = [
-            design.area_m2("control") / ref,
-            1.0,
-            design.area_m2("disp_control") / ref if has_disp else 1.0,
-            design.area_m2("buffer") / ref,
-        ]
-    return wdd(
-        pair["control"],
-        pair["treatment"],
-        pair["disp_control"] if has_disp else None,
-        pair["buffer"] if has_disp else None,
-        time_weights=tw,
-        area_weights=aw,
-        alpha=design.alpha,
-    )
-
-
-def evaluate_design(
-    design: EvaluationDesign | str | Path, incidents: gpd.GeoDataFrame, *, freq: str = "MS"
-) -> EvaluationResult:
-    """Evaluate a saved design against incidents: WDQ/TNE, WDD (+ harm), rate ratio, E-tests, power.
-
-    Parameters
-    ----------
-    design : EvaluationDesign or path
-        The design, or the JSON file written by :func:`save_design` (checked against its
-        checksum; a changed file is refused).
-    incidents : GeoDataFrame
-        Incidents (projected CRS; transformed to the design's CRS when different) covering the
-        before and after periods.
-    freq : str
-        pandas frequency of the chart series (default month starts).
-
-    Returns
-    -------
-    EvaluationResult
-    """
-    if isinstance(design, str | Path):
-        design, meta = load_design(design)
-    else:
-        _check_design(design)
-        meta = {}
-    counts = count_design(incidents, design)
-    pair = _pairs(counts)
-    wdq_res = wdq(pair["treatment"], pair["buffer"], pair["control"]) if min(pair["control"]) > 0 else None
-    if wdq_res is None:
-        raise InsufficientDataError(
-            f"The control area of design {design.name!r} has no counted crimes in one period "
-            f"(before, after = {pair['control']}); the evaluation needs a busier control area."
-        )
-    wdd_total = _wdd_for(counts, design)
-    wdd_local = _wdd_for(counts, design, local_only=True)
-    rr = (
-        rate_ratio(pair["control"], pair["treatment"], alpha=design.alpha)
-        if min(*pair["control"], *pair["treatment"]) > 0
-        else None
-    )
-    harm = None
-    if design.harm_weights:
-        by_cat = count_design(incidents, design, by_category=True)
-        parts = [_wdd_for(pd.DataFrame(by_cat.xs(c, level="category")), design) for c in design.harm_weights]
-        harm = wdd_harm(parts, list(design.harm_weights.values()), alpha=design.alpha)
-    tests: dict[str, float | None] = {}
-    for area, (b, a) in pair.items():
-        tests[area] = None if b == a == 0 else e_test(b, a, n1=design.before_days, n2=design.after_days)
-    pow_res = minimum_detectable_effect(
-        pair["treatment"][0],
-        pair["control"][0],
-        before_days=design.before_days,
-        after_days=design.after_days,
-        alpha=design.alpha,
-    )
-    created = meta.get("created_at")
-    registered = None if created is None else pd.Timestamp(created).date() < design.start
-    series = before_after_series(incidents, design, freq=freq)
-    lines = [wdd_local.interpretation]
-    if rr is not None:
-        lines.append(rr.interpretation)
-    if wdd_total.has_displacement_areas:
-        lines.append("With the buffer and its own control: " + wdd_total.interpretation)
-    lines.append(wdq_res.interpretation)
-    if harm is not None:
-        lines.append(harm.interpretation)
-    if registered is False:
-        lines.append(
-            "The design file was saved after the start date, so this is a post-hoc evaluation; "
-            "treat it with more caution than a design fixed in advance."
-        )
-    elif registered is None:
-        lines.append("The design was not read from a saved file, so its pre-registration is not checked.")
-    return EvaluationResult(
-        design=design,
-        meta=meta,
-        counts=counts,
-        wdq=wdq_res,
-        wdd=wdd_total,
-        wdd_local=wdd_local,
-        rate_ratio=rr,
-        wdd_harm=harm,
-        e_tests=tests,
-        power=pow_res,
-        series=series,
-        registered_before_start=registered,
-        interpretation=" ".join(lines),
-    )
-
-
-# ------------------------------------------------------------------------------------------- charts
-
-
-def before_after_series(
-    incidents: gpd.GeoDataFrame, design: EvaluationDesign, *, freq: str = "MS"
-) -> pd.DataFrame:
-    """Tidy counts per time bin and area over the design's periods, for charts.
-
-    Returns
-    -------
-    DataFrame
-        ``period`` (bin start, Timestamp), ``area``, ``count``, ``days`` (days of the bin inside
-        the design's periods), ``phase`` (``before``/``after``/``gap``); every bin × area present.
-    """
-    lo = pd.Timestamp(design.before[0])
-    hi = pd.Timestamp(design.after[1])
-    try:
-        edges = pd.date_range(lo.to_period("D").to_timestamp(), hi, freq=freq)
-    except ValueError:
-        raise ConfigError(f"freq={freq!r} is not a pandas frequency such as 'MS', 'W-MON', 'D'.") from None
-    edges = edges.union(pd.DatetimeIndex([lo, hi])).unique().sort_values()
-    edges = edges[(edges >= lo) & (edges <= hi)]
-    sel = select_incidents(incidents, design)
-    area = assign_areas(sel, design)
-    t = pd.to_datetime(sel["occurred_at"]).to_numpy()
-    ok = (area != "") & (t >= lo.to_datetime64()) & (t < hi.to_datetime64())
-    idx = np.searchsorted(edges.to_numpy(), t[ok], side="right") - 1
-    present = design.areas
-    codes = np.array([present.index(a) for a in area[ok]], dtype=np.int64)
-    n_bins = len(edges) - 1
-    counts = np.zeros((n_bins, len(present)), dtype=np.int64)
-    np.add.at(counts, (idx, codes), 1)
-    starts, ends = edges[:-1], edges[1:]
-    days = ((ends - starts) / pd.Timedelta(days=1)).to_numpy()
-    b1, a0 = pd.Timestamp(design.before[1]), pd.Timestamp(design.after[0])
-    phase = np.where(ends <= b1, "before", np.where(starts >= a0, "after", "gap"))
-    return pd.DataFrame(
-        {
-            "period": np.repeat(starts.to_numpy(), len(present)),
-            "area": np.tile(present, n_bins),
-            "count": counts.ravel(),
-            "days": np.repeat(days, len(present)),
-            "phase": np.repeat(phase, len(present)),
-        }
-    )
