@@ -276,34 +276,43 @@ def _within(px: np.ndarray, pts: np.ndarray, radius_m: float) -> np.ndarray:
     return np.isfinite(d)
 
 
-def build_layers(rng: np.random.Generator) -> dict[str, Any]:
-    """All environmental layers of the town (GeoDataFrames in EPSG:32630) plus helper arrays."""
-    boundary = _boundary(rng)
-    wards = _wards(boundary)
-    land_use = _land_use(boundary)
-    streets = _streets(boundary)
-    centre = Point(X0 + 4000, Y0 + 4000)
+DARK_CENTRES = np.array(
+    [
+        [X0 + 3350, Y0 + 4450],
+        [X0 + 4700, Y0 + 3500],
+        [X0 + 2300, Y0 + 3300],
+        [X0 + 5600, Y0 + 5200],
+        [X0 + 3200, Y0 + 6200],
+        [X0 + 6200, Y0 + 3900],
+    ]
+)
+DARK_RADIUS_M = np.array([260, 240, 300, 280, 260, 250.0])
+# car parks: four in the centre (small decks), four by arterials (large surface car parks)
+CAR_PARK_XY = np.array(
+    [
+        [X0 + 3700, Y0 + 3700],
+        [X0 + 4350, Y0 + 4300],
+        [X0 + 4300, Y0 + 3650],
+        [X0 + 3620, Y0 + 4380],
+        [X0 + 5900, Y0 + 2100],
+        [X0 + 1930, Y0 + 4880],
+        [X0 + 6060, Y0 + 5500],
+        [X0 + 2500, Y0 + 2000],
+    ]
+)
+
+
+def _street_lights(rng: np.random.Generator, streets: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Lamps every 35 m along non-alley streets, except in the dark zones; 7 % broken."""
     lit_streets = streets[streets["street_class"] != "alley"]
     lamp_xy = _points_along(lit_streets.geometry, 35.0)
     # dark stretches: zones with no lamps in dense areas (two near the centre, others residential)
-    dark_centres = np.array(
-        [
-            [X0 + 3350, Y0 + 4450],
-            [X0 + 4700, Y0 + 3500],
-            [X0 + 2300, Y0 + 3300],
-            [X0 + 5600, Y0 + 5200],
-            [X0 + 3200, Y0 + 6200],
-            [X0 + 6200, Y0 + 3900],
-        ]
-    )
-    dark_radius = np.array([260, 240, 300, 280, 260, 250.0])
     d = np.hypot(
-        lamp_xy[:, None, 0] - dark_centres[None, :, 0], lamp_xy[:, None, 1] - dark_centres[None, :, 1]
+        lamp_xy[:, None, 0] - DARK_CENTRES[None, :, 0], lamp_xy[:, None, 1] - DARK_CENTRES[None, :, 1]
     )
-    keep = ~(d < dark_radius[None, :]).any(axis=1)
-    lamp_xy = lamp_xy[keep]
+    lamp_xy = lamp_xy[~(d < DARK_RADIUS_M[None, :]).any(axis=1)]
     status = np.where(rng.random(len(lamp_xy)) < 0.07, "broken", "working")
-    lights = gpd.GeoDataFrame(
+    return gpd.GeoDataFrame(
         {
             "lamp_id": [f"L{i:05d}" for i in range(len(lamp_xy))],
             "status": status,
@@ -313,34 +322,26 @@ def build_layers(rng: np.random.Generator) -> dict[str, Any]:
         geometry=gpd.points_from_xy(lamp_xy[:, 0], lamp_xy[:, 1]),
         crs=CRS_CITY,
     )
-    # car parks: four in the centre, four by arterials
-    cp_xy = np.array(
-        [
-            [X0 + 3700, Y0 + 3700],
-            [X0 + 4350, Y0 + 4300],
-            [X0 + 4300, Y0 + 3650],
-            [X0 + 3620, Y0 + 4380],
-            [X0 + 5900, Y0 + 2100],
-            [X0 + 1930, Y0 + 4880],
-            [X0 + 6060, Y0 + 5500],
-            [X0 + 2500, Y0 + 2000],
-        ]
-    )
-    car_parks = gpd.GeoDataFrame(
-        {"car_park_id": [f"P{i + 1}" for i in range(len(cp_xy))]},
-        # the centre's are small decks, the arterial ones large surface car parks
+
+
+def _car_parks() -> gpd.GeoDataFrame:
+    return gpd.GeoDataFrame(
+        {"car_park_id": [f"P{i + 1}" for i in range(len(CAR_PARK_XY))]},
         geometry=[
             box(x - 40, y - 30, x + 40, y + 30) if i < 4 else box(x - 90, y - 60, x + 90, y + 60)
-            for i, (x, y) in enumerate(cp_xy)
+            for i, (x, y) in enumerate(CAR_PARK_XY)
         ],
         crs=CRS_CITY,
     )
-    # cameras: centre streets and car parks (the eastern car parks are unwatched)
+
+
+def _cameras(rng: np.random.Generator) -> pd.DataFrame:
+    """Cameras on centre streets and in the centre's car parks (the outer car parks are unwatched)."""
     n_c = 80
     cam_xy = np.vstack(
         [
             np.c_[X0 + 4000 + rng.normal(0, 600, n_c), Y0 + 4000 + rng.normal(0, 600, n_c)],
-            cp_xy[:4] + np.array([40.0, 30.0]),
+            CAR_PARK_XY[:4] + np.array([40.0, 30.0]),
         ]
     )
     cameras = pd.DataFrame(
@@ -353,19 +354,19 @@ def build_layers(rng: np.random.Generator) -> dict[str, Any]:
         }
     )
     cameras.loc[n_c:, "direction_deg"] = 225.0  # car-park cameras look into the park from its NE corner
-    cameras_gdf = gpd.GeoDataFrame(
-        cameras.drop(columns=["x", "y"]).assign(camera_id=[f"C{i:03d}" for i in range(len(cameras))]),
-        geometry=gpd.points_from_xy(cameras["x"], cameras["y"]),
-        crs=CRS_CITY,
-    )
-    # access points
+    return cameras
+
+
+def _access_points(rng: np.random.Generator, streets: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Alley entrances (ends and every 320 m), footpaths, gates and car-park entrances."""
     alleys = streets[streets["street_class"] == "alley"]
     alley_ends = shapely.get_coordinates(shapely.boundary(alleys.geometry.to_numpy()))
-    mid_entries = _points_along(alleys.geometry, 320.0)
-    alley_xy = np.vstack([alley_ends, mid_entries])
+    alley_xy = np.vstack([alley_ends, _points_along(alleys.geometry, 320.0)])
     foot_xy = np.c_[rng.uniform(X0 + 800, X0 + 7200, 40), rng.uniform(Y0 + 800, Y0 + 7200, 40)]
     gate_xy = np.c_[rng.uniform(X0 + 1200, X0 + 6800, 10), rng.uniform(Y0 + 1200, Y0 + 6800, 10)]
-    cpe_xy = cp_xy - np.c_[np.where(np.arange(len(cp_xy)) < 4, 40.0, 90.0), np.zeros(len(cp_xy))]
+    cpe_xy = (
+        CAR_PARK_XY - np.c_[np.where(np.arange(len(CAR_PARK_XY)) < 4, 40.0, 90.0), np.zeros(len(CAR_PARK_XY))]
+    )
     acc_xy = np.vstack([alley_xy, foot_xy, gate_xy, cpe_xy])
     kinds = (
         ["alley_entrance"] * len(alley_xy)
@@ -373,19 +374,21 @@ def build_layers(rng: np.random.Generator) -> dict[str, Any]:
         + ["gate"] * 10
         + ["car_park_entrance"] * len(cpe_xy)
     )
-    access = gpd.GeoDataFrame(
+    return gpd.GeoDataFrame(
         {"access_id": [f"A{i:04d}" for i in range(len(acc_xy))], "kind": kinds},
         geometry=gpd.points_from_xy(acc_xy[:, 0], acc_xy[:, 1]),
         crs=CRS_CITY,
     )
-    # generators
+
+
+def _generators(
+    rng: np.random.Generator, streets: gpd.GeoDataFrame, boundary: Any
+) -> dict[str, gpd.GeoDataFrame]:
+    """Licensed premises, transit stops, late shops, cash machines and vacant buildings."""
     lic_xy = np.c_[X0 + 4000 + rng.normal(0, 600, 60), Y0 + 4000 + rng.normal(0, 600, 60)]
-    art = streets[streets["street_class"] == "arterial"]
-    art_pts = _points_along(art.geometry, 400.0)
-    transit_xy = art_pts
-    shop_xy = art_pts[rng.choice(len(art_pts), min(40, len(art_pts)), replace=False)] + rng.normal(
-        0, 20, (min(40, len(art_pts)), 2)
-    )
+    art_pts = _points_along(streets[streets["street_class"] == "arterial"].geometry, 400.0)
+    n_shops = min(40, len(art_pts))
+    shop_xy = art_pts[rng.choice(len(art_pts), n_shops, replace=False)] + rng.normal(0, 20, (n_shops, 2))
     atm_xy = np.vstack([lic_xy[rng.choice(60, 15, replace=False)] + rng.normal(0, 30, (15, 2)), shop_xy[:10]])
     vac_xy = np.c_[rng.uniform(X0 + 1000, X0 + 7000, 40), rng.uniform(Y0 + 1000, Y0 + 7000, 40)]
 
@@ -397,40 +400,69 @@ def build_layers(rng: np.random.Generator) -> dict[str, Any]:
         )
         return g[g.within(boundary)].reset_index(drop=True)
 
-    # buildings: two per block, set back from the streets; vegetation clumps
+    return {
+        "transit_stops": pts("T", art_pts, "stop_id"),
+        "licensed_premises": pts("LP", lic_xy, "premises_id"),
+        "cash_machines": pts("ATM", atm_xy, "atm_id"),
+        "late_shops": pts("SH", shop_xy, "shop_id"),
+        "vacant_buildings": pts("VB", vac_xy, "building_id"),
+    }
+
+
+def _buildings(boundary: Any) -> gpd.GeoDataFrame:
+    """Two buildings per 160 m block, set back from the streets."""
     bx, by = np.meshgrid(np.arange(160.0, 8000.0, 160.0), np.arange(160.0, 8000.0, 160.0))
     bx, by = bx.ravel() + X0, by.ravel() + Y0
-    b1 = shapely.box(bx - 60, by - 60, bx - 10, by - 15)
-    b2 = shapely.box(bx + 10, by + 15, bx + 60, by + 60)
-    bgeoms = np.concatenate([b1, b2])
+    bgeoms = np.concatenate(
+        [shapely.box(bx - 60, by - 60, bx - 10, by - 15), shapely.box(bx + 10, by + 15, bx + 60, by + 60)]
+    )
     bgeoms = bgeoms[shapely.within(bgeoms, boundary)]
-    buildings = gpd.GeoDataFrame(
+    return gpd.GeoDataFrame(
         {"building_id": [f"B{i:05d}" for i in range(len(bgeoms))]}, geometry=bgeoms, crs=CRS_CITY
     )
+
+
+def _vegetation(rng: np.random.Generator, boundary: Any) -> gpd.GeoDataFrame:
     veg_xy = np.c_[rng.uniform(X0 + 1000, X0 + 7000, 30), rng.uniform(Y0 + 1000, Y0 + 7000, 30)]
     vegetation = gpd.GeoDataFrame(
         {"vegetation_id": [f"V{i:02d}" for i in range(30)]},
         geometry=shapely.buffer(shapely.points(veg_xy), rng.uniform(15, 40, 30)),
         crs=CRS_CITY,
     )
+    return vegetation[vegetation.within(boundary)].reset_index(drop=True)
+
+
+def build_layers(rng: np.random.Generator) -> dict[str, Any]:
+    """All environmental layers of the town (GeoDataFrames in EPSG:32630) plus helper arrays.
+
+    The random draws happen in a fixed order (boundary, lamps, cameras, access points,
+    generators, vegetation), so a seed always gives the same town.
+    """
+    boundary = _boundary(rng)
+    streets = _streets(boundary)
+    lights = _street_lights(rng, streets)
+    cameras = _cameras(rng)
+    cameras_gdf = gpd.GeoDataFrame(
+        cameras.drop(columns=["x", "y"]).assign(camera_id=[f"C{i:03d}" for i in range(len(cameras))]),
+        geometry=gpd.points_from_xy(cameras["x"], cameras["y"]),
+        crs=CRS_CITY,
+    )
+    access = _access_points(rng, streets)
+    generators = _generators(rng, streets, boundary)
     return {
         "boundary": gpd.GeoDataFrame({"name": ["Sampleton"]}, geometry=[boundary], crs=CRS_CITY),
-        "wards": wards,
-        "land_use": land_use,
+        "wards": _wards(boundary),
+        "land_use": _land_use(boundary),
         "streets": streets,
         "street_lights": lights,
         "cameras": cameras_gdf[["camera_id", "direction_deg", "fov_deg", "range_m", "geometry"]],
         "access_points": access,
-        "transit_stops": pts("T", transit_xy, "stop_id"),
-        "licensed_premises": pts("LP", lic_xy, "premises_id"),
-        "cash_machines": pts("ATM", atm_xy, "atm_id"),
-        "late_shops": pts("SH", shop_xy, "shop_id"),
-        "vacant_buildings": pts("VB", vac_xy, "building_id"),
-        "car_parks": car_parks,
-        "buildings": buildings,
-        "vegetation": vegetation[vegetation.within(boundary)].reset_index(drop=True),
-        "_dark_centres": dark_centres,
-        "_centre": centre,
+        **generators,
+        "car_parks": _car_parks(),
+        "buildings": _buildings(boundary),
+        "vegetation": _vegetation(rng, boundary),
+        "_dark_centres": DARK_CENTRES,
+        "_centre": Point(X0 + 4000, Y0 + 4000),
         "_cameras_xy": cameras,
     }
 
