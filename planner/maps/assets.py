@@ -85,6 +85,7 @@ def localise_map(m: Any, *, base_url: str = STREAMLIT_BASE_URL, vendor_dir: Path
     unused ones are dropped.
     """
     require_assets(vendor_dir)
+    neutral_background(m)
     for element in _walk(m):
         for attr in ("default_js", "default_css"):
             resources = getattr(element, attr, None)
@@ -103,6 +104,22 @@ def localise_map(m: Any, *, base_url: str = STREAMLIT_BASE_URL, vendor_dir: Path
                     logger.warning("no local copy of map asset %s (%s)", name, url)
                     new.append((name, url))
             setattr(element, attr, new)
+    return m
+
+
+# The offline basemap: with no tile layer, the map is drawn on a light neutral "paper" instead of
+# Leaflet's grey, with the study area and (when the run has one) the streets layer as context.
+NEUTRAL_BACKGROUND = "#f4f3ef"
+
+
+def neutral_background(m: Any) -> Any:
+    """Give a map without tiles a neutral light background (in place; returns ``m``)."""
+    import folium
+
+    if any(isinstance(child, folium.TileLayer) for child in _walk(m)):
+        return m
+    style = f"<style>.leaflet-container {{ background: {NEUTRAL_BACKGROUND}; }}</style>"
+    m.get_root().header.add_child(folium.Element(style), name="neutral_background")  # one per map
     return m
 
 
