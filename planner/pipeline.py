@@ -177,11 +177,26 @@ def check_layer_kinds(refs: dict[str, str]) -> None:
         )
 
 
+def _category_mask(incidents: gpd.GeoDataFrame, wanted: list[str]) -> pd.Series:
+    """Incidents whose category, or whose publisher's name, is one of ``wanted`` (names are compared
+    in lower snake case, so ``"Other theft"`` and ``"theft"`` both work)."""
+    from planner.io.categories import normalise_category
+
+    names = set(normalise_category(pd.Series(wanted, dtype="string")))
+    keep = incidents["category"].isin(names)
+    if "source_category" in incidents.columns:
+        keep |= normalise_category(incidents["source_category"]).isin(names)
+    return keep
+
+
 def filter_incidents(incidents: gpd.GeoDataFrame, config: RunConfig) -> gpd.GeoDataFrame:
     """Incidents of the chosen categories within [date_from, date_to)."""
     keep = pd.Series(True, index=incidents.index)
     if config.categories:
-        keep &= incidents["category"].isin(config.categories)
+        keep &= _category_mask(incidents, config.categories)
+    if (config.date_from or config.date_to) and incidents.attrs.get("time_resolution") == "none":
+        option = _hints.hint("date_from=/date_to=", "--date-from/--date-to")
+        raise ConfigError(f"{option} filter by date, but the incidents have no usable dates. Leave them out.")
     if config.date_from:
         keep &= incidents["occurred_at"] >= pd.Timestamp(config.date_from)
     if config.date_to:

@@ -326,3 +326,28 @@ def test_night_only_refuses_dates_without_time(files, tmp_path, capsys):
     assert main(args) == 2
     err = capsys.readouterr().err
     assert "--night-only needs incidents with a time of day" in err and "day resolution" in err
+
+
+def test_category_filter_takes_categories_or_publishers_names(files):
+    w = files["police_uk_street"]
+    by_category = pipeline.load_inputs(RunConfig(incidents=str(w.path)), with_layers=False).incidents
+    theft = pipeline.filter_incidents(by_category, RunConfig(incidents=str(w.path), categories=["theft"]))
+    other_theft = pipeline.filter_incidents(
+        by_category, RunConfig(incidents=str(w.path), categories=["Other theft"])
+    )
+    assert set(theft["source_category"]) == {
+        "Bicycle theft",
+        "Other theft",
+        "Shoplifting",
+        "Theft from the person",
+    }
+    assert set(other_theft["source_category"]) == {"Other theft"}
+
+
+def test_date_filter_on_data_without_dates_is_a_clear_error(files, capsys):
+    w = files["ppa_no_date"]
+    assert main(["run", "--incidents", str(w.path), "--date-from", "2017-01-01", "--out", "/tmp/never"]) == 2
+    assert (
+        "--date-from/--date-to filter by date, but the incidents have no usable dates"
+        in capsys.readouterr().err
+    )
