@@ -79,11 +79,13 @@ class CategoryMap:
         """(category of each value, whether a rule recognised it); unrecognised names keep their own
         snake-case name and missing values are ``'unknown'``."""
         text = series.astype("string").str.strip()
-        distinct = text.dropna().unique()
-        matched = {v: self.match(v) for v in distinct}
-        hit = text.map(matched).astype("object")
-        recognised = hit.notna()
-        out = hit.where(recognised, normalise_category(text))
+        distinct = pd.Series(text.dropna().unique(), dtype="string")
+        matched = [self.match(v) for v in distinct]  # each distinct name once, not every row
+        own = normalise_category(distinct)
+        category = {v: m if m is not None else o for v, m, o in zip(distinct, matched, own, strict=True)}
+        known = {v: m is not None for v, m in zip(distinct, matched, strict=True)}
+        out = text.map(category).astype("object").fillna(UNKNOWN)
+        recognised = text.map(known).astype("object").fillna(False)
         return out.astype(str), recognised.astype(bool)
 
     def coverage(self, series: pd.Series) -> tuple[float, int]:

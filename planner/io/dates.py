@@ -38,6 +38,7 @@ _DATE_FORMATS = [
 ]
 _TIME_TAILS = (" %H:%M:%S", " %H:%M", " %I:%M:%S %p", " %I:%M %p", "")
 _TZ_TAG = r"(\d:\d\d(?::\d\d(?:\.\d+)?)?)\s*(?:Z|UTC|[+-]\d\d(?::?\d\d)?)$"
+_HAS_TZ_TAG = r"\d:\d\d(?::\d\d(?:\.\d+)?)?\s*(?:Z|UTC|[+-]\d\d(?::?\d\d)?)$"
 
 
 def _nat(index: pd.Index) -> pd.Series:
@@ -89,10 +90,13 @@ def parse_dates(series: pd.Series, *, dayfirst: bool | None = None) -> tuple[pd.
     when it reads fewer than half, pandas' mixed-format parser is tried as well.
     """
     s = series.astype("string").str.strip()
-    s = s.str.replace(_TZ_TAG, r"\1", regex=True)  # wall-clock times, tag dropped
     present = s.notna() & (s != "")
     if not present.any():
         return _nat(series.index), "none"
+    if (
+        _probe(s[present]).str.contains(_HAS_TZ_TAG, regex=True).any()
+    ):  # a regex over every row only if needed
+        s = s.str.replace(_TZ_TAG, r"\1", regex=True)  # wall-clock times, tag dropped
     sample = s[present]
     probe = _probe(sample)
     if _excel_serial(probe, sample):
