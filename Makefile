@@ -20,8 +20,8 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -c "import planner, geopandas, streamlit, folium"
 	touch $@
 
-$(ASSETS): scripts/vendor_assets.sh
-	bash scripts/vendor_assets.sh static/vendor
+$(ASSETS): scripts/vendor_assets.py scripts/vendor_assets.sh
+	PYTHON=$(BIN)/python bash scripts/vendor_assets.sh static/vendor
 	touch $@
 
 run: setup
@@ -45,4 +45,4 @@ sample: setup
 	$(BIN)/planner synth --out sample_data --seed 20261128
 
 clean:
-	rm -rf $(VENV) static/vendor out
+	rm -rf $(VENV) static/vendor planner/maps/vendor out

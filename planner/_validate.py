@@ -78,9 +78,13 @@ def flag_dates(reasons: RowReasons, occurred_at: pd.Series, *, column: str, now:
 
 
 def flag_ids(reasons: RowReasons, ids: pd.Series, *, column: str) -> None:
-    """Missing and repeated incident ids (the first occurrence is kept)."""
-    reasons.flag(ids.isna().to_numpy(), f"missing id in column {column!r}")
-    reasons.flag(ids.duplicated(keep="first").to_numpy(), f"duplicate id in column {column!r}")
+    """Repeated incident ids (the first occurrence is kept). Missing ids are not a reason: ingest
+    numbers those rows (police.uk anti-social behaviour records have no crime id)."""
+    text = ids.astype("string").str.strip()
+    present = (text.notna() & (text != "")).to_numpy()
+    repeated = np.zeros(len(text), dtype=bool)
+    repeated[present] = text[present].duplicated(keep="first").to_numpy()
+    reasons.flag(repeated, f"duplicate id in column {column!r}")
 
 
 def flag_locations(

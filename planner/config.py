@@ -44,7 +44,16 @@ class RunConfig(BaseModel):
     boundary: str | None = Field(
         None, description="Study-area polygon file; default: sample city or incident hull."
     )
-    layers: dict[str, str] = Field(default_factory=dict, description="Layer kind → file.")
+    layers: dict[str, str] = Field(
+        default_factory=dict,
+        description="Layer kind → FILE[::LAYER][@CRS]; @CRS (e.g. @EPSG:2263) is the CRS of bare x/y "
+        "coordinates in that layer's file.",
+    )
+    category_map: list[str] = Field(
+        default_factory=list,
+        description="User category-map TOML files (publishers' offence names → categories), tried "
+        "before the shipped map.",
+    )
     audits: str | None = Field(
         None,
         description="Safety-audit points (CSV/GeoJSON/...) for perceived-safety surfaces; default: the "

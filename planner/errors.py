@@ -42,7 +42,7 @@ class ValidationError(PlannerError, ValueError):
 
 
 class LayerDefinitionError(PlannerError, ValueError):
-    """A layer spec (``layers/*.toml``) is malformed."""
+    """A layer spec (``planner/exposure/specs/*.toml``) is malformed."""
 
 
 class ConfigError(PlannerError, ValueError):

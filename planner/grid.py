@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import math
 import warnings
+from dataclasses import dataclass
 from typing import Any
 
 import geopandas as gpd
@@ -71,35 +72,71 @@ def tidy_length(value_m: float) -> float:
     return float(best)
 
 
-def auto_cell_size(study_area: gpd.GeoDataFrame | gpd.GeoSeries, *, n_incidents: int | None = None) -> float:
-    """Choose a cell size: the shorter side of the study area's bounding box / 50, made tidy.
+CITY_CELL_M = (100.0, 300.0)
+INCIDENTS_PER_CELL = 5.0
+CELL_STEP_M = 25.0
+
+
+def _bounded_cell(raw_m: float, lo_m: float, hi_m: float, region_m: float) -> tuple[float, float, float]:
+    """``raw_m`` rounded to 25 m within [lo, hi] (rounded inwards), at least ``region_m`` (rounded up);
+    returns (size, lower bound, upper bound). Areas too small for 25 m steps get a tidy length."""
+    step = CELL_STEP_M
+    if hi_m < 2 * step:
+        size = tidy_length(min(max(raw_m, lo_m), hi_m))
+        return size, lo_m, hi_m
+    lo = max(math.ceil(lo_m / step) * step, math.ceil(region_m / step) * step)
+    hi = max(lo, math.floor(hi_m / step) * step)
+    return float(min(max(round(raw_m / step) * step, lo), hi)), float(lo), float(hi)
+
+
+def choose_cell_size(
+    study_area: gpd.GeoDataFrame | gpd.GeoSeries, *, n_incidents: int | None = None
+) -> tuple[float, str]:
+    """An automatic cell size and the rule that chose it, in words (recorded as ``cell_size_rule``).
+
+    With ``n_incidents`` the size gives about :data:`INCIDENTS_PER_CELL` incidents per cell on
+    average, ``√(5 × study area / n)``, so denser data get finer cells; without it, the shorter side
+    of the study area's bounding box / 50. Either is kept within 100–300 m, the scale of the street
+    blocks a measure is placed in (a study area under 1 km across gets down to a tenth of its shorter
+    side, at most a fifth of it; one so large that 300 m cells would pass 100,000 grid cells gets
+    larger cells), and rounded to 25 m.
 
     Parameters
     ----------
     study_area : GeoDataFrame or GeoSeries
         Study-area polygon(s) in a projected CRS (metres).
     n_incidents : int, optional
-        When given, the cell size is raised if needed so that the study area holds no more cells
-        than there are incidents (a grid much finer than the data only adds empty cells).
+        Number of incidents the grid will count.
 
     Returns
     -------
-    float
-        Cell size in metres, rounded to 1, 2, 2.5 or 5 × 10^k (sfhotspot uses the same 1/50 rule).
-        The choice is logged.
+    (float, str)
+        Cell size in metres and the rule with its numbers.
     """
     area, _ = _area_geometry(study_area)
     minx, miny, maxx, maxy = area.bounds
-    raw = min(maxx - minx, maxy - miny) / 50.0
-    rule = "shorter side of the study area / 50"
-    if n_incidents is not None and n_incidents > 0:
-        floor_size = math.sqrt(area.area / n_incidents)
-        if floor_size > raw:
-            raw = floor_size
-            rule = "sqrt(study area / n_incidents) (no more cells than incidents)"
-    size = tidy_length(raw)
-    logger.info("cell size chosen automatically: %g m (%s, raw %.1f m)", size, rule, raw)
-    return size
+    short = min(maxx - minx, maxy - miny)
+    if n_incidents:
+        raw = math.sqrt(INCIDENTS_PER_CELL * area.area / n_incidents)
+        basis = (
+            f"√({INCIDENTS_PER_CELL:g} incidents per cell × study area {area.area / 1e6:.1f} km² / "
+            f"{n_incidents} incidents) = {raw:.0f} m"
+        )
+    else:
+        raw = short / 50.0
+        basis = f"shorter side of the study area {short:.0f} m / 50 = {raw:.0f} m"
+    lo = min(CITY_CELL_M[0], max(short / 10.0, 1.0))
+    hi = max(lo, min(CITY_CELL_M[1], short / 5.0))
+    region = math.sqrt((maxx - minx) * (maxy - miny) / MANY_CELLS)
+    size, lo, hi = _bounded_cell(raw, lo, hi, region)
+    rule = f"automatic: {basis}, rounded to 25 m within [{lo:g}, {hi:g}] m: {size:g} m"
+    logger.info("cell size chosen automatically: %s", rule)
+    return size, rule
+
+
+def auto_cell_size(study_area: gpd.GeoDataFrame | gpd.GeoSeries, *, n_incidents: int | None = None) -> float:
+    """The automatic cell size in metres (see :func:`choose_cell_size`, which also gives the rule)."""
+    return choose_cell_size(study_area, n_incidents=n_incidents)[0]
 
 
 def study_area_from_incidents(incidents: gpd.GeoDataFrame, *, buffer_m: float = 250.0) -> gpd.GeoDataFrame:
@@ -166,6 +203,65 @@ def _hexagons(rows: np.ndarray, cols: np.ndarray, *, x0: float, y0: float, width
     return shapely.polygons(np.stack([vx, vy], axis=-1))
 
 
+@dataclass(frozen=True)
+class _Frame:
+    """Candidate cells of a frame covering the study area, before clipping."""
+
+    boxes: np.ndarray
+    rows: np.ndarray
+    cols: np.ndarray
+    x0: float
+    y0: float
+    n_rows: int
+    n_cols: int
+    full_area: float
+
+
+def _square_frame(bounds: tuple[float, float, float, float], cs: float) -> _Frame:
+    x0, y0, n_rows, n_cols = _frame(bounds, cs)
+    rows, cols = np.divmod(np.arange(n_rows * n_cols), n_cols)
+    boxes = shapely.box(x0 + cols * cs, y0 + rows * cs, x0 + (cols + 1) * cs, y0 + (rows + 1) * cs)
+    return _Frame(boxes, rows, cols, x0, y0, n_rows, n_cols, cs * cs)
+
+
+def _hex_frame(bounds: tuple[float, float, float, float], cs: float) -> _Frame:
+    """Frame origin = south-west corner of the bounding box of hexagon (0, 0): its centre is at
+    (x0 + cs/2, y0 + side). Rows are 1.5 sides apart; odd rows are shifted east by cs/2."""
+    minx, miny, maxx, maxy = bounds
+    side = cs / SQRT3
+    dy = 1.5 * side
+    x0 = math.floor((minx - cs / 2.0) / cs) * cs
+    y0 = math.floor((miny - 2.0 * side) / dy) * dy
+    n_cols = max(1, math.ceil((maxx - x0) / cs) + 1)
+    n_rows = max(1, math.ceil((maxy - y0) / dy) + 1)
+    rows, cols = np.divmod(np.arange(n_rows * n_cols), n_cols)
+    boxes = _hexagons(rows, cols, x0=x0, y0=y0, width_m=cs)
+    return _Frame(boxes, rows, cols, x0, y0, n_rows, n_cols, SQRT3 / 2.0 * cs * cs)
+
+
+def _clipped(area: shapely.Geometry, frame: _Frame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Cells of ``frame`` that overlap ``area``, clipped to it (polygonal parts only), with row/col."""
+    shapely.prepare(area)
+    boxes = frame.boxes
+    hit = shapely.intersects(area, boxes)
+    inside = shapely.contains_properly(area, boxes) if hit.any() else hit
+    geoms = boxes.copy()
+    edge = hit & ~inside
+    if edge.any():
+        geoms[edge] = shapely.intersection(boxes[edge], area)
+    keep = hit.copy()
+    keep[edge] = shapely.area(geoms[edge]) > frame.full_area * 1e-9
+    geoms, rows, cols = geoms[keep], frame.rows[keep], frame.cols[keep]
+    types = shapely.get_type_id(geoms)
+    odd = (types != 3) & (types != 6)  # clipping can return collections
+    if odd.any():
+        geoms[odd] = [
+            shapely.union_all([p for p in shapely.get_parts(g) if p.geom_type in ("Polygon", "MultiPolygon")])
+            for g in geoms[odd]
+        ]
+    return geoms, rows, cols
+
+
 def grid_from_boundary(
     study_area: gpd.GeoDataFrame | gpd.GeoSeries,
     *,
@@ -180,7 +276,7 @@ def grid_from_boundary(
         Study-area polygon(s) (council boundary, or :func:`study_area_from_incidents`), projected CRS.
     cell_size_m : float, optional
         Square side, or for hexagons the flat-to-flat width (= distance between neighbouring
-        centres), in metres. Default :func:`auto_cell_size`.
+        centres), in metres. Default :func:`choose_cell_size` (without incident counts).
     kind : {"square", "hex"}
         Cell shape. Hexagons are pointy-top; ``row``/``col`` are then offset coordinates (odd rows
         shifted east by half a cell).
@@ -196,30 +292,12 @@ def grid_from_boundary(
     kind = check_choice(kind, {"square", "hex"}, name="kind", where=where)
     area, crs = _area_geometry(study_area)
     if cell_size_m is None:
-        cell_size_m = auto_cell_size(study_area)
-        rule = "automatic (shorter side of study area / 50, tidy)"
+        cell_size_m, rule = choose_cell_size(study_area)
     else:
         rule = "given"
     cs = check_positive(cell_size_m, name="cell_size_m", where=where)
-    minx, miny, maxx, maxy = area.bounds
-    if kind == "square":
-        x0, y0, n_rows, n_cols = _frame(area.bounds, cs)
-        rows, cols = np.divmod(np.arange(n_rows * n_cols), n_cols)
-        boxes = shapely.box(x0 + cols * cs, y0 + rows * cs, x0 + (cols + 1) * cs, y0 + (rows + 1) * cs)
-        full_area = cs * cs
-    else:
-        # Frame origin = south-west corner of the bounding box of hexagon (0, 0): its centre is at
-        # (x0 + cs/2, y0 + side). Rows are 1.5 sides apart; odd rows are shifted east by cs/2.
-        side = cs / SQRT3
-        dy = 1.5 * side
-        x0 = math.floor((minx - cs / 2.0) / cs) * cs
-        y0 = math.floor((miny - 2.0 * side) / dy) * dy
-        n_cols = max(1, math.ceil((maxx - x0) / cs) + 1)
-        n_rows = max(1, math.ceil((maxy - y0) / dy) + 1)
-        rows, cols = np.divmod(np.arange(n_rows * n_cols), n_cols)
-        boxes = _hexagons(rows, cols, x0=x0, y0=y0, width_m=cs)
-        full_area = SQRT3 / 2.0 * cs * cs
-    n_frame = n_rows * n_cols
+    frame = _square_frame(area.bounds, cs) if kind == "square" else _hex_frame(area.bounds, cs)
+    n_frame = frame.n_rows * frame.n_cols
     if n_frame > MANY_CELLS:
         warnings.warn(
             f"The grid frame has {n_frame:,} cells (cell_size_m={cs:g}); analyses will be slow and "
@@ -227,24 +305,7 @@ def grid_from_boundary(
             PlannerWarning,
             stacklevel=2,
         )
-    shapely.prepare(area)
-    hit = shapely.intersects(area, boxes)
-    inside = shapely.contains_properly(area, boxes) if hit.any() else hit
-    geoms = boxes.copy()
-    edge = hit & ~inside
-    if edge.any():
-        geoms[edge] = shapely.intersection(boxes[edge], area)
-    keep = hit.copy()
-    keep[edge] = shapely.area(geoms[edge]) > full_area * 1e-9
-    geoms, rows, cols = geoms[keep], rows[keep], cols[keep]
-    # Clipping can return collections; keep the polygonal parts only.
-    types = shapely.get_type_id(geoms)
-    odd = (types != 3) & (types != 6)
-    if odd.any():
-        geoms[odd] = [
-            shapely.union_all([p for p in shapely.get_parts(g) if p.geom_type in ("Polygon", "MultiPolygon")])
-            for g in geoms[odd]
-        ]
+    geoms, rows, cols = _clipped(area, frame)
     cells = gpd.GeoDataFrame(
         {
             "cell_id": np.arange(len(geoms), dtype="int64"),
@@ -259,13 +320,13 @@ def grid_from_boundary(
         "cell_size_m": cs,
         "cell_size_rule": rule,
         "grid_kind": kind,
-        "x0": float(x0),
-        "y0": float(y0),
-        "n_rows": int(n_rows),
-        "n_cols": int(n_cols),
+        "x0": float(frame.x0),
+        "y0": float(frame.y0),
+        "n_rows": int(frame.n_rows),
+        "n_cols": int(frame.n_cols),
         "n_cells": len(cells),
     }
-    logger.info("%s grid: %d cells of %g m (%d × %d frame)", kind, len(cells), cs, n_rows, n_cols)
+    logger.info("%s grid: %d cells of %g m (%d × %d frame)", kind, len(cells), cs, frame.n_rows, frame.n_cols)
     return cells
 
 
@@ -399,6 +460,7 @@ def count_incidents(
 __all__ = [
     "auto_cell_size",
     "cell_index_of_points",
+    "choose_cell_size",
     "count_incidents",
     "grid_frame",
     "grid_from_boundary",

@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 import pyogrio
 
+from planner import _hints
 from planner.config import SAMPLE_DIR, RunConfig
 from planner.errors import ConfigError, DataLoadError, InsufficientDataError
 from planner.plan import Plan, file_checksum
@@ -122,6 +123,7 @@ def load_inputs(config: RunConfig, *, client: Any = None, with_layers: bool = Tr
         "columns": config.columns or None,
         "default_category": config.default_category,
         "drop_duplicates": config.drop_duplicates,
+        "category_map": list(config.category_map) or None,
     }
     partitions: list[Any] = []
     if client is not None:
@@ -164,14 +166,45 @@ def run_layers(config: RunConfig, analysis_crs: Any) -> dict[str, Any]:
     """The environmental layers a run uses (the sample city's, plus ``config.layers``) in ``analysis_crs``."""
     from planner import io
 
-    return io.read_layers(_sources(config)["layers"], analysis_crs=analysis_crs)
+    refs = _sources(config)["layers"]
+    check_layer_kinds(refs)
+    return io.read_layers(refs, analysis_crs=analysis_crs)
+
+
+def check_layer_kinds(refs: dict[str, str]) -> None:
+    """Every layer kind must be one the planner knows (a layer spec, or ``wards``/``land_use``)."""
+    from planner.exposure.layers import known_layer_kinds
+
+    known = known_layer_kinds()
+    unknown = sorted(set(refs) - set(known))
+    if unknown:
+        listing = _hints.hint("planner.exposure.layers.known_layer_kinds()", "planner layers")
+        raise ConfigError(
+            f"Unknown layer kind(s) {unknown}. Known kinds: {', '.join(sorted(known))} "
+            f"(their meaning: {listing}). Add a spec file to use another kind."
+        )
+
+
+def _category_mask(incidents: gpd.GeoDataFrame, wanted: list[str]) -> pd.Series:
+    """Incidents whose category, or whose publisher's name, is one of ``wanted`` (names are compared
+    in lower snake case, so ``"Other theft"`` and ``"theft"`` both work)."""
+    from planner.io.categories import normalise_category
+
+    names = set(normalise_category(pd.Series(wanted, dtype="string")))
+    keep = incidents["category"].isin(names)
+    if "source_category" in incidents.columns:
+        keep |= normalise_category(incidents["source_category"]).isin(names)
+    return keep
 
 
 def filter_incidents(incidents: gpd.GeoDataFrame, config: RunConfig) -> gpd.GeoDataFrame:
     """Incidents of the chosen categories within [date_from, date_to)."""
     keep = pd.Series(True, index=incidents.index)
     if config.categories:
-        keep &= incidents["category"].isin(config.categories)
+        keep &= _category_mask(incidents, config.categories)
+    if (config.date_from or config.date_to) and incidents.attrs.get("time_resolution") == "none":
+        option = _hints.hint("date_from=/date_to=", "--date-from/--date-to")
+        raise ConfigError(f"{option} filter by date, but the incidents have no usable dates. Leave them out.")
     if config.date_from:
         keep &= incidents["occurred_at"] >= pd.Timestamp(config.date_from)
     if config.date_to:
@@ -198,25 +231,32 @@ def compute_hotspots(
     """Grid, counts, KDE and Gi* hotspots with the parameters chosen.
 
     ``count(cells)`` replaces the in-memory cell counts (the Dask engine counts on its workers).
+    Without usable dates the density is incidents per km² over the whole period and no rate per
+    year is computed (``params["period_years"]`` is None).
     """
     from planner import grid
-    from planner.hotspots import concentration, gistar, kde, polygons
+    from planner.hotspots import gistar, kde, polygons
 
     if len(incidents) < MIN_INCIDENTS:
+        widen = _hints.hint("date_from=/date_to= or categories=", "--date-from/--date-to or --only-category")
         raise InsufficientDataError(
             f"Only {len(incidents)} incidents remain after filtering; hotspot analysis needs at least "
-            f"{MIN_INCIDENTS}. Widen the date range or include more categories."
+            f"{MIN_INCIDENTS}. Widen the date range or include more categories ({widen})."
         )
-    cell_size = config.cell_size_m or grid.auto_cell_size(study_area, n_incidents=len(incidents))
+    if config.cell_size_m:
+        cell_size, cell_rule = float(config.cell_size_m), "given"
+    else:
+        cell_size, cell_rule = grid.choose_cell_size(study_area, n_incidents=len(incidents))
     cells = grid.grid_from_boundary(study_area, cell_size_m=cell_size, kind=config.grid_kind)
     cells = count(cells) if count is not None else grid.count_incidents(cells, incidents)
     years = polygons.period_years_of(incidents)
+    period = years if np.isfinite(years) and years > 0 else None  # None: no usable dates
     density = kde.kde_surface(
         incidents,
         cell_size_m=cell_size,
-        bandwidth_m=config.bandwidth_m,
+        bandwidth_m=config.bandwidth_m or kde.CELL_TIED_RULE,
         kernel=config.kernel,
-        period_years=years,
+        period_years=period,
         mask=study_area,
     )
     cells = kde.kde_at_cells(cells, density)
@@ -229,26 +269,44 @@ def compute_hotspots(
         min_bin=config.min_bin,
         max_cells=config.max_hotspot_cells,
         split_by=config.hotspot_split_by,
+        period_years=period,
     )
-    params = {
-        "cell_size_m": float(cell_size),
-        "cell_size_rule": "given" if config.cell_size_m else "automatic (shorter side of study area / 50)",
+    params = _hotspot_params(config, cells, hotspots, density, cell_rule=cell_rule, period_years=period)
+    return HotspotResult(cells, hotspots, {"density": density}, params)
+
+
+def _hotspot_params(
+    config: RunConfig,
+    cells: gpd.GeoDataFrame,
+    hotspots: gpd.GeoDataFrame,
+    density: Surface,
+    *,
+    cell_rule: str,
+    period_years: float | None,
+) -> dict[str, Any]:
+    """Every parameter of the hotspot stage, the automatic ones with the rule that chose them."""
+    from planner.hotspots import concentration
+
+    return {
+        "cell_size_m": float(density.params["cell_size_m"]),
+        "cell_size_rule": cell_rule,
         "grid_kind": config.grid_kind,
         "n_cells": len(cells),
-        "bandwidth_m": float(density.params.get("bandwidth_m", config.bandwidth_m or 0.0)),
+        "bandwidth_m": float(density.params["bandwidth_m"]),
         "bandwidth_rule": density.params.get("bandwidth_rule", "given"),
         "kernel": config.kernel,
-        "period_years": years,
+        "period_years": period_years,
+        "density_units": density.units,
         "neighbourhood": config.neighbourhood,
         "fdr": config.fdr,
         "q": config.q,
         "min_bin": config.min_bin,
         "max_hotspot_cells": config.max_hotspot_cells,
+        "largest_hotspot_cells": int(hotspots["n_cells"].max()) if len(hotspots) else 0,
         "hotspot_split_by": config.hotspot_split_by,
         "n_hotspots": len(hotspots),
         "concentration": concentration.concentration_summary(cells["n_incidents"]),
     }
-    return HotspotResult(cells, hotspots, {"density": density}, params)
 
 
 def run(
@@ -295,7 +353,8 @@ def _collect_warnings(into: list[str]) -> Iterator[None]:
 
 
 # Typical share of a run's time per stage (bench/RESULTS.md, sample city and 1M incidents); stages
-# with nothing to do (no layers, no dates) are left out before normalising.
+# with nothing to do (no layers, no dates) are left out before normalising, and the shares of the
+# stages after ingest are recomputed once ingest has said whether there are dates.
 _STAGE_WEIGHT = {
     "ingest": 2.0,
     "hotspots": 1.0,
@@ -307,14 +366,19 @@ _STAGE_WEIGHT = {
 }
 
 
-def _stage_shares(has_layers: bool, stages: tuple[str, ...]) -> dict[str, float]:
-    weights = {"ingest": _STAGE_WEIGHT["ingest"], "hotspots": _STAGE_WEIGHT["hotspots"]}
-    for name in stages:
-        if name in {"exposure", "risk"} and not has_layers:
-            continue
-        weights[name] = _STAGE_WEIGHT[name]
-    total = sum(weights.values())
-    return {name: w / total for name, w in weights.items()}
+def _active(name: str, *, has_layers: bool, dated: bool) -> bool:
+    """Whether a stage has work: exposure and risk need layers, space-time and recommend need dates."""
+    if name in {"exposure", "risk"}:
+        return has_layers
+    if name in {"space-time", "recommend"}:
+        return dated
+    return True
+
+
+def _stage_shares(names: list[str], *, start: float = 0.0) -> dict[str, float]:
+    """Each stage's share of the run (by :data:`_STAGE_WEIGHT`), scaled into ``[start, 1]``."""
+    total = sum(_STAGE_WEIGHT[n] for n in names) or 1.0
+    return {n: (1.0 - start) * _STAGE_WEIGHT[n] / total for n in names}
 
 
 def _run(config: RunConfig, report: Progress, client: Any, stages: tuple[str, ...] | None) -> Plan:
@@ -323,27 +387,29 @@ def _run(config: RunConfig, report: Progress, client: Any, stages: tuple[str, ..
     notes: list[str] = []
     chosen = [(name, fn) for name, fn in _later_stages() if stages is None or name in stages]
     has_layers = bool(config.layers) or config.uses_sample_city
-    shares = _stage_shares(has_layers, tuple(n for n, _ in chosen))
+    planned = ["ingest", "hotspots", *(n for n, _ in chosen if _active(n, has_layers=has_layers, dated=True))]
+    shares = _stage_shares(planned)
     done = 0.0
-
-    def start(message: str) -> None:
-        report(min(done, 0.99), message)
 
     def finish(stage: str) -> None:
         nonlocal done
         timings[stage] = round(time.perf_counter() - t0 - sum(timings.values()), 3)
         done += shares.get(stage, 0.0)
 
-    start("Reading incidents and layers")
+    report(0.0, "Reading incidents and layers")
     with _collect_warnings(notes):
         inputs = load_inputs(config, client=client)
     finish("ingest")
-    start("Finding hotspots")
+    dated = inputs.report.get("time_resolution", "none") != "none"
+    active = [n for n, _ in chosen if _active(n, has_layers=has_layers, dated=dated)]
+    shares = {"ingest": shares["ingest"], **_stage_shares(["hotspots", *active], start=done)}
+    report(min(done, 0.99), "Finding hotspots")
     with _collect_warnings(notes):
         plan = _initial_plan(config, inputs, client)
     finish("hotspots")
     for name, fn in chosen:
-        start(f"Stage: {name}")
+        if name in active:
+            report(min(done, 0.99), f"Stage: {name}")
         with _collect_warnings(notes):
             plan = (
                 add_exposure(plan, client=client) if name == "exposure" and client is not None else fn(plan)
@@ -374,7 +440,7 @@ def _initial_plan(config: RunConfig, inputs: Inputs, client: Any) -> Plan:
 
     found = compute_hotspots(incidents, inputs.study_area, config, count=count)
     crs_text = inputs.crs.to_string() if hasattr(inputs.crs, "to_string") else str(inputs.crs)
-    return Plan(
+    plan = Plan(
         config=config,
         crs=inputs.crs,
         incidents=incidents,
@@ -394,6 +460,85 @@ def _initial_plan(config: RunConfig, inputs: Inputs, client: Any) -> Plan:
         },
         inputs=inputs.checksums,
         warnings=list(inputs.report.get("warnings", [])),
+    )
+    return _with_category_report(skip(plan, data_limits(inputs.report)))
+
+
+LABELS = {
+    "rates_per_year": "rates per year",
+    "space_time": "space-time patterns (emerging hot spots)",
+    "near_repeat": "near-repeat analysis",
+    "time_of_day": "time of day (night share, hour profiles)",
+    "recommendations": "recommendations",
+    "evaluations": "evaluations",
+}
+
+
+NO_DATES = "the incident data have no usable dates"
+
+
+def data_limits(report: dict[str, Any]) -> dict[str, str]:
+    """Analyses of the hotspot stage the incident data cannot support, with the reason (from the
+    ingest report); the later stages record their own (space-time, recommendations)."""
+    from planner._hours import has_time_of_day
+
+    resolution = report.get("time_resolution") or "none"
+    if resolution == "none":
+        return {
+            "rates_per_year": f"{NO_DATES}; the density is incidents per km² over the whole period and hotspots "
+            "carry counts, not counts per year",
+            "time_of_day": NO_DATES,
+            "evaluations": f"{NO_DATES}; backtests and before/after evaluations (planner backtest, planner "
+            "evaluate) need dates",
+        }
+    if not has_time_of_day(resolution):
+        return {
+            "time_of_day": f"dates are at {resolution} resolution with no time of day, so the night share and "
+            "hour profiles are unknown (a time of 00:00 is not midnight)"
+        }
+    return {}
+
+
+def skip_message(name: str, reason: str) -> str:
+    """The warning that says an analysis was skipped and why."""
+    return f"Skipped {LABELS.get(name, name.replace('_', ' '))}: {reason}."
+
+
+def skip(plan: Plan, reasons: dict[str, str]) -> Plan:
+    """``plan`` with ``reasons`` (analysis → why it was skipped) recorded in ``params["skipped_analyses"]``
+    and one warning each; analyses already recorded keep their first reason."""
+    known = dict(plan.params.get("skipped_analyses", {}))
+    new = {k: v for k, v in reasons.items() if k not in known}
+    if not new:
+        return plan
+    notes = [skip_message(k, v) for k, v in new.items()]
+    return dataclasses.replace(
+        plan,
+        params={**plan.params, "skipped_analyses": {**known, **new}},
+        warnings=[*plan.warnings, *notes],
+    )
+
+
+def _with_category_report(plan: Plan) -> Plan:
+    """``plan`` with the categories no measure addresses (counts, source names, reasons)."""
+    from planner.category_report import categories_without_measure, summary_line
+    from planner.io.incidents import as_category_map
+
+    entries = categories_without_measure(
+        plan.incidents,
+        category_map=as_category_map(list(plan.config.category_map) or None),
+        allow_access_restriction=plan.config.allow_access_restriction,
+    )
+    line = summary_line(entries, len(plan.incidents))
+    return dataclasses.replace(
+        plan,
+        params={
+            **plan.params,
+            "categories_without_measure": {
+                e["category"]: {k: v for k, v in e.items() if k != "category"} for e in entries
+            },
+        },
+        warnings=[*plan.warnings, *([line] if line else [])],
     )
 
 
@@ -448,6 +593,7 @@ def add_space_time(plan: Plan) -> Plan:
     from planner.hotspots.nearrepeat import knox_from_incidents, thin_for_knox
 
     analyses = plan.ingest_report.get("fitness", {}).get("analyses", {})
+    plan = skip(plan, _space_time_limits(plan, analyses))
     cells, params = plan.cells, dict(plan.params)
     evaluation, notes = dict(plan.evaluation), list(plan.warnings)
     if analyses.get("emerging_hotspots", {}).get("ok") and {"row", "col"} <= set(cells.columns):
@@ -470,6 +616,25 @@ def add_space_time(plan: Plan) -> Plan:
         )
         evaluation["near_repeat_burglary"] = knox.to_dict()
     return dataclasses.replace(plan, cells=cells, params=params, evaluation=evaluation, warnings=notes)
+
+
+def _space_time_limits(plan: Plan, analyses: dict[str, Any]) -> dict[str, str]:
+    """Why emerging hot spots or the near-repeat test cannot run on this plan's data."""
+    if plan.incidents.attrs.get("time_resolution") == "none":
+        return {"space_time": NO_DATES, "near_repeat": NO_DATES}
+    out: dict[str, str] = {}
+    emerging = analyses.get("emerging_hotspots", {})
+    if not emerging.get("ok"):
+        out["space_time"] = emerging.get("reason", "the data do not support it")
+    near = analyses.get("near_repeat", {})
+    n_burglary = int((plan.incidents["category"] == "burglary").sum())
+    if not near.get("ok"):
+        out["near_repeat"] = near.get("reason", "the data do not support it")
+    elif n_burglary < 30:
+        out["near_repeat"] = (
+            f"the near-repeat test runs on burglaries and there are {n_burglary} (it needs 30)"
+        )
+    return out
 
 
 def add_exposure(plan: Plan, *, client: Any = None) -> Plan:
@@ -527,6 +692,9 @@ def add_recommendations(plan: Plan) -> Plan:
     config names it; the resolved jurisdiction and currency are written into the new plan's config
     so the manifest reproduces them.
     """
+    if plan.incidents.attrs.get("time_resolution") == "none":
+        why = f"{NO_DATES}; crimes prevented per year and benefit-cost need the length of the period"
+        return skip(plan, {"recommendations": why})
     if not len(plan.hotspots):
         return plan
     from planner.hotspots.polygons import hotspot_wards

@@ -62,12 +62,32 @@ def test_hex_grid(crs):
 
 
 def test_auto_cell_size():
-    """8000 × 5000 m: shorter side / 50 = 100 m; with only 100 incidents √(4e7/100) ≈ 632 → 500 m."""
+    """Issue #15: cells a council can act on, 100–300 m for city data, finer for denser data.
+
+    8000 × 5000 m (40 km²): shorter side / 50 = 100 m. From density, √(5 × 4e7 / n): n = 100 gives
+    1414 m → capped at 300 m (not 500 m); n = 4,000 gives 223.6 → 225 m; n = 8,000 gives 158.1 →
+    150 m; n = 100,000 gives 44.7 → raised to 100 m.
+    """
     area = _rect("EPSG:32630", 8000, 5000)
     assert grid.auto_cell_size(area) == 100.0
-    assert grid.auto_cell_size(area, n_incidents=100) == 500.0
+    assert grid.auto_cell_size(area, n_incidents=100) == 300.0
+    assert grid.auto_cell_size(area, n_incidents=4_000) == 225.0
+    assert grid.auto_cell_size(area, n_incidents=8_000) == 150.0
+    assert grid.auto_cell_size(area, n_incidents=100_000) == 100.0
+    size, rule = grid.choose_cell_size(area, n_incidents=4_000)
+    assert size == 225.0 and "√(5 incidents per cell × study area 40.0 km² / 4000 incidents) = 224 m" in rule
+    assert "within [100, 300] m: 225 m" in rule
     assert grid.tidy_length(160) == 200.0
     assert grid.tidy_length(0.37) == 0.5
+
+
+def test_auto_cell_size_small_and_huge_areas():
+    """A 600 m square keeps 5–10 cells across: 60–120 m, rounded inwards to [75, 100] m (n = 10 gives
+    √(5 × 360,000 / 10) = 424 m → 100 m; n = 10,000 gives 13 m → 75 m). A 100 km square needs cells of
+    at least √(1e10 / 1e5) = 316 m → 325 m to stay under 100,000 cells, whatever the density."""
+    assert grid.auto_cell_size(_rect("EPSG:32630", 600, 600), n_incidents=10) == 100.0
+    assert grid.auto_cell_size(_rect("EPSG:32630", 600, 600), n_incidents=10_000) == 75.0
+    assert grid.auto_cell_size(_rect("EPSG:32630", 100_000, 100_000), n_incidents=10**6) == 325.0
 
 
 def test_default_cell_size_is_reported():

@@ -15,6 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from shapely.geometry import LineString, Point, Polygon
 
+from planner.cli import main
 from planner.errors import CRSError, DataLoadError, DroppedGeometryWarning, PlannerError, ValidationError
 from planner.io import parse_dates, read_incidents, read_layer, read_raster
 
@@ -50,11 +51,15 @@ def test_real_datasets_load(rel, crs, rows, resolution):
     assert r.incidents.crs.is_projected
 
 
-def test_bare_projected_numbers_need_crs():
+def test_bare_projected_numbers_need_crs(capsys):
+    """The fix is phrased in the caller's form: a keyword argument in Python, a flag on the CLI."""
     path = shared_path("data", "chicago_burglary_2014_2017", "chicago_burglary_2014_2017.csv")
-    with pytest.raises(CRSError, match="--crs") as info:
+    with pytest.raises(CRSError, match="crs='EPSG") as info:
         read_incidents(path)
-    assert "x from" in str(info.value)
+    assert "x from" in str(info.value) and "--crs" not in str(info.value)
+    assert main(["inspect", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert "--crs EPSG:26971" in err and "crs=" not in err
 
 
 def test_month_data_refuses_near_repeat():
@@ -210,10 +215,10 @@ def _cases():
             ("ok", 2, 1),
         ),
         (
-            "missing_id",
+            "missing_id",  # numbered, not quarantined: police.uk ASB rows have no crime id
             lambda t: _write(t, "a.csv", GOOD_ROWS + ",52.97,-1.13,2024-01-08,theft\n"),
             {},
-            ("ok", 2, 1),
+            ("ok", 3, 0),
         ),
         (
             "exact_duplicates_kept",
@@ -272,9 +277,15 @@ def _cases():
         ),
         (
             "ambiguous_date_columns",
-            lambda t: _write(t, "a.csv", "lat,lon,date,datetime\n52.95,-1.15,2024-01-05,2024-01-05 10:00\n"),
+            lambda t: _write(t, "a.csv", "lat,lon,date,datetime\n52.95,-1.15,2024-01-05,2024-02-07 10:00\n"),
             {},
             ("error", ValidationError, "columns={'date'"),
+        ),
+        (
+            "agreeing_date_columns_take_the_finer",
+            lambda t: _write(t, "a.csv", "lat,lon,date,datetime\n52.95,-1.15,2024-01-05,2024-01-05 10:00\n"),
+            {},
+            ("ok", 1, 0),
         ),
         (
             "ambiguity_settled",

@@ -14,6 +14,7 @@ import sys
 
 import typer
 
+from planner._hints import cli_interface
 from planner.errors import PlannerError
 
 app = typer.Typer(
@@ -49,9 +50,10 @@ _register_commands()
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the CLI; user errors print one message and return exit code 2."""
+    """Run the CLI; user errors print one message and return exit code 2 (hints as CLI flags)."""
     try:
-        app(args=argv, standalone_mode=False)
+        with cli_interface():
+            app(args=argv, standalone_mode=False)
     except PlannerError as exc:
         typer.secho(f"Error: {exc}", err=True, fg=typer.colors.RED)
         return 2

@@ -36,13 +36,24 @@ def design_command(
     category: list[str] = typer.Option([], "--category", help="Crime categories to count (repeatable)."),
     night_only: bool = typer.Option(False, "--night-only", help="Count only 19:00-07:00."),
     name: str = typer.Option("evaluation", "--name"),
+    force: bool = typer.Option(
+        False, "--force", help="Overwrite an existing design file (before the measure starts)."
+    ),
 ) -> None:
     """Build the design (treatment, buffer, proposed control, periods) and save it before work starts."""
+    from planner._hours import has_time_of_day
+    from planner.errors import ConfigError
     from planner.evaluate.design import AreaChoice, CrimeSelection, Periods, make_design, save_design
     from planner.evaluate.results import design_power
     from planner.io import read_incidents, read_layer
 
     inc = read_incidents(incidents, crs=crs).incidents
+    resolution = inc.attrs.get("time_resolution")
+    if night_only and not has_time_of_day(resolution):
+        raise ConfigError(
+            f"--night-only needs incidents with a time of day, but {incidents} has dates at {resolution} "
+            "resolution (00:00 there means unknown, not night). Leave out --night-only."
+        )
     area = read_layer(treatment, kind="treatment", analysis_crs=inc.crs)
     design = make_design(
         area,
@@ -53,7 +64,7 @@ def design_command(
         areas=AreaChoice(buffer_m=buffer_m),
         name=name,
     )
-    path = save_design(design, out)
+    path = save_design(design, out, overwrite=force)
     power = design_power(design, inc)
     typer.echo(f"Saved design {path}. {power.to_dict().get('interpretation', '')}")
 

@@ -21,6 +21,7 @@ def register(app: typer.Typer) -> None:
         analysis_crs: opt.AnalysisCrs = None,
         column: opt.Column = None,
         category: opt.Category = None,
+        category_map: opt.CategoryMap = None,
         drop_duplicates: opt.DropDuplicates = False,
         as_json: opt.AsJson = False,
         quarantine: Annotated[
@@ -39,6 +40,7 @@ def register(app: typer.Typer) -> None:
                 column=column,
                 category=category,
                 drop_duplicates=drop_duplicates,
+                category_map=category_map,
             )
         )
         inputs = load_inputs(cfg, with_layers=False)
@@ -64,5 +66,11 @@ def _print_report(rep: dict[str, Any]) -> None:
     )
     for name, verdict in rep["fitness"]["analyses"].items():
         typer.echo(f"  {'ok ' if verdict['ok'] else 'NO '} {name}: {verdict['reason']}")
+    categories = rep["fitness"].get("categories", {})
+    if categories:
+        shown = ", ".join(f"{k} {v}" for k, v in list(categories.items())[:12])
+        typer.echo(f"categories: {shown}{' ...' if len(categories) > 12 else ''}")
+    for note in rep.get("notes", []):
+        typer.echo(f"note: {note}")
     for w in rep["warnings"]:
         typer.echo(f"warning: {w}")

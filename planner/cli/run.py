@@ -2,116 +2,92 @@
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from planner.cli import _options as opt
 
+Out = Annotated[
+    Path, typer.Option("--out", help="Folder for plan.gpkg, density.tif, map.html, manifest.json.")
+]
+Incidents = Annotated[
+    str | None, typer.Option("--incidents", help="Incident file or PostGIS URL (default: sample city).")
+]
+Engine = Annotated[
+    str | None,
+    typer.Option("--engine", help="memory (default) or dask: ingest, counts and exposure on Dask."),
+]
+Scheduler = Annotated[
+    str | None, typer.Option("--scheduler", help="Dask scheduler address for --engine dask (default: local).")
+]
+
+RUN_OPTIONS = [
+    opt.option("out", Out, inspect.Parameter.empty),
+    opt.option("incidents", Incidents),
+    *opt.INGEST_OPTIONS,
+    *opt.HOTSPOT_OPTIONS,
+    opt.option("layer", opt.Layer),
+    opt.option("config", opt.ConfigFile),
+    opt.option("budget", opt.Budget),
+    opt.option("jurisdiction", opt.Jurisdiction),
+    opt.option("currency", opt.Currency),
+    opt.option("rank_by", opt.RankBy),
+    opt.option("allow_access_restriction", opt.AllowAccessRestriction, False),
+    opt.option("allow_surveillance_priority", opt.AllowSurveillancePriority, False),
+    opt.option("engine", Engine),
+    opt.option("scheduler", Scheduler),
+]
+
 
 def register(app: typer.Typer) -> None:
     """Add the ``run`` command to ``app``."""
 
-    @app.command("run")
-    def run_command(
-        out: Annotated[
-            Path, typer.Option("--out", help="Folder for plan.gpkg, density.tif, map.html, manifest.json.")
-        ],
-        incidents: Annotated[
-            str | None,
-            typer.Option("--incidents", help="Incident file or PostGIS URL (default: sample city)."),
-        ] = None,
-        crs: opt.Crs = None,
-        analysis_crs: opt.AnalysisCrs = None,
-        boundary: opt.Boundary = None,
-        layer: opt.Layer = None,
-        config: opt.ConfigFile = None,
-        column: opt.Column = None,
-        category: opt.Category = None,
-        only_category: opt.OnlyCategory = None,
-        date_from: opt.DateFrom = None,
-        date_to: opt.DateTo = None,
-        drop_duplicates: opt.DropDuplicates = False,
-        cell_size_m: opt.CellSize = None,
-        bandwidth_m: opt.Bandwidth = None,
-        max_hotspot_cells: opt.MaxHotspotCells = None,
-        budget: Annotated[
-            float | None, typer.Option("--budget", help="Budget for the intervention portfolio.")
-        ] = None,
-        jurisdiction: Annotated[
-            str | None,
-            typer.Option(
-                "--jurisdiction",
-                help="Whose costs, currency and law apply: auto (from the data's location, default), UK, US, CA or none.",
-            ),
-        ] = None,
-        currency: Annotated[
-            str | None,
-            typer.Option("--currency", help="GBP, USD or CAD (default: the jurisdiction's own currency)."),
-        ] = None,
-        rank_by: Annotated[
-            str | None,
-            typer.Option(
-                "--rank-by",
-                help="net_benefit_per_cost (default), net_benefit, bcr, prevented or p_benefit_exceeds_cost.",
-            ),
-        ] = None,
-        allow_access_restriction: Annotated[
-            bool,
-            typer.Option(
-                "--allow-access-restriction", help="Include measures that restrict public access (gating)."
-            ),
-        ] = False,
-        engine: Annotated[
-            str | None,
-            typer.Option("--engine", help="memory (default) or dask: ingest, counts and exposure on Dask."),
-        ] = None,
-        scheduler: Annotated[
-            str | None,
-            typer.Option("--scheduler", help="Dask scheduler address for --engine dask (default: local)."),
-        ] = None,
-    ) -> None:
+    @opt.command(app, "run", RUN_OPTIONS)
+    def run_command(options: dict[str, Any]) -> None:
         """Ingest, grid, density, Gi* hotspots, exposure, risk terrain and recommendations; write the plan."""
         from planner.export import write_run_outputs
+        from planner.maps.assets import require_assets
         from planner.pipeline import run
 
-        cfg = opt.build_config(
-            config,
-            **opt.ingest_options(
-                incidents=incidents,
-                crs=crs,
-                analysis_crs=analysis_crs,
-                column=column,
-                category=category,
-                only_category=only_category,
-                date_from=date_from,
-                date_to=date_to,
-                drop_duplicates=drop_duplicates,
-            ),
-            boundary=boundary,
-            layers=opt.parse_layers(layer),
-            cell_size_m=cell_size_m,
-            bandwidth_m=bandwidth_m,
-            max_hotspot_cells=max_hotspot_cells,
-            budget=budget,
-            jurisdiction=jurisdiction,
-            currency=currency,
-            rank_by=rank_by,
-            allow_access_restriction=allow_access_restriction or None,
-            engine=engine,
-            scheduler=scheduler,
-        )
+        require_assets()  # before any work: no half-written folder when the map could not be offline
+        cfg = opt.config_from_options(options, incidents=options.get("incidents"))
         plan = run(cfg, progress=_printer())
-        paths = write_run_outputs(plan, out)
-        typer.echo(
-            f"{plan.params['n_incidents']} incidents, {len(plan.cells)} cells, "
-            f"{len(plan.hotspots)} hotspots; wrote:\n" + "\n".join(f"  {k}: {v}" for k, v in paths.items())
-        )
-        for name, written in paths.items():
-            typer.echo(f"  {name}: {written}")
-        for note in plan.warnings:
+        paths = write_run_outputs(plan, options["out"])
+        print_summary(plan, paths)
+
+
+def print_summary(plan: Any, paths: dict[str, Path]) -> None:
+    """What the run did: counts and chosen sizes, files, skipped analyses, categories without a
+    measure, then the remaining warnings (one line each, no source-file noise)."""
+    p = plan.params
+    typer.echo(
+        f"{p['n_incidents']} incidents, {len(plan.cells)} cells of {p['cell_size_m']:g} m ({p['cell_size_rule']}), "
+        f"KDE bandwidth {p['bandwidth_m']:.0f} m ({p['bandwidth_rule']}), {len(plan.hotspots)} hotspots "
+        f"(at most {p['max_hotspot_cells']} cells each); wrote:"
+    )
+    for name, written in paths.items():
+        typer.echo(f"  {name}: {written}")
+    skipped = p.get("skipped_analyses", {})
+    if skipped:
+        typer.echo("Skipped analyses:", err=True)
+        for name, reason in skipped.items():
+            typer.echo(f"  {name}: {reason}", err=True)
+    missing = p.get("categories_without_measure", {})
+    if missing:
+        total = sum(e["incidents"] for e in missing.values())
+        typer.echo(f"No measure for {total} of {p['n_incidents']} incidents:", err=True)
+        for category, entry in missing.items():
+            sources = ", ".join(f"{k!r} {v}" for k, v in list(entry["source_categories"].items())[:4])
+            typer.echo(f"  {category} ({entry['incidents']}; from {sources}): {entry['reason']}", err=True)
+    from planner.pipeline import skip_message
+
+    shown = {skip_message(name, reason) for name, reason in skipped.items()}
+    for note in plan.warnings:
+        if note not in shown and "categories no measure addresses" not in note:
             typer.echo(f"warning: {note}", err=True)
 
 

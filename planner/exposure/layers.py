@@ -1,10 +1,10 @@
 """Layer specs: what each kind of environmental-design layer is and how it acts on a place.
 
-Each kind is one TOML file in ``layers/`` at the repository root (resolved as
-``Path(__file__).parents[2] / "layers"``; the editable install keeps that folder next to the
-package). A file is parsed into a frozen, validated :class:`LayerSpec`. Users add a kind by adding a
-file, either to ``layers/`` or to a folder passed as ``load_registry(extra_dirs=[...])``; a layer of
-a kind the registry does not know is adapted to a spec with :func:`map_layer`.
+Each kind is one TOML file in ``planner/exposure/specs/`` (package data, so every install has
+them). A file is parsed into a frozen, validated :class:`LayerSpec`. Users add a kind with a folder
+of their own specs passed as ``load_registry(extra_dirs=[...])``; a layer of a kind the registry does
+not know is adapted to a spec with :func:`map_layer`. :func:`known_layer_kinds` lists every kind a
+run accepts with its meaning (``planner layers``), including :data:`EXTRA_KINDS` read without a spec.
 
 A spec says the kind's **role** (``guardian``: lighting, cameras; ``generator``: bars, transit stops;
 ``access``: alley entrances, gates; ``context``: streets, buildings, disorder signals), how it
@@ -30,7 +30,14 @@ from planner.errors import LayerDefinitionError, ValidationError
 
 logger = logging.getLogger(__name__)
 
-LAYERS_DIR = Path(__file__).resolve().parents[2] / "layers"
+LAYERS_DIR = Path(__file__).resolve().parent / "specs"
+# Kinds the planner reads without a spec: they are context for summaries and maps, not measured.
+EXTRA_KINDS: dict[str, str] = {
+    "wards": "Ward polygons (ward_id, name): hotspots and measures are labelled with their ward and "
+    "the portfolio can require measures in every ward (--min-per-ward); not measured as exposure.",
+    "land_use": "Land-use zones (zone: centre, residential, industrial, park): context on the map; "
+    "not measured as exposure.",
+}
 
 GEOMETRY_TYPES = ("point", "line", "polygon", "raster")
 ROLES = ("guardian", "generator", "access", "context")
@@ -122,7 +129,7 @@ class LayerFields:
 
 @dataclass(frozen=True)
 class LayerSpec:
-    """A validated layer kind (one ``layers/<name>.toml`` file).
+    """A validated layer kind (one ``specs/<name>.toml`` file).
 
     Attributes
     ----------
@@ -165,41 +172,29 @@ class LayerSpec:
     path: Path | None = None
 
 
-def _spec_from_mapping(data: Mapping[str, Any], *, path: Path) -> LayerSpec:
-    """Validate one parsed TOML mapping; every problem is listed in one LayerDefinitionError."""
-    problems: list[str] = []
-    unknown = set(data) - _KNOWN_KEYS
-    if unknown:
-        problems.append(f"unknown keys {sorted(unknown)}; allowed: {sorted(_KNOWN_KEYS)}")
-    for key in ("name", "title", "geometry_type", "role", "acts_as", "radius_m", "style"):
-        if key not in data:
-            problems.append(f"'{key}' is missing")
-
+def _check_name(data: Mapping[str, Any], path: Path, problems: list[str]) -> str:
     name = data.get("name", "")
     if "name" in data and (not isinstance(name, str) or not _NAME.match(name)):
         problems.append(f"'name' must be a lower-case snake_case word, got {name!r}")
     elif "name" in data and name != path.stem:
         problems.append(f"'name' is {name!r} but the file is {path.name}; they must match")
+    return str(name)
 
-    def choice(key: str, options: tuple[str, ...]) -> str:
-        value = data.get(key)
-        if key in data and value not in options:
-            problems.append(f"'{key}' must be one of {list(options)}, got {value!r}")
-        return str(value)
 
-    geometry_type = choice("geometry_type", GEOMETRY_TYPES)
-    role = choice("role", ROLES)
-    acts_as = choice("acts_as", ACTS_AS)
+def _choice(data: Mapping[str, Any], key: str, options: tuple[str, ...], problems: list[str]) -> str:
+    value = data.get(key)
+    if key in data and value not in options:
+        problems.append(f"'{key}' must be one of {list(options)}, got {value!r}")
+    return str(value)
+
+
+def _check_action(data: Mapping[str, Any], geometry_type: str, acts_as: str, problems: list[str]) -> float:
+    """The influence radius in metres, checked against the geometry type and the way the layer acts."""
     radius = data.get("radius_m", 0.0)
     if "radius_m" in data and (isinstance(radius, bool) or not isinstance(radius, int | float) or radius < 0):
         problems.append(f"'radius_m' must be a number of metres ≥ 0, got {radius!r}")
         radius = 0.0
-    if (
-        acts_as in {"coverage", "nearest", "density", "viewshed"}
-        and geometry_type == "point"
-        and isinstance(radius, int | float)
-        and radius <= 0
-    ):
+    if acts_as in {"coverage", "nearest", "density", "viewshed"} and geometry_type == "point" and radius <= 0:
         problems.append(f"'radius_m' must be > 0 for a point layer acting as {acts_as!r}")
     if acts_as == "zonal" and geometry_type != "raster":
         problems.append("'acts_as = \"zonal\"' needs 'geometry_type = \"raster\"'")
@@ -208,70 +203,94 @@ def _spec_from_mapping(data: Mapping[str, Any], *, path: Path) -> LayerSpec:
     for key in ("deficit", "risk_candidate"):
         if key in data and not isinstance(data[key], bool):
             problems.append(f"'{key}' must be true or false, got {data[key]!r}")
+    return float(radius)
+
+
+def _parse_fields(raw_fields: Any, problems: list[str]) -> LayerFields:
+    if not isinstance(raw_fields, Mapping):
+        problems.append("'[fields]' must be a table")
+        return LayerFields()
+    bad = set(raw_fields) - _FIELD_KEYS
+    if bad:
+        problems.append(f"[fields] has unknown keys {sorted(bad)}; allowed: {sorted(_FIELD_KEYS)}")
+        return LayerFields()
+    fields = LayerFields()
+    try:
+        values = dict(raw_fields)
+        for key in ("working_values", "broken_values", "kind_values"):
+            if key in values:
+                values[key] = tuple(str(v) for v in values[key])
+        for key in ("default_fov_deg", "default_range_m"):
+            if key in values:
+                values[key] = float(values[key])
+        fields = LayerFields(**values)
+    except (TypeError, ValueError) as exc:
+        problems.append(f"[fields] is malformed: {exc}")
+    if fields.status and not fields.working_values:
+        problems.append("[fields] 'status' needs 'working_values' (the values of a working lamp)")
+    if not 0 < fields.default_fov_deg <= 360:
+        problems.append(f"[fields] 'default_fov_deg' must lie in (0, 360], got {fields.default_fov_deg}")
+    return fields
+
+
+def _parse_style(data: Mapping[str, Any], problems: list[str]) -> LayerStyle:
+    raw_style = data.get("style", {})
+    if "style" not in data:
+        return LayerStyle(color="#999999")
+    if not isinstance(raw_style, Mapping) or "color" not in raw_style:
+        problems.append("'[style]' must be a table with at least 'color'")
+        return LayerStyle(color="#999999")
+    color = str(raw_style["color"]).upper()
+    if color not in PALETTE:
+        problems.append(
+            f"[style] 'color' {raw_style['color']!r} is not in the colour-blind-safe palette {list(PALETTE)}"
+        )
+    try:
+        return LayerStyle(
+            color=color,
+            radius=float(raw_style.get("radius", 3.0)),
+            weight=float(raw_style.get("weight", 1.0)),
+            icon=str(raw_style.get("icon", "")),
+        )
+    except (TypeError, ValueError) as exc:
+        problems.append(f"[style] is malformed: {exc}")
+        return LayerStyle(color="#999999")
+
+
+def _spec_from_mapping(data: Mapping[str, Any], *, path: Path) -> LayerSpec:
+    """Validate one parsed TOML mapping; every problem is listed in one LayerDefinitionError."""
+    problems: list[str] = []
+    unknown = set(data) - _KNOWN_KEYS
+    if unknown:
+        problems.append(f"unknown keys {sorted(unknown)}; allowed: {sorted(_KNOWN_KEYS)}")
+    problems += [
+        f"'{key}' is missing"
+        for key in ("name", "title", "geometry_type", "role", "acts_as", "radius_m", "style")
+        if key not in data
+    ]
+    name = _check_name(data, path, problems)
+    geometry_type = _choice(data, "geometry_type", GEOMETRY_TYPES, problems)
+    role = _choice(data, "role", ROLES, problems)
+    acts_as = _choice(data, "acts_as", ACTS_AS, problems)
+    radius = _check_action(data, geometry_type, acts_as, problems)
     addressed = data.get("addressed_by", [])
     if not isinstance(addressed, list) or not all(isinstance(a, str) and _NAME.match(a) for a in addressed):
         problems.append(f"'addressed_by' must be a list of intervention ids, got {addressed!r}")
         addressed = []
-
-    raw_fields = data.get("fields", {})
-    fields = LayerFields()
-    if not isinstance(raw_fields, Mapping):
-        problems.append("'[fields]' must be a table")
-    else:
-        bad = set(raw_fields) - _FIELD_KEYS
-        if bad:
-            problems.append(f"[fields] has unknown keys {sorted(bad)}; allowed: {sorted(_FIELD_KEYS)}")
-        else:
-            try:
-                values = dict(raw_fields)
-                for key in ("working_values", "broken_values", "kind_values"):
-                    if key in values:
-                        values[key] = tuple(str(v) for v in values[key])
-                for key in ("default_fov_deg", "default_range_m"):
-                    if key in values:
-                        values[key] = float(values[key])
-                fields = LayerFields(**values)
-            except (TypeError, ValueError) as exc:
-                problems.append(f"[fields] is malformed: {exc}")
-        if fields.status and not fields.working_values:
-            problems.append("[fields] 'status' needs 'working_values' (the values of a working lamp)")
-        if not 0 < fields.default_fov_deg <= 360:
-            problems.append(f"[fields] 'default_fov_deg' must lie in (0, 360], got {fields.default_fov_deg}")
-
-    raw_style = data.get("style", {})
-    style = LayerStyle(color="#999999")
-    if "style" in data:
-        if not isinstance(raw_style, Mapping) or "color" not in raw_style:
-            problems.append("'[style]' must be a table with at least 'color'")
-        else:
-            color = str(raw_style["color"]).upper()
-            if color not in PALETTE:
-                problems.append(
-                    f"[style] 'color' {raw_style['color']!r} is not in the colour-blind-safe palette "
-                    f"{list(PALETTE)}"
-                )
-            try:
-                style = LayerStyle(
-                    color=color,
-                    radius=float(raw_style.get("radius", 3.0)),
-                    weight=float(raw_style.get("weight", 1.0)),
-                    icon=str(raw_style.get("icon", "")),
-                )
-            except (TypeError, ValueError) as exc:
-                problems.append(f"[style] is malformed: {exc}")
-
+    fields = _parse_fields(data.get("fields", {}), problems)
+    style = _parse_style(data, problems)
     if problems:
         raise LayerDefinitionError(
             f"The layer spec {path} is not valid. Fix these fields:", problems=problems
         )
     return LayerSpec(
-        name=str(name),
+        name=name,
         title=str(data["title"]),
         description=str(data.get("description", "")),
         geometry_type=geometry_type,
         role=role,
         acts_as=acts_as,
-        radius_m=float(radius),
+        radius_m=radius,
         deficit=bool(data.get("deficit", False)),
         units=str(data.get("units", "")),
         addressed_by=tuple(addressed),
@@ -311,7 +330,7 @@ def load_registry(
     Parameters
     ----------
     paths : iterable of path, optional
-        Spec files to load instead of the bundled ``layers/*.toml``.
+        Spec files to load instead of the bundled ``specs/*.toml``.
     extra_dirs : iterable of path
         Folders of user specs (``*.toml``) loaded after the bundled ones; a user file with the
         same name as a bundled kind replaces it (logged).
@@ -323,8 +342,8 @@ def load_registry(
     if paths is None:
         if not LAYERS_DIR.is_dir():
             raise LayerDefinitionError(
-                f"The layer-spec folder {LAYERS_DIR} is missing. Reinstall the planner from its source "
-                "tree (pip install -e .) or pass paths= to load_registry."
+                f"The layer-spec folder {LAYERS_DIR} is missing from the installed package. Reinstall "
+                "the planner (pip install scp-planner) or pass paths= to load_registry."
             )
         files = sorted(LAYERS_DIR.glob("*.toml"))
     else:
@@ -382,7 +401,7 @@ def map_layer(
     if spec is None:
         raise ValidationError(
             f"There is no layer kind {spec_name!r}. Choose one of {sorted(registry)} or add a "
-            f"layers/{spec_name}.toml spec."
+            f"{spec_name}.toml spec (load_registry(extra_dirs=[...]))."
         )
     columns = dict(columns or {})
     missing = [c for c in columns if c not in gdf.columns]
@@ -408,11 +427,22 @@ def map_layer(
     return out
 
 
+def known_layer_kinds(registry: Mapping[str, LayerSpec] | None = None) -> dict[str, str]:
+    """Every layer kind a run accepts → what it is (the spec's title and description, or the note of
+    an :data:`EXTRA_KINDS` kind read without a spec), sorted by kind."""
+    registry = registry if registry is not None else load_registry()
+    kinds = {name: f"{spec.title}: {spec.description}".rstrip(": ") for name, spec in registry.items()}
+    kinds.update({k: v for k, v in EXTRA_KINDS.items() if k not in kinds})
+    return dict(sorted(kinds.items()))
+
+
 __all__ = [
+    "EXTRA_KINDS",
     "LAYERS_DIR",
     "LayerFields",
     "LayerSpec",
     "LayerStyle",
+    "known_layer_kinds",
     "load_registry",
     "map_layer",
     "read_spec",

@@ -12,4 +12,31 @@ Submodules (import them directly; this package imports none of them so each can 
 - :mod:`planner.hotspots.concentration` — Lorenz curve, Gini, share in the top cells.
 - :mod:`planner.hotspots.emerging`, :mod:`planner.hotspots.nearrepeat`,
   :mod:`planner.hotspots.repeats` — space-time classes, near-repeat (Knox), repeat victimisation.
+
+The most used functions are also importable from here (loaded on first use, so importing this
+package stays cheap): ``from planner.hotspots import gistar_grid, gistar_cells, kde_surface,
+hotspots_from_cells``.
 """
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_EXPORTS = {
+    "gistar_grid": "planner.hotspots.gistar",
+    "gistar_cells": "planner.hotspots.gistar",
+    "kde_surface": "planner.hotspots.kde",
+    "hotspots_from_cells": "planner.hotspots.polygons",
+}
+__all__ = ["gistar_cells", "gistar_grid", "hotspots_from_cells", "kde_surface"]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(_EXPORTS[name]), name)
+    raise AttributeError(f"module 'planner.hotspots' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_EXPORTS])

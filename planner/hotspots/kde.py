@@ -50,7 +50,9 @@ from planner.surface import Surface, surface_from_south_up
 logger = logging.getLogger(__name__)
 
 KERNELS = {"quartic", "gaussian", "epanechnikov"}
-RULES = {"arcgis", "silverman", "scott", "nrd"}
+CELL_TIED_RULE = "arcgis_cells"
+RULES = {"arcgis", "silverman", "scott", "nrd", CELL_TIED_RULE}
+CELLS_PER_BANDWIDTH = (2.0, 5.0)
 GAUSS_TRUNCATE = 7.0
 _WHERE = "hotspots.kde"
 
@@ -145,6 +147,20 @@ def bandwidth_nrd(xy: Any) -> float:
     pts, _ = _xy_weights(xy)
     _check_n(pts, "bandwidth_nrd")
     return float(np.mean(4.0 * 1.06 * _axis_spread(pts) * len(pts) ** (-0.2)))
+
+
+def bandwidth_for_cells(xy: Any, *, cell_size_m: float, weights: Any = None) -> tuple[float, str]:
+    """ArcGIS's rule (:func:`bandwidth_arcgis`) kept within 2–5 cell sizes, and the rule in words.
+
+    City-wide data give ArcGIS radii of a kilometre or more, which smooth a hot block into a hot
+    district; tying the radius to the cell keeps the surface at the scale of the grid the hotspots
+    are found on (each cell then draws on its neighbours out to 2–5 cells), in metres.
+    """
+    cs = check_positive(cell_size_m, name="cell_size_m", where=_WHERE)
+    raw = bandwidth_arcgis(xy, weights)
+    lo, hi = CELLS_PER_BANDWIDTH[0] * cs, CELLS_PER_BANDWIDTH[1] * cs
+    h = min(max(raw, lo), hi)
+    return h, f"ArcGIS rule {raw:.0f} m, kept within 2–5 cell sizes [{lo:g}, {hi:g}] m: {h:.0f} m"
 
 
 _RULE_FUNCS = {
@@ -349,6 +365,62 @@ def _mask_array(mask: Any, frame: dict[str, Any]) -> np.ndarray:
     return ~inside.reshape(xx.shape)
 
 
+def _bandwidth(xy: np.ndarray, w: np.ndarray, bandwidth_m: Any, cs: float) -> tuple[float, str]:
+    """The kernel scale in metres and the rule that gave it (``"given"`` for a number)."""
+    if bandwidth_m is not None and not isinstance(bandwidth_m, str):
+        return check_positive(bandwidth_m, name="bandwidth_m", where=_WHERE), "given"
+    rule = check_choice(bandwidth_m or "arcgis", RULES, name="bandwidth_m", where=_WHERE)
+    if rule == CELL_TIED_RULE:
+        _check_n(xy, "bandwidth_for_cells")
+        h, text = bandwidth_for_cells(xy, cell_size_m=cs, weights=w)
+    else:
+        h = bandwidth_arcgis(xy, w) if rule == "arcgis" else _RULE_FUNCS[rule](xy)
+        text = rule
+    if not h > 0:
+        raise InsufficientDataError(
+            f"The {rule} bandwidth rule gives {h} m (all incidents at one place?). Pass bandwidth_m."
+        )
+    logger.info("KDE bandwidth chosen by the %s rule: %.1f m", rule, h)
+    return h, text
+
+
+def _bounds(xy: np.ndarray, h: float, extent: Any, mask: Any) -> tuple[Any, ...]:
+    """The area the surface covers, in metres (see ``extent`` in :func:`kde_surface`)."""
+    if isinstance(extent, gpd.GeoDataFrame | gpd.GeoSeries):
+        return tuple(extent.total_bounds)
+    if extent is not None:
+        bounds = tuple(float(v) for v in extent)
+        if len(bounds) != 4 or not (bounds[2] > bounds[0] and bounds[3] > bounds[1]):
+            raise ValidationError(f"extent must be (minx, miny, maxx, maxy) with max > min; got {extent!r}.")
+        return bounds
+    if mask is not None and not isinstance(mask, np.ndarray):
+        return tuple(shapely.union_all(mask.geometry.to_numpy()).bounds)
+    lo = xy.min(axis=0) - h
+    hi = xy.max(axis=0) + h
+    return (lo[0], lo[1], hi[0], hi[1])
+
+
+def _density(
+    xy: np.ndarray, w: np.ndarray, frame: dict[str, Any], *, kernel: str, h: float, binning: str
+) -> tuple[np.ndarray, str]:
+    """Kernel sum at the cell centres (per m², row 0 = southernmost) and the binning used."""
+    cs = frame["cell_size_m"]
+    if binning == "auto":
+        cheap = exact_work(len(xy), bandwidth_m=h, cell_size_m=cs) <= EXACT_BUDGET
+        binning = "exact" if kernel != "gaussian" and cheap else "linear"
+    if binning == "exact":
+        if kernel == "gaussian":
+            raise ConfigError(
+                "binning='exact' is available for the quartic and Epanechnikov kernels only (the "
+                "Gaussian kernel is not a polynomial); use binning='linear' for the Gaussian kernel."
+            )
+        return _exact_compact(xy, w, frame=frame, kernel=kernel, bandwidth_m=h), binning
+    shape = (frame["n_rows"], frame["n_cols"])
+    binned = bin_points(xy, w, x0=frame["x0"], y0=frame["y0"], cell_size_m=cs, shape=shape, binning=binning)
+    k = kernel_grid(kernel, h, cs)
+    return (fftconvolve(binned, k, mode="same") if k.size > 1 else binned * k.ravel()[0]), binning
+
+
 def kde_surface(
     incidents: Any,
     *,
@@ -370,9 +442,10 @@ def kde_surface(
         none either).
     cell_size_m : float
         Output cell size in metres.
-    bandwidth_m : float or {"arcgis", "silverman", "scott", "nrd"}, optional
+    bandwidth_m : float or {"arcgis", "silverman", "scott", "nrd", "arcgis_cells"}, optional
         Kernel scale in metres (radius for quartic/Epanechnikov, σ for Gaussian) or a rule; default
-        ArcGIS's rule (:func:`bandwidth_arcgis`).
+        ArcGIS's rule (:func:`bandwidth_arcgis`). ``"arcgis_cells"`` keeps ArcGIS's value within
+        2–5 cell sizes (:func:`bandwidth_for_cells`; what ``planner run`` uses).
     kernel : {"quartic", "gaussian", "epanechnikov"}
     weights : str or array, optional
         Column name or per-incident weights (e.g. harm); the surface is then weight per km².
@@ -381,7 +454,8 @@ def kde_surface(
         :func:`planner.grid.grid_from_boundary` does, so surfaces and square grids line up. Default:
         the bounds of ``mask`` when given, else the incidents' bounds grown by the bandwidth.
     period_years : float, optional
-        Length of the incident period; the surface is then per year.
+        Length of the incident period; the surface is then per year. ``None`` (no usable dates):
+        incidents per km² over the whole period.
     mask : GeoDataFrame/GeoSeries of polygons or bool array, optional
         Study area; cells that do not overlap it are NaN (an array: True = outside, row 0 =
         southernmost). Incidents outside still contribute to cells inside.
@@ -405,17 +479,7 @@ def kde_surface(
     if len(xy) == 0:
         raise InsufficientDataError("No incidents with coordinates to build a density surface from.")
     crs = incidents.crs if isinstance(incidents, gpd.GeoDataFrame | gpd.GeoSeries) else None
-    if bandwidth_m is None or isinstance(bandwidth_m, str):
-        rule = check_choice(bandwidth_m or "arcgis", RULES, name="bandwidth_m", where=_WHERE)
-        h = bandwidth_arcgis(xy, w) if rule == "arcgis" else _RULE_FUNCS[rule](xy)
-        if not h > 0:
-            raise InsufficientDataError(
-                f"The {rule} bandwidth rule gives {h} m (all incidents at one place?). Pass bandwidth_m."
-            )
-        logger.info("KDE bandwidth chosen by the %s rule: %.1f m", rule, h)
-    else:
-        rule = "given"
-        h = check_positive(bandwidth_m, name="bandwidth_m", where=_WHERE)
+    h, rule = _bandwidth(xy, w, bandwidth_m, cs)
     if h < cs:
         warnings.warn(
             f"The KDE bandwidth ({h:.1f} m) is smaller than the cell size ({cs:g} m): the surface will "
@@ -423,44 +487,14 @@ def kde_surface(
             PlannerWarning,
             stacklevel=2,
         )
-    if extent is None:
-        if mask is not None and not isinstance(mask, np.ndarray):
-            bounds = tuple(shapely.union_all(mask.geometry.to_numpy()).bounds)
-        else:
-            lo = xy.min(axis=0) - h
-            hi = xy.max(axis=0) + h
-            bounds = (lo[0], lo[1], hi[0], hi[1])
-    elif isinstance(extent, gpd.GeoDataFrame | gpd.GeoSeries):
-        bounds = tuple(extent.total_bounds)
-    else:
-        bounds = tuple(float(v) for v in extent)
-        if len(bounds) != 4 or not (bounds[2] > bounds[0] and bounds[3] > bounds[1]):
-            raise ValidationError(f"extent must be (minx, miny, maxx, maxy) with max > min; got {extent!r}.")
-    frame = grid_frame(bounds, cs)
-    shape = (frame["n_rows"], frame["n_cols"])
-    if binning == "auto":
-        cheap = exact_work(len(xy), bandwidth_m=h, cell_size_m=cs) <= EXACT_BUDGET
-        binning = "exact" if kernel != "gaussian" and cheap else "linear"
-    if binning == "exact":
-        if kernel == "gaussian":
-            raise ConfigError(
-                "binning='exact' is available for the quartic and Epanechnikov kernels only (the "
-                "Gaussian kernel is not a polynomial); use binning='linear' for the Gaussian kernel."
-            )
-        dens = _exact_compact(xy, w, frame=frame, kernel=kernel, bandwidth_m=h)
-    else:
-        binned = bin_points(
-            xy, w, x0=frame["x0"], y0=frame["y0"], cell_size_m=cs, shape=shape, binning=binning
-        )
-        k = kernel_grid(kernel, h, cs)
-        dens = fftconvolve(binned, k, mode="same") if k.size > 1 else binned * k.ravel()[0]
+    frame = grid_frame(_bounds(xy, h, extent, mask), cs)
+    dens, binning = _density(xy, w, frame, kernel=kernel, h=h, binning=binning)
     # FFT round-off leaves ~1e-16 × peak noise where the true density is 0: clear it.
     dens[dens < 1e-12 * max(float(dens.max()), 0.0)] = 0.0
     dens *= 1e6  # per m² → per km²
     units = "incidents per km²"
     if period_years is not None:
-        years = check_positive(period_years, name="period_years", where=_WHERE)
-        dens = dens / years
+        dens = dens / check_positive(period_years, name="period_years", where=_WHERE)
         units += " per year"
     if mask is not None:
         dens[_mask_array(mask, frame)] = np.nan
@@ -552,7 +586,9 @@ def kde_at_cells(cells: gpd.GeoDataFrame, surface: Surface, *, column: str = "kd
 
 
 __all__ = [
+    "CELL_TIED_RULE",
     "bandwidth_arcgis",
+    "bandwidth_for_cells",
     "bandwidth_nrd",
     "bandwidth_scott",
     "bandwidth_silverman",

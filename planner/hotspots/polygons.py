@@ -192,6 +192,80 @@ def _split_by_peaks(geoms: np.ndarray, labels: np.ndarray, value: np.ndarray, ma
     return new.astype("int64")
 
 
+def _halve_oversized(geoms: np.ndarray, labels: np.ndarray, max_cells: int) -> np.ndarray:
+    """Cut every part of more than ``max_cells`` cells in two at the median of its longer extent
+    (cell centroids, ties by position) and make each side's connected pieces parts of their own,
+    until no part is larger. Each cut leaves pieces of at most half (rounded up) the cells, so it ends."""
+    xy = shapely.get_coordinates(shapely.centroid(geoms))
+    labels = labels.copy()
+    next_label = int(labels.max()) + 1 if labels.size else 0
+    sizes = np.bincount(labels) if labels.size else np.zeros(0, dtype="int64")
+    queue = [int(lab) for lab in np.flatnonzero(sizes > max_cells)]
+    while queue:
+        idx = np.flatnonzero(labels == queue.pop())
+        axis = int(np.argmax(np.ptp(xy[idx], axis=0)))
+        order = np.argsort(xy[idx, axis], kind="stable")
+        upper = np.zeros(len(idx), dtype=bool)
+        upper[order[len(idx) // 2 :]] = True
+        for side in (False, True):
+            sub = idx[upper == side]
+            pieces = _components(geoms[sub])
+            for piece in np.unique(pieces):
+                members = sub[pieces == piece]
+                labels[members] = next_label
+                if len(members) > max_cells:
+                    queue.append(next_label)
+                next_label += 1
+    return np.unique(labels, return_inverse=True)[1].astype("int64") if labels.size else labels
+
+
+def _hot_labels(
+    cells: gpd.GeoDataFrame, hot: np.ndarray, *, max_cells: int | None, split_by: str
+) -> np.ndarray:
+    """Hotspot label (0..k-1) of each hot cell: connected areas, split so none exceeds ``max_cells``."""
+    geoms = cells.geometry.to_numpy()[hot]
+    labels = _components(geoms)
+    if max_cells is None:
+        return labels
+    if int(max_cells) < 1:
+        raise ValidationError(f"max_cells must be a positive number of cells; got {max_cells!r}.")
+    if split_by not in cells.columns:
+        raise ValidationError(f"split_by={split_by!r} is not a column of the cells.")
+    values = pd.to_numeric(cells[split_by], errors="coerce").to_numpy(float)[hot]
+    labels = _split_by_peaks(geoms, labels, np.nan_to_num(values, nan=-np.inf), int(max_cells))
+    return _halve_oversized(geoms, labels, int(max_cells))
+
+
+def _hotspot_table(
+    cells: gpd.GeoDataFrame, hot: np.ndarray, labels: np.ndarray, stats: pd.DataFrame, *, min_incidents: int
+) -> tuple[pd.DataFrame, list[Any]]:
+    """Per hotspot: statistics, cells, area, mean Gi* z and its dissolved polygon; kept and ordered."""
+    n_comp = int(labels.max()) + 1 if labels.size else 0
+    geoms = cells.geometry.to_numpy()[hot]
+    n_cells = np.bincount(labels, minlength=n_comp)
+    table = stats.copy()
+    table["n_cells"] = n_cells
+    table["area_m2"] = np.bincount(labels, weights=cells["area_m2"].to_numpy()[hot], minlength=n_comp)
+    table["density_per_km2"] = table["n_incidents"] / (table["area_m2"] / 1e6) if n_comp else []
+    zsum = np.bincount(labels, weights=cells["gi_z"].to_numpy()[hot], minlength=n_comp)
+    table["mean_gi_z"] = zsum / np.maximum(n_cells, 1)
+    first_cell = np.full(n_comp, np.iinfo("int64").max)
+    if n_comp:
+        np.minimum.at(first_cell, labels, cells["cell_id"].to_numpy()[hot])
+    table["_first"] = first_cell
+    table["_comp"] = np.arange(n_comp)
+    polys = []
+    if n_comp:
+        order_cells = np.argsort(labels, kind="stable")
+        for part in np.split(geoms[order_cells], np.cumsum(n_cells)[:-1]):  # one union per hotspot
+            polys.append(shapely.union_all(part, grid_size=None))
+    table = table.loc[table["n_incidents"] >= int(min_incidents)]
+    table = table.sort_values(
+        ["n_incidents", "area_m2", "_first"], ascending=[False, False, True], kind="stable"
+    )
+    return table, polys
+
+
 def hotspots_from_cells(
     cells: gpd.GeoDataFrame,
     incidents: gpd.GeoDataFrame,
@@ -216,13 +290,14 @@ def hotspots_from_cells(
     min_incidents : int
         Hotspots with fewer incidents are dropped.
     period_years : float, optional
-        For ``incidents_per_year``; default the incidents' own span.
+        For ``incidents_per_year``; default the incidents' own span (NaN without dates).
     max_cells : int, optional
-        A connected hot area of more cells than this is split into the basins of its local peaks
-        of ``split_by`` (steepest ascent), so a hot neighbourhood becomes the several places an
-        intervention can target. ``None`` keeps every connected area whole.
+        No hotspot has more cells than this: a connected hot area of more cells is split into the
+        basins of its local peaks of ``split_by`` (steepest ascent), so a hot neighbourhood becomes
+        the several places an intervention can target, and a basin still larger is halved along its
+        longer extent until every part fits. ``None`` keeps every connected area whole.
     split_by : str
-        Cell column whose peaks split large areas (``gi_z``, or ``kde_density`` for smoother parts).
+        Cell column whose peaks split large areas (``gi_z``, or ``kde`` for smoother parts).
 
     Returns
     -------
@@ -244,15 +319,7 @@ def hotspots_from_cells(
     if int(min_bin) not in (1, 2, 3):
         raise ValidationError(f"min_bin must be 1, 2 or 3; got {min_bin!r}.")
     hot = np.flatnonzero(cells["gi_bin"].to_numpy() >= int(min_bin))
-    geoms = cells.geometry.to_numpy()
-    labels = _components(geoms[hot])
-    if max_cells is not None:
-        if int(max_cells) < 1:
-            raise ValidationError(f"max_cells must be a positive number of cells; got {max_cells!r}.")
-        if split_by not in cells.columns:
-            raise ValidationError(f"split_by={split_by!r} is not a column of the cells.")
-        values = pd.to_numeric(cells[split_by], errors="coerce").to_numpy(float)[hot]
-        labels = _split_by_peaks(geoms[hot], labels, np.nan_to_num(values, nan=-np.inf), int(max_cells))
+    labels = _hot_labels(cells, hot, max_cells=max_cells, split_by=split_by)
     n_comp = int(labels.max()) + 1 if labels.size else 0
     comp_of_cell = np.full(len(cells), -1, dtype="int64")
     comp_of_cell[hot] = labels
@@ -261,38 +328,7 @@ def hotspots_from_cells(
     stats = hotspot_statistics(
         inc_comp, incidents, n_groups=n_comp, total_incidents=len(incidents), period_years=period_years
     )
-    area = (
-        np.bincount(labels, weights=cells["area_m2"].to_numpy()[hot], minlength=n_comp)
-        if n_comp
-        else np.zeros(0)
-    )
-    n_cells = np.bincount(labels, minlength=n_comp)
-    zsum = (
-        np.bincount(labels, weights=cells["gi_z"].to_numpy()[hot], minlength=n_comp)
-        if n_comp
-        else np.zeros(0)
-    )
-    first_cell = np.full(n_comp, np.iinfo("int64").max)
-    if n_comp:
-        np.minimum.at(first_cell, labels, cells["cell_id"].to_numpy()[hot])
-    polys = []
-    if n_comp:
-        order_cells = np.argsort(labels, kind="stable")
-        splits = np.cumsum(n_cells)[:-1]
-        for part in np.split(geoms[hot][order_cells], splits):  # one union per hotspot, not per cell
-            polys.append(shapely.union_all(part, grid_size=None))
-    table = stats.copy()
-    table["n_cells"] = n_cells
-    table["area_m2"] = area
-    table["density_per_km2"] = table["n_incidents"] / (area / 1e6) if n_comp else []
-    table["mean_gi_z"] = zsum / np.maximum(n_cells, 1)
-    table["_first"] = first_cell
-    table["_comp"] = np.arange(n_comp)
-    keep = table["n_incidents"] >= int(min_incidents)
-    table = table.loc[keep]
-    table = table.sort_values(
-        ["n_incidents", "area_m2", "_first"], ascending=[False, False, True], kind="stable"
-    )
+    table, polys = _hotspot_table(cells, hot, labels, stats, min_incidents=min_incidents)
     width = max(2, len(str(len(table))))
     ids = [f"H{i + 1:0{width}d}" for i in range(len(table))]
     id_of_comp = np.full(n_comp + 1, None, dtype=object)  # last slot: cells in no hotspot (-1)
@@ -306,13 +342,16 @@ def hotspots_from_cells(
     extra = [c for c in hotspots.columns if c not in cols and c != "geometry"]
     hotspots = hotspots[[*cols, *extra, "geometry"]]
     out_cells = cells.copy()
-    cell_ids = pd.Series(id_of_comp[comp_of_cell], index=cells.index, dtype=object)
-    out_cells["hotspot_id"] = cell_ids
+    out_cells["hotspot_id"] = pd.Series(id_of_comp[comp_of_cell], index=cells.index, dtype=object)
     params = {k: v for k, v in cells.attrs.get("params", {}).items() if k.startswith(("gi_", "cell_size"))}
     hotspots.attrs["params"] = {
         **params,
         "hotspot_rule": "connected cells (edge or corner) with gi_bin >= min_bin, dissolved"
-        + (f"; areas over {int(max_cells)} cells split at the peaks of {split_by}" if max_cells else ""),
+        + (
+            f"; areas over {int(max_cells)} cells split at the peaks of {split_by}, then halved"
+            if max_cells
+            else ""
+        ),
         "max_cells": None if max_cells is None else int(max_cells),
         "min_bin": int(min_bin),
         "min_incidents": int(min_incidents),

@@ -82,10 +82,6 @@ def fitness_report(
         },
         "time_of_day": {"ok": resolution in {"minute", "hour"}, "reason": f"time resolution is {resolution}"},
     }
-    if resolution == "month":
-        warn.append(
-            "Dates are at month resolution (e.g. police.uk): near-repeat and time-of-day analyses are unavailable."
-        )
     if snapped:
         warn.append(
             f"{duplicate_location_share:.0%} of records share an exact location with another record "

@@ -8,6 +8,7 @@ source columns plus ``reason`` and ``source_row``) and a report in which
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -18,18 +19,19 @@ import numpy as np
 import pandas as pd
 from pyproj import CRS, Transformer
 
-from planner import _validate
+from planner import _hints, _validate
 from planner import crs as crs_mod
 from planner.errors import ValidationError
-from planner.io.categories import normalise_category
+from planner.io.categories import CategoryMap, load_category_map
+from planner.io.coords import coordinates_of, is_projected_crs, source_crs_of
 from planner.io.dates import Times, read_times
-from planner.io.detect import ROLE_NAMES, coordinates_of, detect_columns, is_projected_crs, source_crs_of
+from planner.io.detect import ROLES, detect_roles
 from planner.io.fitness import fitness_report, time_resolution
 from planner.io.sources import read_table, source_name
 
 logger = logging.getLogger(__name__)
 
-CANONICAL = ("incident_id", "occurred_at", "occurred_from", "occurred_to", "category")
+CANONICAL = ("incident_id", "occurred_at", "occurred_from", "occurred_to", "category", "source_category")
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,7 @@ class IngestReport:
     exact_duplicates: int
     warnings: list[str] = field(default_factory=list)
     fitness: dict[str, Any] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict."""
@@ -75,6 +78,17 @@ class _SourcePoints:
     crs: CRS
     kind: str  # 'xy', 'lonlat' or 'geometry'
     swapped: bool
+    note: str | None = None
+
+
+def as_category_map(category_map: Any) -> CategoryMap:
+    """A :class:`CategoryMap` from a map, a path or list of paths of user files (tried first), or None."""
+    if isinstance(category_map, CategoryMap):
+        return category_map
+    if category_map is None:
+        return load_category_map()
+    paths = [category_map] if isinstance(category_map, str | Path) else list(category_map)
+    return load_category_map(paths)
 
 
 def read_incidents(
@@ -90,6 +104,7 @@ def read_incidents(
     study_area: gpd.GeoDataFrame | None = None,
     now: Any = None,
     default_category: str | None = None,
+    category_map: Any = None,
 ) -> IngestResult:
     """Read incident points, validate them, and quarantine (never drop) the rows that fail.
 
@@ -99,13 +114,15 @@ def read_incidents(
         CSV/TSV (optionally gzipped), Excel, GeoJSON, GeoPackage (``layer=``), Shapefile (plain or
         zipped), FlatGeobuf, GeoParquet, or a ``postgresql://`` URL with ``layer=`` (table) or ``query=``.
     crs : optional
-        CRS the coordinates are written in (needed for bare projected numbers).
+        CRS of bare projected coordinates (x/y columns). Longitude/latitude degrees are always read
+        as EPSG:4326, even when a projected ``crs`` is given (the report notes it).
     analysis_crs : optional
         Projected metric CRS to transform into (default: the source CRS if projected in metres, else
         the UTM zone of the data, logged).
     columns : dict, optional
-        Role → column overrides (roles: x, y, lon, lat, wkt, latlon, date, date_from, date_to, year,
-        month, day, hour, minute, category, id).
+        Role → column overrides; the roles are :data:`planner.io.detect.ROLES` (x, y, lon, lat, wkt,
+        latlon, date, time, hour, date_from, date_to, time_to, year, month, day, minute, category,
+        id). Roles not given are detected from the values (names break ties).
     layer, query : str, optional
         GeoPackage layer or PostGIS table; or an SQL query for PostGIS.
     dayfirst : bool, optional
@@ -119,50 +136,47 @@ def read_incidents(
     default_category : str, optional
         Category of incidents whose category is missing — all of them when the file has no category
         column (a file of burglaries only, say); without it they are ``unknown``.
+    category_map : CategoryMap, path or list of paths, optional
+        User category-map TOML file(s) tried before the shipped map (:mod:`planner.io.categories`).
 
     Returns
     -------
     IngestResult
-        Incidents in the analysis CRS (metres), the quarantine table and the report.
+        Incidents in the analysis CRS (metres) with ``category`` (mapped) and ``source_category``
+        (the publisher's name), the quarantine table and the report.
     """
     name = source_name(source)
     df = read_table(source, layer=layer, query=query)
     if len(df) == 0:
         raise ValidationError(f"{name} has a header but no rows. Give a file with at least one incident.")
     df = df.reset_index(drop=True)
-    cols = detect_columns(df, columns, source=name, prefer_xy=is_projected_crs(crs))
+    cmap = as_category_map(category_map)
+    found = detect_roles(df, columns, source=name, prefer_xy=is_projected_crs(crs), category_map=cmap)
+    cols = found.roles
     points = _source_points(df, cols, name, crs=crs)
     times = read_times(df, cols, dayfirst=dayfirst)
-    warn: list[str] = []
-    if points.swapped:
-        warn.append(f"{name}: longitude and latitude columns appear swapped; they were swapped back.")
+    warn = _source_warnings(name, points, times)
     reasons = _validate.RowReasons(len(df))
     _flag_source_rows(reasons, df, cols, points, times, now=now)
-    if not times.present:
-        warn.append(
-            f"{name}: no date column found; time analyses are unavailable. Name it with columns={{'date': ...}}."
-        )
     if not reasons.ok.any():
         raise ValidationError(
-            f"{name}: none of its {len(df)} rows is usable. Fix the rows or name the right columns with columns=.",
+            f"{name}: none of its {len(df)} rows is usable. Fix the rows or name the right columns "
+            f"with {_hints.hint('columns=', '--column')}.",
             problems=[f"{n} row(s): {r}" for r, n in reasons.summary().items()],
         )
     target = _analysis_crs(points.xs[reasons.ok], points.ys[reasons.ok], points.crs, analysis_crs, name)
     gx, gy = _project(points, reasons.ok, target)
     area = crs_mod.to_analysis_crs(study_area, target).union_all() if study_area is not None else None
     _validate.flag_locations(reasons, gx, gy, study_area=area)
-    exact_dup = _exact_duplicates(df, cols, gx, gy, times.occurred_at) & reasons.ok
-    if drop_duplicates:
-        reasons.flag(exact_dup, "exact duplicate of an earlier record")
-    elif exact_dup.any():
-        warn.append(
-            f"{name}: {int(exact_dup.sum())} exact duplicate records (same place, time, category) were kept; "
-            "pass drop_duplicates=True to set them aside."
-        )
-    good = reasons.ok
+    exact_dup = _duplicates(
+        reasons, df, cols, np.c_[gx, gy], times, drop=drop_duplicates, warn=warn, name=name
+    )
     quarantine = _quarantine_table(df, reasons)
     incidents = _incident_frame(
-        df, cols, good, times=times, xy=np.c_[gx, gy], target=target, default_category=default_category
+        df,
+        _Accepted(cols, reasons.ok, times, np.c_[gx, gy], target, cmap, name),
+        default_category=default_category,
+        warn=warn,
     )
     report = _report(
         name,
@@ -175,17 +189,33 @@ def read_incidents(
         exact_dup=exact_dup,
         warn=warn,
     )
+    report = dataclasses.replace(report, notes=list(found.notes))
     for w in report.warnings:
-        logger.warning(w)
+        logger.info(w)  # the report carries them (and the run's warnings); logged for --verbose
     return IngestResult(incidents=incidents, quarantine=quarantine, report=report)
+
+
+def _source_warnings(name: str, points: _SourcePoints, times: Times) -> list[str]:
+    warn: list[str] = []
+    if points.swapped:
+        warn.append(f"{name}: longitude and latitude columns appear swapped; they were swapped back.")
+    if points.note:
+        warn.append(points.note)
+    if not times.present:
+        warn.append(
+            f"{name}: no usable date column, so the analyses that need dates (rates per year, space-time "
+            f"patterns, near repeats, time of day) are unavailable. If a column holds the dates, name it with "
+            f"{_hints.column_hint('date', 'COLUMN')}."
+        )
+    return warn
 
 
 def _source_points(df: pd.DataFrame, cols: dict[str, str], name: str, *, crs: Any) -> _SourcePoints:
     xs, ys, kind = coordinates_of(df, cols, name)
-    src_crs, swapped = source_crs_of(xs, ys, kind, df, crs=crs, source=name)
-    if swapped:
+    found = source_crs_of(xs, ys, kind, df, crs=crs, source=name)
+    if found.swapped:
         xs, ys = ys, xs
-    return _SourcePoints(xs, ys, src_crs, kind, swapped)
+    return _SourcePoints(xs, ys, found.crs, kind, found.swapped, found.note)
 
 
 def _flag_source_rows(
@@ -197,7 +227,7 @@ def _flag_source_rows(
     *,
     now: Any,
 ) -> None:
-    """Row checks on the values as read: geometry, coordinates, dates, ids."""
+    """Row checks on the values as read: geometry, coordinates, dates, repeated ids."""
     geom_types = df.geometry.geom_type if points.kind == "geometry" else None
     _validate.flag_coordinates(
         reasons, points.xs, points.ys, geographic=points.crs.is_geographic, geom_types=geom_types
@@ -223,14 +253,31 @@ def _project(points: _SourcePoints, ok: np.ndarray, target: CRS) -> tuple[np.nda
     return gx, gy
 
 
-def _exact_duplicates(
-    df: pd.DataFrame, cols: dict[str, str], gx: np.ndarray, gy: np.ndarray, t: pd.Series
+def _duplicates(
+    reasons: _validate.RowReasons,
+    df: pd.DataFrame,
+    cols: dict[str, str],
+    xy: np.ndarray,
+    times: Times,
+    *,
+    drop: bool,
+    warn: list[str],
+    name: str,
 ) -> np.ndarray:
-    """Rows repeating an earlier row's place, time and category."""
-    key = {"x": gx, "y": gy, "t": t.to_numpy()}
+    """Rows repeating an earlier row's place, time and category: quarantined with ``drop``, else counted."""
+    key = {"x": xy[:, 0], "y": xy[:, 1], "t": times.occurred_at.to_numpy()}
     if "category" in cols:
         key["category"] = df[cols["category"]].astype("string").to_numpy()
-    return np.asarray(pd.DataFrame(key).duplicated(keep="first").to_numpy(), dtype=bool)
+    exact = np.asarray(pd.DataFrame(key).duplicated(keep="first").to_numpy(), dtype=bool) & reasons.ok
+    if drop:
+        reasons.flag(exact, "exact duplicate of an earlier record")
+    elif exact.any():
+        option = _hints.hint("drop_duplicates=True", "--drop-duplicates")
+        warn.append(
+            f"{name}: {int(exact.sum())} exact duplicate records (same place, time, category) were kept; "
+            f"pass {option} to set them aside."
+        )
+    return exact
 
 
 def _plain(df: pd.DataFrame) -> pd.DataFrame:
@@ -248,38 +295,61 @@ def _quarantine_table(df: pd.DataFrame, reasons: _validate.RowReasons) -> pd.Dat
     return quarantine.reset_index(drop=True)
 
 
+@dataclass(frozen=True)
+class _Accepted:
+    """What the accepted rows become: roles, mask, times, coordinates, CRS and category map."""
+
+    cols: dict[str, str]
+    good: np.ndarray
+    times: Times
+    xy: np.ndarray
+    target: CRS
+    category_map: CategoryMap
+    name: str
+
+
+def _incident_ids(df: pd.DataFrame, cols: dict[str, str], warn: list[str], name: str) -> pd.Series:
+    """Ids from the id column; rows without one (police.uk anti-social behaviour) get ``row<N>``."""
+    rows = pd.Series([f"row{i + 1}" for i in range(len(df))], index=df.index, dtype="string")
+    if "id" not in cols:
+        return rows
+    ids = df[cols["id"]].astype("string").str.strip()
+    missing = ids.isna() | (ids == "")
+    if missing.any():
+        warn.append(
+            f"{name}: {int(missing.sum())} row(s) have no id in column {cols['id']!r}; they were given "
+            "row-number ids (row<N>) and kept."
+        )
+    return ids.mask(missing, rows)
+
+
 def _incident_frame(
-    df: pd.DataFrame,
-    cols: dict[str, str],
-    good: np.ndarray,
-    *,
-    times: Times,
-    xy: np.ndarray,
-    target: CRS,
-    default_category: str | None,
+    df: pd.DataFrame, acc: _Accepted, *, default_category: str | None, warn: list[str]
 ) -> gpd.GeoDataFrame:
     """Accepted rows with the canonical columns first; source columns that clash are renamed
-    ``source_<name>``, except the one a role was read from (that one is replaced)."""
+    ``source_<name>``, except the id and category columns a role was read from (their values are
+    in ``incident_id`` and ``source_category``)."""
+    cols, good = acc.cols, acc.good
     out = _plain(df).loc[good].copy()
-    if cols.get("id") == "incident_id":
-        out = out.drop(columns="incident_id")  # replaced by the canonical column of the same name
+    own = [c for c in ("incident_id", "category") if cols.get("id" if c == "incident_id" else c) == c]
+    out = out.drop(columns=own)
     out = out.rename(columns={c: f"source_{c}" for c in CANONICAL if c in out.columns})
-    if "id" in cols:
-        ids = df[cols["id"]].astype("string")
-    else:
-        ids = pd.Series([f"row{i + 1}" for i in range(len(df))], index=df.index, dtype="string")
+    ids = _incident_ids(df, cols, warn, acc.name)
+    raw = _categories(df, cols, default_category)
+    mapped, _ = acc.category_map.map_values(raw)
     out.insert(0, "incident_id", ids[good].astype(str).to_numpy())
-    out.insert(1, "occurred_at", times.occurred_at[good].to_numpy())
-    if times.occurred_from is not None:
-        out["occurred_from"] = times.occurred_from[good].to_numpy()
-    if times.occurred_to is not None:
-        out["occurred_to"] = times.occurred_to[good].to_numpy()
-    out.insert(2, "category", normalise_category(_categories(df, cols, default_category)[good]).to_numpy())
+    out.insert(1, "occurred_at", acc.times.occurred_at[good].to_numpy())
+    if acc.times.occurred_from is not None:
+        out["occurred_from"] = acc.times.occurred_from[good].to_numpy()
+    if acc.times.occurred_to is not None:
+        out["occurred_to"] = acc.times.occurred_to[good].to_numpy()
+    out.insert(2, "category", mapped[good].to_numpy())
+    out.insert(3, "source_category", raw[good].astype("object").to_numpy())
     incidents = gpd.GeoDataFrame(
-        out, geometry=gpd.points_from_xy(xy[good, 0], xy[good, 1]), crs=target
+        out, geometry=gpd.points_from_xy(acc.xy[good, 0], acc.xy[good, 1]), crs=acc.target
     ).reset_index(drop=True)
     incidents.attrs["time_resolution"] = (
-        time_resolution(incidents["occurred_at"]) if times.present else "none"
+        time_resolution(incidents["occurred_at"]) if acc.times.present else "none"
     )
     return incidents
 
@@ -287,12 +357,12 @@ def _incident_frame(
 def _categories(df: pd.DataFrame, cols: dict[str, str], default_category: str | None) -> pd.Series:
     """The category column as text, missing values filled with ``default_category`` when given."""
     if "category" in cols:
-        cat = df[cols["category"]].astype("string")
+        cat = df[cols["category"]].astype("string").str.strip()
     else:
         cat = pd.Series(pd.NA, index=df.index, dtype="string")
     if default_category is not None:
         cat = cat.fillna(default_category)
-        cat = cat.mask(cat.str.strip() == "", default_category)
+        cat = cat.mask(cat == "", default_category)
     return cat
 
 
@@ -321,7 +391,7 @@ def _report(
         rows_quarantined=len(quarantine),
         quarantine_reasons={str(k): int(v) for k, v in quarantine["reason"].value_counts().items()},
         columns_used={
-            **{r: str(c) for r, c in cols.items() if r in ROLE_NAMES},
+            **{r: str(c) for r, c in cols.items() if r in ROLES},
             **({"date_format": times.date_format} if times.present else {}),
         },
         crs=src_crs.to_string(),
@@ -346,6 +416,7 @@ def _analysis_crs(xs: np.ndarray, ys: np.ndarray, src: CRS, analysis_crs: Any, n
         return src
     if len(xs) == 0:
         raise ValidationError(f"{name}: no row has usable coordinates, so no analysis CRS can be chosen.")
-    step = max(len(xs) // 1000, 1)
-    sample = gpd.GeoSeries(gpd.points_from_xy(xs[::step], ys[::step]), crs=src)
-    return crs_mod.choose_analysis_crs(sample)
+    # The UTM zone of the median point: placeholders far away (Boston's -1, -1; a stray geocode)
+    # are set aside only later, and must not pull the zone.
+    middle = gpd.GeoSeries(gpd.points_from_xy([np.median(xs)], [np.median(ys)]), crs=src)
+    return crs_mod.choose_analysis_crs(middle)

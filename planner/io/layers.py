@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +14,8 @@ import shapely
 
 from planner import crs as crs_mod
 from planner.errors import ConfigError, CRSError, DataLoadError, DroppedGeometryWarning, ValidationError
-from planner.io.detect import coordinates_of, detect_columns, is_projected_crs, source_crs_of
+from planner.io.coords import coordinates_of, is_projected_crs, source_crs_of
+from planner.io.detect import detect_columns
 from planner.io.sources import read_table
 from planner.surface import Surface, read_surface
 
@@ -40,7 +43,7 @@ def read_layer(
     if not isinstance(df, gpd.GeoDataFrame) or df.geometry.name not in df.columns:
         cols = detect_columns(df, source=what, prefer_xy=is_projected_crs(crs))
         xs, ys, ckind = coordinates_of(df, cols, what)
-        src = source_crs_of(xs, ys, ckind, df, crs=crs, source=what)[0]
+        src = source_crs_of(xs, ys, ckind, df, crs=crs, source=what).crs
         ok = np.isfinite(xs) & np.isfinite(ys)
         gdf = gpd.GeoDataFrame(
             df.loc[ok].reset_index(drop=True), geometry=gpd.points_from_xy(xs[ok], ys[ok]), crs=src
@@ -95,12 +98,36 @@ def read_raster(path: str | Path) -> Surface:
         ) from None
 
 
+_CRS_SUFFIX = re.compile(r"@((?:EPSG|ESRI|IGNF|OGC|epsg|esri):[\w.]+|\d{4,6})$")
+
+
+@dataclass(frozen=True)
+class LayerRef:
+    """A layer reference ``FILE[::LAYER][@CRS]`` taken apart."""
+
+    path: str
+    layer: str | None = None
+    crs: str | None = None
+
+
+def parse_layer_ref(ref: str) -> LayerRef:
+    """``'lamps.csv@EPSG:2263'`` → path, no layer, CRS ``EPSG:2263``; ``'city.gpkg::lamps'`` → path
+    and layer. The CRS suffix is the CRS of bare x/y coordinates in that file (vector formats carry
+    their own); a ``postgresql://user@host/db`` URL is not mistaken for one."""
+    crs = None
+    match = _CRS_SUFFIX.search(ref)
+    if match:
+        crs = match.group(1).upper() if ":" in match.group(1) else f"EPSG:{match.group(1)}"
+        ref = ref[: match.start()]
+    path, layer = ref.split("::", 1) if "::" in ref else (ref, None)
+    return LayerRef(path, layer, crs)
+
+
 def split_layer_ref(ref: str) -> tuple[str, str | None]:
-    """``'file.gpkg::layer'`` → ``('file.gpkg', 'layer')``; a plain path has no layer."""
-    if "::" in ref:
-        path, layer = ref.split("::", 1)
-        return path, layer
-    return ref, None
+    """``'file.gpkg::layer'`` → ``('file.gpkg', 'layer')``; a plain path has no layer (a trailing
+    ``@CRS`` is dropped here; :func:`parse_layer_ref` keeps it)."""
+    found = parse_layer_ref(ref)
+    return found.path, found.layer
 
 
 def read_layers(refs: dict[str, str], *, analysis_crs: Any, crs: Any = None) -> dict[str, Any]:
@@ -109,20 +136,24 @@ def read_layers(refs: dict[str, str], *, analysis_crs: Any, crs: Any = None) -> 
     Parameters
     ----------
     refs : dict
-        Layer kind → ``FILE`` or ``FILE::LAYER``; GeoTIFFs become :class:`planner.surface.Surface`.
+        Layer kind → ``FILE``, ``FILE::LAYER``, with an optional ``@CRS`` suffix (e.g.
+        ``lamps.csv@EPSG:2263``) for the CRS of bare x/y coordinates in that file; GeoTIFFs become
+        :class:`planner.surface.Surface`.
     analysis_crs :
         The run's projected CRS (metres).
     crs : optional
-        CRS of bare x/y coordinates in CSV layers (vector files carry their own).
+        CRS of bare x/y coordinates for layers without their own ``@CRS``.
     """
     layers: dict[str, Any] = {}
     for kind, ref in refs.items():
-        path, layer = split_layer_ref(ref)
-        if Path(path).suffix.lower() in {".tif", ".tiff"}:
-            layers[kind] = read_raster(path)
+        found = parse_layer_ref(ref)
+        if Path(found.path).suffix.lower() in {".tif", ".tiff"}:
+            layers[kind] = read_raster(found.path)
         else:
-            layer = layer or _layer_for_kind(path, kind)
-            layers[kind] = read_layer(path, kind=kind, layer=layer, crs=crs, analysis_crs=analysis_crs)
+            layer = found.layer or _layer_for_kind(found.path, kind)
+            layers[kind] = read_layer(
+                found.path, kind=kind, layer=layer, crs=found.crs or crs, analysis_crs=analysis_crs
+            )
     return layers
 
 

@@ -1,10 +1,13 @@
 """Local copies of the Leaflet/folium web assets, so maps work with no internet.
 
-``scripts/vendor_assets.sh`` (run by ``make``) unpacks the npm packages into ``static/vendor/``
-(git-ignored). :func:`localise_map` points a folium map and its plugins at those files — as URLs
-for the dashboard (Streamlit static serving, ``/app/static/vendor/...``) — and :func:`inline_assets`
-inlines them into a saved HTML map so it opens from disk offline. When the local files are absent
-the CDN links are left in place (logged), so maps still work online.
+The files ship inside the package (``planner/maps/vendor/``, package data): ``scripts/
+vendor_assets.py`` fetches them from the npm registry at build time, checks each tarball against its
+pinned SHA-512 and records every file's SHA-256 in ``vendor/MANIFEST.json`` (``make setup`` also
+copies them to ``static/vendor/`` for the dashboard's Streamlit static serving). :func:`localise_map`
+points a folium map and its plugins at those files — as URLs for the dashboard
+(``/app/static/vendor/...``) — and :func:`inline_assets` inlines them into a saved HTML map so it
+opens from disk offline. When the files are missing (a broken install) both raise
+:class:`planner.errors.DataLoadError` instead of writing a map that would load Leaflet from a CDN.
 """
 
 from __future__ import annotations
@@ -16,10 +19,11 @@ import re
 from pathlib import Path
 from typing import Any
 
+from planner.errors import DataLoadError
+
 logger = logging.getLogger(__name__)
 
-ROOT = Path(__file__).resolve().parents[2]
-VENDOR_DIR = ROOT / "static" / "vendor"
+VENDOR_DIR = Path(__file__).resolve().parent / "vendor"
 STREAMLIT_BASE_URL = "/app/static/vendor"
 
 # folium resource name → path under static/vendor. ``None`` drops a resource we do not use.
@@ -50,6 +54,23 @@ def assets_available(vendor_dir: Path = VENDOR_DIR) -> bool:
     return (vendor_dir / "leaflet" / "dist" / "leaflet.js").exists()
 
 
+def missing_assets(vendor_dir: Path = VENDOR_DIR) -> list[str]:
+    """The files the maps use that are not in ``vendor_dir`` (empty when all are there)."""
+    return [local for local in LOCAL.values() if local is not None and not (vendor_dir / local).exists()]
+
+
+def require_assets(vendor_dir: Path = VENDOR_DIR) -> None:
+    """Raise :class:`DataLoadError` naming the fix when any map asset is missing."""
+    missing = missing_assets(vendor_dir)
+    if missing:
+        raise DataLoadError(
+            f"The offline map files are missing from this installation ({vendor_dir}: {', '.join(missing[:3])}"
+            f"{' ...' if len(missing) > 3 else ''}), so a map would have to load Leaflet from the internet. "
+            "Reinstall the planner from a wheel built with its assets (pip install scp-planner), or in a "
+            "source checkout run 'make setup' (or: python scripts/vendor_assets.py)."
+        )
+
+
 def _walk(element: Any) -> Any:
     yield element
     for child in getattr(element, "_children", {}).values():
@@ -59,11 +80,12 @@ def _walk(element: Any) -> Any:
 def localise_map(m: Any, *, base_url: str = STREAMLIT_BASE_URL, vendor_dir: Path = VENDOR_DIR) -> Any:
     """Point ``m`` and every plugin in it at the local assets (in place; returns ``m``).
 
-    Resources without a local copy keep their CDN URL and are logged; unused ones are dropped.
+    Raises :class:`DataLoadError` when the vendored files are missing. A resource folium adds that
+    has no local copy keeps its CDN URL and is logged (a self-contained map then fails its check);
+    unused ones are dropped.
     """
-    if not assets_available(vendor_dir):
-        logger.warning("local map assets missing in %s; maps will load Leaflet from CDNs", vendor_dir)
-        return m
+    require_assets(vendor_dir)
+    neutral_background(m)
     for element in _walk(m):
         for attr in ("default_js", "default_css"):
             resources = getattr(element, attr, None)
@@ -82,6 +104,22 @@ def localise_map(m: Any, *, base_url: str = STREAMLIT_BASE_URL, vendor_dir: Path
                     logger.warning("no local copy of map asset %s (%s)", name, url)
                     new.append((name, url))
             setattr(element, attr, new)
+    return m
+
+
+# The offline basemap: with no tile layer, the map is drawn on a light neutral "paper" instead of
+# Leaflet's grey, with the study area and (when the run has one) the streets layer as context.
+NEUTRAL_BACKGROUND = "#f4f3ef"
+
+
+def neutral_background(m: Any) -> Any:
+    """Give a map without tiles a neutral light background (in place; returns ``m``)."""
+    import folium
+
+    if any(isinstance(child, folium.TileLayer) for child in _walk(m)):
+        return m
+    style = f"<style>.leaflet-container {{ background: {NEUTRAL_BACKGROUND}; }}</style>"
+    m.get_root().header.add_child(folium.Element(style), name="neutral_background")  # one per map
     return m
 
 
@@ -114,7 +152,12 @@ def _inline_css(css: str, css_path: Path) -> str:
 
 
 def inline_assets(html: str, *, base_url: str = STREAMLIT_BASE_URL, vendor_dir: Path = VENDOR_DIR) -> str:
-    """Replace local asset links in ``html`` by the file contents, making it self-contained."""
+    """Replace local asset links in ``html`` by the file contents, making it self-contained.
+
+    Raises :class:`DataLoadError` when a vendored file is missing or a script or style still points
+    at the internet (a map that would not open offline is never written).
+    """
+    require_assets(vendor_dir)
     prefix = base_url.rstrip("/") + "/"
 
     def script(match: re.Match[str]) -> str:
@@ -132,5 +175,16 @@ def inline_assets(html: str, *, base_url: str = STREAMLIT_BASE_URL, vendor_dir: 
         path = vendor_dir / url[len(prefix) :]
         return f"<style>{_inline_css(path.read_text(encoding='utf-8'), path)}</style>"
 
-    html = _SCRIPT_RE.sub(script, html)
-    return _LINK_RE.sub(link, html)
+    html = _LINK_RE.sub(link, _SCRIPT_RE.sub(script, html))
+    online = [
+        m.group("url")
+        for r in (_SCRIPT_RE, _LINK_RE)
+        for m in r.finditer(html)
+        if m.group("url").startswith("http")
+    ]
+    if online:
+        raise DataLoadError(
+            f"The map links to {len(online)} online script(s) or style(s) with no local copy ({online[0]}); "
+            "add them to planner.maps.assets.LOCAL and scripts/vendor_assets.py."
+        )
+    return html

@@ -1,0 +1,48 @@
+"""``planner layers``: the environmental layer kinds a run accepts, with what each one is."""
+
+from __future__ import annotations
+
+import json
+
+import typer
+
+from planner.cli import _options as opt
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``layers`` command to ``app``."""
+
+    @app.command("layers")
+    def layers_command(as_json: opt.AsJson = False) -> None:
+        """List the layer kinds for --layer KIND=PATH[@CRS], with their meaning, role and influence radius."""
+        from planner.exposure.layers import EXTRA_KINDS, known_layer_kinds, load_registry
+
+        registry = load_registry()
+        kinds = known_layer_kinds(registry)
+        if as_json:
+            rows = [
+                {
+                    "kind": kind,
+                    "meaning": meaning,
+                    "geometry_type": registry[kind].geometry_type if kind in registry else None,
+                    "role": registry[kind].role if kind in registry else "context (not measured)",
+                    "radius_m": registry[kind].radius_m if kind in registry else None,
+                }
+                for kind, meaning in kinds.items()
+            ]
+            typer.echo(json.dumps(rows))
+            return
+        for kind, meaning in kinds.items():
+            spec = registry.get(kind)
+            facts = (
+                f"{spec.geometry_type}, {spec.role}, acts as {spec.acts_as}"
+                + (f" within {spec.radius_m:g} m" if spec.radius_m else "")
+                if spec is not None
+                else "polygons, read without a spec"
+            )
+            typer.echo(f"{kind} ({facts})")
+            typer.echo(f"    {EXTRA_KINDS.get(kind, meaning)}")
+        typer.echo(
+            "Use as --layer KIND=PATH[::LAYER][@CRS], e.g. --layer street_lights=lamps.csv@EPSG:2263 "
+            "(@CRS: the CRS of bare x/y coordinates in that file)."
+        )
