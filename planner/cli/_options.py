@@ -288,6 +288,12 @@ def command(
     return register
 
 
+def ingest_config(options: dict[str, Any], *, incidents: str | None) -> RunConfig:
+    """The :class:`RunConfig` of a command's ingest options only (its other options are its own)."""
+    given = {k: options[k] for k in _INGEST_NAMES if k in options}
+    return build_config(**ingest_options(incidents=incidents, **given))
+
+
 def config_from_options(options: dict[str, Any], *, incidents: str | None) -> RunConfig:
     """The :class:`RunConfig` of a command's ``options`` (see :data:`INGEST_OPTIONS`); ``config``
     (a file) is the base that the options given override."""

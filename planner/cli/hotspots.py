@@ -6,6 +6,7 @@ the hotspot stage), so both give identical hotspots for the same file and option
 
 from __future__ import annotations
 
+import inspect
 import json
 from pathlib import Path
 from typing import Annotated, Any
@@ -17,63 +18,36 @@ from planner.cli import _options as opt
 SHOWN = ["hotspot_id", "n_cells", "n_incidents", "share_of_incidents", "density_per_km2", "mean_gi_z"]
 
 
+GridKind = Annotated[str | None, typer.Option("--kind", help="Grid cells: square (default) or hex.")]
+Fdr = Annotated[str | None, typer.Option("--fdr", help="bh (default), by, bonferroni or none.")]
+Q = Annotated[float | None, typer.Option("--q", help="FDR level (default 0.05).")]
+Out = Annotated[
+    Path | None, typer.Option("--out", help="Folder for plan.gpkg, density.tif, map.html, manifest.json.")
+]
+HOTSPOTS_OPTIONS = [
+    inspect.Parameter("path", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=opt.IncidentsArg),
+    *opt.INGEST_OPTIONS,
+    *opt.HOTSPOT_OPTIONS,
+    opt.option("grid_kind", GridKind),
+    opt.option("fdr", Fdr),
+    opt.option("q", Q),
+    opt.option("config", opt.ConfigFile),
+    opt.option("out", Out),
+    opt.option("as_json", opt.AsJson, False),
+]
+
+
 def register(app: typer.Typer) -> None:
     """Add the ``hotspots`` command to ``app``."""
 
-    @app.command("hotspots")
-    def hotspots_command(
-        path: opt.IncidentsArg,
-        crs: opt.Crs = None,
-        analysis_crs: opt.AnalysisCrs = None,
-        boundary: opt.Boundary = None,
-        column: opt.Column = None,
-        category: opt.Category = None,
-        only_category: opt.OnlyCategory = None,
-        date_from: opt.DateFrom = None,
-        date_to: opt.DateTo = None,
-        drop_duplicates: opt.DropDuplicates = False,
-        cell_size_m: opt.CellSize = None,
-        bandwidth_m: opt.Bandwidth = None,
-        max_hotspot_cells: opt.MaxHotspotCells = None,
-        kind: Annotated[
-            str | None, typer.Option("--kind", help="Grid cells: square (default) or hex.")
-        ] = None,
-        fdr: Annotated[
-            str | None, typer.Option("--fdr", help="bh (default), by, bonferroni or none.")
-        ] = None,
-        q: Annotated[float | None, typer.Option("--q", help="FDR level (default 0.05).")] = None,
-        config: opt.ConfigFile = None,
-        out: Annotated[
-            Path | None,
-            typer.Option("--out", help="Folder for plan.gpkg, density.tif, map.html, manifest.json."),
-        ] = None,
-        as_json: opt.AsJson = False,
-    ) -> None:
+    @opt.command(app, "hotspots", HOTSPOTS_OPTIONS)
+    def hotspots_command(options: dict[str, Any]) -> None:
         """Find Gi* hotspots (global FDR) and print them; optionally write the plan folder."""
         from planner.export import write_run_outputs
         from planner.pipeline import run
 
-        cfg = opt.build_config(
-            config,
-            **opt.ingest_options(
-                incidents=path,
-                crs=crs,
-                analysis_crs=analysis_crs,
-                column=column,
-                category=category,
-                only_category=only_category,
-                date_from=date_from,
-                date_to=date_to,
-                drop_duplicates=drop_duplicates,
-            ),
-            boundary=boundary,
-            cell_size_m=cell_size_m,
-            bandwidth_m=bandwidth_m,
-            max_hotspot_cells=max_hotspot_cells,
-            grid_kind=kind,
-            fdr=fdr,
-            q=q,
-        )
+        cfg = opt.config_from_options(options, incidents=options["path"])
+        out, as_json = options.get("out"), options.get("as_json")
         plan = run(cfg, stages=())
         written = {k: str(v) for k, v in write_run_outputs(plan, out).items()} if out is not None else {}
         if as_json:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import inspect
 import json
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -14,45 +15,41 @@ def _floats(text: str) -> list[float | str]:
     return [p.strip() if p.strip().lower() == "inf" else float(p) for p in text.split(",") if p.strip()]
 
 
+DistanceBands = Annotated[
+    str, typer.Option("--distance-bands", help="Distance breaks in metres; 'inf' opens the last band.")
+]
+TimeBands = Annotated[str, typer.Option("--time-bands", help="Time breaks in days.")]
+Metric = Annotated[str, typer.Option("--metric", help="euclidean or manhattan.")]
+Permutations = Annotated[int, typer.Option("--permutations", min=0, help="Permutations for the p-values.")]
+Seed = Annotated[int, typer.Option("--seed", help="Seed of the permutations.")]
+NEARREPEAT_OPTIONS = [
+    inspect.Parameter(
+        "path",
+        inspect.Parameter.POSITIONAL_OR_KEYWORD,
+        annotation=Annotated[str, typer.Argument(help="Incident file (day resolution or finer).")],
+    ),
+    *opt.INGEST_OPTIONS,
+    opt.option("distance_bands", DistanceBands, "0,0.01,100,200,300,400,inf"),
+    opt.option("time_bands", TimeBands, "0,7,14,21,28,inf"),
+    opt.option("metric", Metric, "euclidean"),
+    opt.option("permutations", Permutations, 999),
+    opt.option("seed", Seed, 0),
+    opt.option("as_json", opt.AsJson, False),
+]
+
+
 def register(app: typer.Typer) -> None:
     """Add the ``nearrepeat`` command to ``app``."""
 
-    @app.command("nearrepeat")
-    def nearrepeat_command(
-        path: Annotated[str, typer.Argument(help="Incident file (day resolution or finer).")],
-        crs: opt.Crs = None,
-        analysis_crs: opt.AnalysisCrs = None,
-        column: opt.Column = None,
-        category: opt.Category = None,
-        only_category: opt.OnlyCategory = None,
-        date_from: opt.DateFrom = None,
-        date_to: opt.DateTo = None,
-        distance_bands: Annotated[
-            str,
-            typer.Option("--distance-bands", help="Distance breaks in metres; 'inf' opens the last band."),
-        ] = "0,0.01,100,200,300,400,inf",
-        time_bands: Annotated[
-            str, typer.Option("--time-bands", help="Time breaks in days.")
-        ] = "0,7,14,21,28,inf",
-        metric: Annotated[str, typer.Option("--metric", help="euclidean or manhattan.")] = "euclidean",
-        permutations: Annotated[int, typer.Option("--permutations", min=0)] = 999,
-        seed: Annotated[int, typer.Option("--seed")] = 0,
-        as_json: opt.AsJson = False,
-    ) -> None:
+    @opt.command(app, "nearrepeat", NEARREPEAT_OPTIONS)
+    def nearrepeat_command(options: dict[str, Any]) -> None:
         """Knox test: observed pairs by distance × time band, Knox ratios (mean, median) and p-values, [a, b) bands."""
         from planner.hotspots.nearrepeat import knox_from_incidents
 
-        cfg = opt.build_config(
-            **opt.ingest_options(
-                incidents=path,
-                crs=crs,
-                analysis_crs=analysis_crs,
-                column=column,
-                category=category,
-                only_category=only_category,
-                date_from=date_from,
-                date_to=date_to,
-            )
+        cfg = opt.ingest_config(options, incidents=options["path"])
+        distance_bands, time_bands = options["distance_bands"], options["time_bands"]
+        metric, permutations, seed, as_json = (
+            options[k] for k in ("metric", "permutations", "seed", "as_json")
         )
         inc, _ = opt.load_incidents(cfg)
         r = knox_from_incidents(

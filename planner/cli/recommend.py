@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import inspect
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -15,50 +16,35 @@ def _plan_folder(path: Path) -> Path:
     return path.parent if path.suffix.lower() == ".gpkg" else path
 
 
+PlanPath = Annotated[Path, typer.Argument(help="Folder written by 'planner run' (or its plan.gpkg).")]
+RecsOut = Annotated[Path, typer.Option("--out", help="CSV of ranked measures per hotspot.")]
+ReachLayer = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--layer",
+        help="Layer as KIND=PATH[::LAYER] to measure which crimes a measure reaches (car_parks, "
+        "street_lights, lighting raster); repeatable; default: the layers the run used.",
+    ),
+]
+Seed = Annotated[int | None, typer.Option("--seed", help="Monte Carlo seed (default: the run's).")]
+RECOMMEND_OPTIONS = [
+    inspect.Parameter("plan_path", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=PlanPath),
+    opt.option("out", RecsOut, inspect.Parameter.empty),
+    opt.option("layer", ReachLayer),
+    opt.option("jurisdiction", opt.Jurisdiction),
+    opt.option("currency", opt.Currency),
+    opt.option("rank_by", opt.RankBy),
+    opt.option("allow_access_restriction", opt.AllowAccessRestriction, False),
+    opt.option("allow_surveillance_priority", opt.AllowSurveillancePriority, False),
+    opt.option("seed", Seed),
+]
+
+
 def register(app: typer.Typer) -> None:
     """Add the ``recommend`` and ``portfolio`` commands to ``app``."""
 
-    @app.command("recommend")
-    def recommend_command(
-        plan_path: Annotated[
-            Path, typer.Argument(help="Folder written by 'planner run' (or its plan.gpkg).")
-        ],
-        out: Annotated[Path, typer.Option("--out", help="CSV of ranked measures per hotspot.")],
-        layer: Annotated[
-            list[str] | None,
-            typer.Option(
-                "--layer",
-                help="Layer as KIND=PATH[::LAYER] to measure which crimes a measure reaches (car_parks, "
-                "street_lights, lighting raster); repeatable; default: the layers the run used.",
-            ),
-        ] = None,
-        jurisdiction: Annotated[
-            str | None,
-            typer.Option("--jurisdiction", help="auto (from the location), UK, US, CA or none (no costs)."),
-        ] = None,
-        currency: Annotated[
-            str | None, typer.Option("--currency", help="GBP, USD or CAD (default: the jurisdiction's).")
-        ] = None,
-        rank_by: Annotated[
-            str | None,
-            typer.Option(
-                "--rank-by",
-                help="net_benefit_per_cost (default), net_benefit, bcr, prevented or p_benefit_exceeds_cost.",
-            ),
-        ] = None,
-        allow_access_restriction: Annotated[
-            bool, typer.Option("--allow-access-restriction", help="Include gating (needs consultation).")
-        ] = False,
-        allow_surveillance_priority: Annotated[
-            bool,
-            typer.Option(
-                "--allow-surveillance-priority", help="Let cameras outrank similar non-surveillance measures."
-            ),
-        ] = False,
-        seed: Annotated[
-            int | None, typer.Option("--seed", help="Monte Carlo seed (default: the run's).")
-        ] = None,
-    ) -> None:
+    @opt.command(app, "recommend", RECOMMEND_OPTIONS)
+    def recommend_command(options: dict[str, Any]) -> None:
         """Rank situational measures for every hotspot (crimes prevented, cost, benefit-cost with intervals)."""
         import dataclasses
 
@@ -66,41 +52,44 @@ def register(app: typer.Typer) -> None:
         from planner.export.stage_files import write_table
         from planner.pipeline import add_recommendations, run_layers
 
-        plan = read_plan(_plan_folder(plan_path))
+        plan = read_plan(_plan_folder(options["plan_path"]))
         overrides = {
-            "jurisdiction": jurisdiction,
-            "currency": currency,
-            "rank_by": rank_by,
-            "allow_access_restriction": allow_access_restriction or None,
-            "allow_surveillance_priority": allow_surveillance_priority or None,
-            "seed": seed,
+            key: options[key] or None
+            for key in (
+                "jurisdiction",
+                "currency",
+                "rank_by",
+                "allow_access_restriction",
+                "allow_surveillance_priority",
+            )
         }
+        overrides["seed"] = options["seed"]
         base = plan.config.model_dump()
-        if jurisdiction is not None:
+        if options["jurisdiction"] is not None:
             base.pop("currency")  # the run's resolved currency belongs to its jurisdiction
         cfg = opt.build_config(
             **{
                 **base,
                 "budget": None,
-                "layers": {**plan.config.layers, **opt.parse_layers(layer)},
+                "layers": {**plan.config.layers, **opt.parse_layers(options["layer"])},
                 **{k: v for k, v in overrides.items() if v is not None},
             }
         )
-        plan = dataclasses.replace(plan, config=cfg, layers=run_layers(cfg, plan.crs))
-        plan = add_recommendations(plan)
+        plan = add_recommendations(dataclasses.replace(plan, config=cfg, layers=run_layers(cfg, plan.crs)))
         recs = plan.recommendations
         if recs is None or not len(recs):
             typer.echo("No hotspots, so no measures to rank.")
             return
-        write_table(recs, out)
-        unit = recs.attrs.get("assumptions", {}).get("currency") or "no costs"
+        write_table(recs, options["out"])
+        assumptions = recs.attrs.get("assumptions", {})
+        unit = assumptions.get("currency") or "no costs"
         for _, r in recs[recs["rank"] == 1].iterrows():
             typer.echo(
                 f"{r['hotspot_id']}: {r['name']} — {r['prevented_per_year']:.1f} crimes/yr prevented "
                 f"(90% {r['prevented_low']:.1f}–{r['prevented_high']:.1f}), BCR {r['bcr']:.1f} ({unit})"
             )
         typer.echo(
-            f"wrote {len(recs)} ranked measures to {out} ({recs.attrs['assumptions']['jurisdiction_how']})"
+            f"wrote {len(recs)} ranked measures to {options['out']} ({assumptions.get('jurisdiction_how')})"
         )
 
     @app.command("portfolio")
