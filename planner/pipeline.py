@@ -366,12 +366,15 @@ _STAGE_WEIGHT = {
 }
 
 
-def _active(name: str, *, has_layers: bool, dated: bool) -> bool:
-    """Whether a stage has work: exposure and risk need layers, space-time and recommend need dates."""
+def _active(name: str, config: RunConfig, *, dated: bool) -> bool:
+    """Whether a stage has work: exposure and risk need layers, space-time and recommend need dates,
+    perception needs safety audits."""
     if name in {"exposure", "risk"}:
-        return has_layers
+        return bool(config.layers) or config.uses_sample_city
     if name in {"space-time", "recommend"}:
         return dated
+    if name == "perception":
+        return audit_source(config) is not None
     return True
 
 
@@ -386,8 +389,7 @@ def _run(config: RunConfig, report: Progress, client: Any, stages: tuple[str, ..
     timings: dict[str, float] = {}
     notes: list[str] = []
     chosen = [(name, fn) for name, fn in _later_stages() if stages is None or name in stages]
-    has_layers = bool(config.layers) or config.uses_sample_city
-    planned = ["ingest", "hotspots", *(n for n, _ in chosen if _active(n, has_layers=has_layers, dated=True))]
+    planned = ["ingest", "hotspots", *(n for n, _ in chosen if _active(n, config, dated=True))]
     shares = _stage_shares(planned)
     done = 0.0
 
@@ -401,7 +403,7 @@ def _run(config: RunConfig, report: Progress, client: Any, stages: tuple[str, ..
         inputs = load_inputs(config, client=client)
     finish("ingest")
     dated = inputs.report.get("time_resolution", "none") != "none"
-    active = [n for n, _ in chosen if _active(n, has_layers=has_layers, dated=dated)]
+    active = [n for n, _ in chosen if _active(n, config, dated=dated)]
     shares = {"ingest": shares["ingest"], **_stage_shares(["hotspots", *active], start=done)}
     report(min(done, 0.99), "Finding hotspots")
     with _collect_warnings(notes):
