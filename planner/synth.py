@@ -704,11 +704,14 @@ def generate_city(
     rng = np.random.default_rng(seed)
     layers = build_layers(rng)
     incidents, counts = simulate_incidents(layers, rng, start=start, years=years)
+    from planner import _synth_victims
+
+    victims = _synth_victims.victim_columns(incidents, layers, DARK_RADIUS_M, seed=seed)  # own stream
     inc = incidents.assign(
         occurred_at=incidents["occurred_at"].dt.strftime("%Y-%m-%dT%H:%M"),
         x=incidents["x"].round(2),
         y=incidents["y"].round(2),
-    )
+    ).join(victims)
     inc.to_csv(out / "incidents.csv", index=False, lineterminator="\n")
     gpkg = out / "city.gpkg"
     if gpkg.exists():
@@ -767,6 +770,7 @@ def generate_city(
         "counts": counts,
         "n_incidents": len(incidents),
     }
+    truth["victims"] = _synth_victims.truth()
     truth["perception_audit"] = generate_audits(out, layers, seed=seed)  # own random stream
     (out / "truth.json").write_text(json.dumps(truth, indent=2) + "\n", encoding="utf-8")
     logger.info("sample city written to %s: %d incidents", out, len(incidents))

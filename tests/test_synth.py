@@ -50,7 +50,9 @@ def test_other_seed_differs(tmp_path):
 
 
 def test_files_and_columns(incidents):
-    assert list(incidents.columns) == ["incident_id", "category", "occurred_at", "x", "y", "location_type"]
+    assert list(incidents.columns) == [
+        "incident_id", "category", "occurred_at", "x", "y", "location_type", "vict_sex", "vict_age"
+    ]  # fmt: skip
     assert incidents["incident_id"].is_unique
     layers = {str(n) for n in pyogrio.list_layers(SAMPLE / "city.gpkg")[:, 0]}
     expected = {

@@ -95,7 +95,8 @@ def hotspot_statistics(
     DataFrame
         ``n_incidents``, ``incidents_per_year``, ``share_of_incidents``, ``top_category``,
         ``category_mix``, ``night_share``, ``hour_profile``, ``weekday_profile`` and
-        ``location_mix`` when available.
+        ``location_mix``, ``victim_sex_mix`` and ``victim_age_mix`` (JSON objects of counts) when
+        the incidents carry location types or victim groups.
     """
     g = np.asarray(group_ids, dtype="int64")
     sel = g >= 0
@@ -140,9 +141,14 @@ def hotspot_statistics(
         out["night_share"] = np.nan
         out["hour_profile"] = None
         out["weekday_profile"] = None
-    if "location_type" in sub.columns:
-        mixes = sub.groupby("_g")["location_type"].apply(_mix)
-        out["location_mix"] = pd.Series(mixes).reindex(range(n_groups)).fillna("{}").astype(object)
+    for column, profile in (
+        ("location_type", "location_mix"),
+        ("victim_sex", "victim_sex_mix"),
+        ("victim_age_band", "victim_age_mix"),
+    ):
+        if column in sub.columns:
+            mixes = sub.groupby("_g")[column].apply(_mix)
+            out[profile] = pd.Series(mixes).reindex(range(n_groups)).fillna("{}").astype(object)
     return out
 
 

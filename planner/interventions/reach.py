@@ -54,6 +54,9 @@ _PARKING_WORDS = ("car_park", "parking", "carpark", "garage")
 _DWELLING_WORDS = ("dwelling", "residential", "house", "home", "flat", "apartment")
 
 
+GROUP_COLUMNS = ("victim_sex", "victim_age_band")  # victim groups (planner.io.groups), when known
+
+
 @dataclass(frozen=True)
 class IncidentFlags:
     """Incidents inside hotspots with the per-incident facts the reach rules need.
@@ -85,6 +88,7 @@ class Reach:
     time_of_day: str = "not used"
     notes: tuple[str, ...] = field(default=())
     xy: np.ndarray | None = field(default=None, repr=False)
+    rows: pd.Index | None = field(default=None, repr=False)  # the reached incidents' labels in flags.frame
 
     def sites(self, size_m: float) -> int | None:
         """Distinct ``size_m`` squares holding a reached crime (``None`` without positions)."""
@@ -193,6 +197,7 @@ def incident_flags(
             "category": incidents["category"].astype("string").to_numpy(),
             "location": _normalised_location(incidents).to_numpy(),
             "night": night_flags(incidents["occurred_at"], resolution).to_numpy(),
+            **{c: incidents[c].astype("string").to_numpy() for c in GROUP_COLUMNS if c in incidents.columns},
         },
         index=incidents.index,
     )
@@ -311,6 +316,7 @@ def _reach_near_layer(item: Intervention, inc: pd.DataFrame, flags: IncidentFlag
         _yearly(evid, flags.full_years),
         near["category"].value_counts(),
         xy=near[["x", "y"]].to_numpy(),
+        rows=near.index,
     )
 
 
@@ -336,6 +342,7 @@ def _reach_all(item: Intervention, inc: pd.DataFrame, row: pd.Series, flags: Inc
         method,
         _yearly(evid, flags.full_years),
         evid["category"].value_counts(),
+        rows=evid.index,
     )
 
 
@@ -361,6 +368,7 @@ def _reach_car_park(item: Intervention, inc: pd.DataFrame, flags: IncidentFlags)
         _yearly(evid, flags.full_years),
         at["category"].value_counts(),
         xy=at[["x", "y"]].to_numpy(),
+        rows=at.index,
     )
 
 
@@ -412,6 +420,7 @@ def _reach_night_unlit(
         time_of_day,
         tuple(notes),
         reached_rows[["x", "y"]].to_numpy() if per_incident else None,
+        reached_rows.index,
     )
     return Reach(**{**reach.__dict__, "reached": reach.share * len(evid)})
 
@@ -451,8 +460,41 @@ def _reach_residential(
         res["category"].value_counts(),
         notes=tuple(notes),
         xy=res[["x", "y"]].to_numpy(),
+        rows=res.index,
     )
     return Reach(**{**reach.__dict__, "reached": reach.share * len(evid)})
+
+
+def group_shares(reach: Reach, flags: IncidentFlags) -> dict[str, dict[str, int]]:
+    """Victim groups of the crimes a measure reaches: column → group → count (known groups only)."""
+    if reach.rows is None or not len(reach.rows):
+        return {}
+    rows = flags.frame.loc[reach.rows]
+    out: dict[str, dict[str, int]] = {}
+    for column in GROUP_COLUMNS:
+        if column in rows.columns:
+            counts = rows[column].value_counts()
+            counts = counts[counts.index != "unknown"]
+            if len(counts):
+                out[column] = {str(k): int(v) for k, v in counts.items()}
+    return out
+
+
+def groups_text(groups: dict[str, dict[str, int]]) -> str:
+    """``Victims of the reached crimes: 62% women and girls, 48% aged 18–24.`` (largest group of each
+    kind; counts from the incidents' victim columns, unknowns left out)."""
+    from planner.io.groups import group_label
+
+    parts = []
+    for column in ("victim_sex", "victim_age_band"):
+        counts = groups.get(column)
+        if counts:
+            total = sum(counts.values())
+            top = max(sorted(counts), key=lambda k: counts[k])
+            parts.append(
+                f"{counts[top] / total:.0%} {group_label(top)} (of {total} with a known {column.split('_', 1)[1].replace('_', ' ')})"
+            )
+    return f"Victims of the reached crimes: {'; '.join(parts)}." if parts else ""
 
 
 __all__ = [
@@ -463,6 +505,8 @@ __all__ = [
     "IncidentFlags",
     "Reach",
     "dwellings_of",
+    "group_shares",
+    "groups_text",
     "incident_flags",
     "measure_reach",
 ]

@@ -37,7 +37,15 @@ from planner.interventions import baseline as bl
 from planner.interventions.catalog import Catalogue, Condition, Intervention, QuantityRule, load_catalogue
 from planner.interventions.costs import crime_cost, money, not_costed_reason, price_note
 from planner.interventions.jurisdictions import JurisdictionChoice, choose_jurisdiction
-from planner.interventions.reach import IncidentFlags, Reach, dwellings_of, incident_flags, measure_reach
+from planner.interventions.reach import (
+    IncidentFlags,
+    Reach,
+    dwellings_of,
+    group_shares,
+    groups_text,
+    incident_flags,
+    measure_reach,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -478,7 +486,11 @@ def _evaluate(
         stats, score = _money_stats(item, q[0], prevented, value, run)
         value_notes = (unverified, uncosted)
     row = _row(item, ctx, run, reach=reach, base=base, quantity=q, prevented=prevented, stats=stats)
+    groups = group_shares(reach, run.flags)
+    row["groups_reached"] = json.dumps(groups, sort_keys=True)
     row["reasons"] = _reasons(item, Assessment(gate, reach, base, q, stats, value_notes), run)
+    if groups:
+        row["reasons"] += " " + groups_text(groups)
     return row, score
 
 

@@ -21,6 +21,8 @@ import pandas as pd
 from planner import _hints
 from planner.errors import ValidationError
 from planner.io.coords import SourceCRS, coordinates_of, is_projected_crs, source_crs_of
+from planner.io.groups import ROLES as GROUP_ROLES
+from planner.io.groups import victim_roles
 from planner.io.profile import ColumnProfile, profile_columns, sample_rows
 
 logger = logging.getLogger(__name__)
@@ -45,6 +47,7 @@ ROLES: dict[str, str] = {
     "minute": "minute, for separate columns",
     "category": "offence type",
     "id": "unique incident id",
+    **GROUP_ROLES,
 }
 ROLE_NAMES = ROLES  # the name used before roles were detected from values
 
@@ -390,6 +393,9 @@ def detect_roles(
         roles.update(_category_role(rest, df, category_map))
     if "id" not in overrides:
         roles.update(_id_role([p for p in rest if p.name != roles.get("category")], df, notes))
+    taken |= set(roles.values())
+    found = victim_roles([p for p in profiles if p.name not in taken], df)
+    roles.update({k: v for k, v in found.items() if k not in overrides})
     roles.update(overrides)
     logger.info("%s: columns detected %s", source, roles)
     return Detection(roles, notes)

@@ -27,11 +27,21 @@ from planner.io.coords import coordinates_of, is_projected_crs, source_crs_of
 from planner.io.dates import Times, read_times
 from planner.io.detect import ROLES, detect_roles
 from planner.io.fitness import fitness_report, time_resolution
+from planner.io.groups import group_columns
 from planner.io.sources import read_table, source_name
 
 logger = logging.getLogger(__name__)
 
-CANONICAL = ("incident_id", "occurred_at", "occurred_from", "occurred_to", "category", "source_category")
+CANONICAL = (
+    "incident_id",
+    "occurred_at",
+    "occurred_from",
+    "occurred_to",
+    "category",
+    "source_category",
+    "victim_sex",
+    "victim_age_band",
+)
 
 
 @dataclass(frozen=True)
@@ -345,6 +355,8 @@ def _incident_frame(
         out["occurred_to"] = acc.times.occurred_to[good].to_numpy()
     out.insert(2, "category", mapped[good].to_numpy())
     out.insert(3, "source_category", raw[good].astype("object").to_numpy())
+    for column, values in group_columns(df, cols).items():
+        out[column] = values[good].to_numpy()
     incidents = gpd.GeoDataFrame(
         out, geometry=gpd.points_from_xy(acc.xy[good, 0], acc.xy[good, 1]), crs=acc.target
     ).reset_index(drop=True)
