@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from planner.cli import _options as opt
+from planner.cli import _outputs as opt_out
 
 
 def register(app: typer.Typer) -> None:
@@ -57,6 +58,7 @@ def register(app: typer.Typer) -> None:
             str | None,
             typer.Option("--scheduler", help="Dask scheduler address for --engine dask (default: local)."),
         ] = None,
+        overwrite: opt_out.Overwrite = False,
     ) -> None:
         """Ingest, grid, density, Gi* hotspots, exposure, risk terrain and recommendations; write the plan."""
         from planner.export import write_run_outputs
@@ -86,16 +88,9 @@ def register(app: typer.Typer) -> None:
             engine=engine,
             scheduler=scheduler,
         )
+        opt_out.check_out(out, overwrite=overwrite)
         plan = run(cfg, progress=_printer())
-        paths = write_run_outputs(plan, out)
-        typer.echo(
-            f"{plan.params['n_incidents']} incidents, {len(plan.cells)} cells, "
-            f"{len(plan.hotspots)} hotspots; wrote:"
-        )
-        for name, written in paths.items():
-            typer.echo(f"  {name}: {written}")
-        for note in plan.warnings:
-            typer.echo(f"warning: {note}", err=True)
+        opt_out.summary(plan, write_run_outputs(plan, out, overwrite=overwrite))
 
 
 def _printer() -> Callable[[float, str], None]:
