@@ -86,7 +86,21 @@ def test_run_from_export_manifest_reproduces_tables(tmp_path):
     # a public manifest names the input file without its folder; an internal one keeps the path
     assert manifest["config"]["incidents"] == "small.csv" and manifest["inputs"][0]["path"] == "small.csv"
     internal = tmp_path / "ia"
-    assert main(["export", str(tmp_path / "a"), "--out", str(internal), "--format", "csv", "--privacy", "internal"]) == 0
+    assert (
+        main(
+            [
+                "export",
+                str(tmp_path / "a"),
+                "--out",
+                str(internal),
+                "--format",
+                "csv",
+                "--privacy",
+                "internal",
+            ]
+        )
+        == 0
+    )
     assert json.loads((internal / "manifest.json").read_text())["config"]["incidents"] == str(csv)
     assert main(["run", "--config", str(internal / "manifest.json"), "--out", str(tmp_path / "b")]) == 0
     assert main(["export", str(tmp_path / "b"), "--out", str(tmp_path / "eb"), "--format", "csv,gpkg"]) == 0

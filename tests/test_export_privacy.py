@@ -120,13 +120,14 @@ def test_density_is_a_kernel_sum_of_published_counts():
 
 def test_free_text_keys_are_pooled_as_other():
     plan = tiny_plan()
-    incidents = plan.incidents.assign(location_type=["12 Acacia Avenue"] * 5 + ["street"])
+    incidents = plan.incidents.assign(location_type=["12 Acacia Avenue"] * 4 + ["street", "dwelling"])
     hotspots = plan.hotspots.assign(location_mix=['{"12 Acacia Avenue": 3, "street": 1}'])
     public, _ = apply_privacy(
         dataclasses.replace(plan, incidents=incidents, hotspots=hotspots), privacy="public", k=3
     )
+    # other 3 shown; street 1 and dwelling 0 hidden: 4 − 3 = 1 ≤ (2 − 1)·2, so both may be 0
     mix = json.loads(public.hotspots["location_mix"].iloc[0])
-    assert mix == {"other": 3, "street": None}
+    assert mix == {"dwelling": None, "other": 3, "street": None}
     assert "Acacia" not in json.dumps(public.hotspots.drop(columns="geometry").to_dict())
 
 

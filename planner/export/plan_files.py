@@ -92,8 +92,13 @@ def _write_data_files(plan: Plan, out: Path) -> dict[str, Path]:
     if gpkg.exists():
         gpkg.unlink()
     params = {"planner_parameters": json.dumps(plan.params, sort_keys=True, default=str)}
-    for name, table in plan_tables(plan).items():
-        write_layer(table, gpkg, name, metadata=params)
+    tables = plan_tables(plan)
+    # the layers read_plan needs are written even when empty (a plan with no hotspots is a plan)
+    required = {name: getattr(plan, name) for name in ("study_area", "cells", "hotspots")}
+    tables = {**{n: t for n, t in required.items() if n not in tables and t is not None}, **tables}
+    for name in PLAN_LAYERS:
+        if name in tables:
+            write_layer(tables[name], gpkg, name, metadata=params)
     paths["gpkg"] = gpkg
     for name, surface in plan.surfaces.items():
         paths[name] = surface.to_geotiff(out / f"{name}.tif")

@@ -402,15 +402,26 @@ def _read_excel(path: Path, limits: SourceLimits) -> pd.DataFrame:
             "Excel files are read only with defusedxml active (it is off: OPENPYXL_DEFUSEDXML is not 'True'). "
             "Unset OPENPYXL_DEFUSEDXML, or save the sheet as CSV."
         )
+    refusal = DataLoadError(
+        f"{path} contains XML entity declarations (a DOCTYPE), which can expand to gigabytes or read other "
+        "files; it is refused. Save the workbook again from Excel or LibreOffice, or export the sheet as CSV."
+    )
     if path.suffix.lower() == ".xlsx":
-        check_zip(path, limits)
+        names = check_zip(path, limits)
+        with zipfile.ZipFile(path) as zf:
+            for name in (n for n in names if n.lower().endswith((".xml", ".rels"))):
+                with zf.open(name) as fh:
+                    if b"<!doctype" in fh.read(_SNIFF_BYTES).lower():
+                        raise refusal
     try:
         return pd.read_excel(path, dtype=str)
-    except defusedxml.DefusedXmlException as exc:
-        raise DataLoadError(
-            f"{path} contains XML entity declarations ({type(exc).__name__}), which can expand to gigabytes; "
-            "it is refused. Save the workbook again from Excel or LibreOffice, or export the sheet as CSV."
-        ) from None
+    except Exception as exc:
+        cause: BaseException | None = exc
+        while cause is not None:  # openpyxl wraps defusedxml's refusal in a ValueError
+            if isinstance(cause, defusedxml.DefusedXmlException):
+                raise refusal from None
+            cause = cause.__cause__ or cause.__context__
+        raise
 
 
 def _read_vector(path: Path, *, layer: str | None, limits: SourceLimits) -> gpd.GeoDataFrame:
