@@ -360,7 +360,6 @@ def test_public_density_raster_has_no_incident_peaks(chicago):
     centres = shapely.get_coordinates(shapely.centroid(public.cells.geometry.to_numpy()))
     offsets = np.abs((centres - size / 2) / size - np.round((centres - size / 2) / size))
     assert offsets.max() < 1e-9  # whole lattice cells, centres on the half-cell lattice
-    assert RADIUS_M < size / 4
 
 
 # ------------------------------------------------------------------ free text and dates

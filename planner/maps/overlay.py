@@ -25,12 +25,13 @@ OVERLAY_LEGEND = [
 ]
 
 
-def js_json(value: Any) -> str:
-    """JSON for a script: ``<``, ``>``, ``&`` and line separators escaped, so text in it can never
-    close the script element or become markup."""
+def js_json(value: Any, *, serialised: bool = False) -> str:
+    """JSON for a script (``value`` as JSON, or already JSON text with ``serialised=True``), with
+    ``<``, ``>``, ``&`` and line separators escaped so text in it can never close the script
+    element or become markup."""
     import json
 
-    text = value if isinstance(value, str) else json.dumps(value)
+    text = value if serialised else json.dumps(value)
     for raw, escaped in (
         ("<", "\\u003c"),
         (">", "\\u003e"),
@@ -79,13 +80,13 @@ def overlay_script(
         "var fg = L.featureGroup();",
     ]
     if selected is not None and len(selected):
-        geo = js_json(_to_web(selected).to_json())
+        geo = js_json(_to_web(selected).to_json(), serialised=True)
         parts.append(
             f"L.geoJSON({geo}, {{interactive: false, style: {{color: '{SELECTED_COLOUR}', weight: 4, "
             "fill: false}}).addTo(fg);"
         )
     if unlit is not None and len(unlit):
-        geo = js_json(_to_web(unlit).to_json())
+        geo = js_json(_to_web(unlit).to_json(), serialised=True)
         parts.append(
             f"window.plannerUnlit = {geo};"
             f"L.geoJSON(window.plannerUnlit, {{interactive: false, style: {{color: '{UNLIT_COLOUR}', "
