@@ -32,7 +32,6 @@ import pyogrio
 import pytest
 import shapely
 from _attacks import (
-    RADIUS_M,
     add_gistar_bins,
     gistar_operator,
     grid_weights,

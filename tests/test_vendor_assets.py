@@ -49,9 +49,7 @@ def test_a_tarball_with_another_hash_is_not_unpacked(tmp_path):
     bin_dir.mkdir()
     npm = bin_dir / "npm"
     npm.write_text(
-        "#!/usr/bin/env bash\n"
-        f"tar -czf leaflet-1.9.3.tgz -C {tmp_path} package\n"
-        "echo leaflet-1.9.3.tgz\n"
+        f"#!/usr/bin/env bash\ntar -czf leaflet-1.9.3.tgz -C {tmp_path} package\necho leaflet-1.9.3.tgz\n"
     )
     npm.chmod(0o755)
     dest = tmp_path / "dest"

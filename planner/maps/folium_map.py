@@ -259,7 +259,7 @@ def plan_map(
         *layer_legend,
         *(extra_legend or []),
     ]
-    m.get_root().html.add_child(folium.Element(_legend_html("Legend", legend)))  # type: ignore[attr-defined]
+    m.get_root().html.add_child(folium.Element(_legend_html("Legend", legend)))
     plugins.Fullscreen().add_to(m)
     if draw:
         plugins.Draw(export=False, draw_options={"polyline": False, "circlemarker": False}).add_to(m)
