@@ -9,7 +9,7 @@ ASSETS  := static/vendor/.installed
 PORT    ?= 8501
 PYTEST_ARGS ?=
 
-.PHONY: run test setup lint bench bench-quick sample clean
+.PHONY: run test setup lint bench bench-quick sample clean lock
 
 setup: $(STAMP) $(ASSETS)
 
@@ -43,6 +43,12 @@ bench-quick: setup
 
 sample: setup
 	$(BIN)/planner synth --out sample_data --seed 20261128
+
+# The hosted dashboard's pinned dependencies with hashes (install: pip install --require-hashes -r requirements-app.lock)
+lock: setup
+	$(BIN)/pip install -q uv 2>&1 | grep -v "is ignored" || true
+	$(BIN)/uv pip compile pyproject.toml --extra app --generate-hashes --python-version 3.11 --universal \
+		--custom-compile-command "make lock" -o requirements-app.lock
 
 clean:
 	rm -rf $(VENV) static/vendor planner/maps/vendor out

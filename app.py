@@ -14,13 +14,15 @@ import streamlit as st
 from planner import export
 from planner._hours import NIGHT_LABEL
 from planner.config import RunConfig
-from planner.dashboard import charts, state, tables, widgets
+from planner.dashboard import access, charts, state, tables, uploads, widgets
 from planner.dashboard import map_component as mapc
 from planner.errors import PlannerError
 from planner.maps import overlay_script as plan_overlay
 
 logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
 st.set_page_config(page_title="Crime prevention planner", page_icon="🗺️", layout="wide")
+user = access.current_user()  # sign-in page first when sign-in is configured
+analyst = user.is_analyst  # a viewer gets the public view of the plan, built on the server
 st.title("Situational crime prevention planner")
 st.caption(
     "Where is crime concentrated, why there, and what should we change? "
@@ -30,9 +32,19 @@ notice = st.container()  # messages about the data, shown in the main area
 
 # ---------------------------------------------------------------- sidebar: data and filters
 with st.sidebar:
+    widgets.user_box(user)
     st.header("Data")
-    source = st.radio("Incidents", ["Sample city", "Upload a file"], key="source", horizontal=True)
-    config_values: dict = {}
+    source = (
+        st.radio("Incidents", ["Sample city", "Upload a file"], key="source", horizontal=True)
+        if analyst
+        else "Published plan"
+    )
+    config_values: dict = {} if analyst else access.viewer_config()
+    if not analyst:
+        st.caption(
+            "You see the published view: no incident points, no count below "
+            f"{RunConfig(**config_values).k_min}, nothing from which one could be worked back."
+        )
     if source == "Upload a file":
         upload = st.file_uploader(
             "Incident file (CSV, Excel, GeoJSON, GeoPackage, zipped Shapefile, GeoParquet)",
@@ -43,47 +55,51 @@ with st.sidebar:
             st.info("Upload incidents to analyse them, or switch back to the sample city.")
             st.stop()
         try:
-            path = state.save_upload(upload)
+            path = uploads.save_upload(upload, st.session_state)  # once per content, per session
         except PlannerError as exc:
             st.error(str(exc))
             st.stop()
         config_values.update(incidents=str(path), crs=crs_text or None)
 
     rename = {str(path): upload.name} if source == "Upload a file" else None
-    base_plan = state.get_plan(RunConfig(**config_values), container=notice, rename=rename)
+    base_plan = state.get_plan(RunConfig(**config_values), analyst=analyst, container=notice, rename=rename)
     if base_plan is None:
         st.stop()
 
-    st.header("Filters")
-    all_cats = sorted(base_plan.incidents["category"].unique())
-    cats = st.multiselect("Crime types", all_cats, default=all_cats, format_func=tables.label, key="cats")
-    tmin = base_plan.incidents["occurred_at"].min().date()
-    tmax = base_plan.incidents["occurred_at"].max().date()
-    dates = st.date_input("Date range", (tmin, tmax), min_value=tmin, max_value=tmax, key="dates")
-    if set(cats) != set(all_cats):
-        config_values["categories"] = cats
-    if isinstance(dates, tuple) and len(dates) == 2 and (dates[0], dates[1]) != (tmin, tmax):
-        config_values["date_from"] = str(dates[0])
-        config_values["date_to"] = str(pd.Timestamp(dates[1]) + pd.Timedelta(days=1))
+if analyst:  # filters, cell size: analysts only (two filtered public views, differenced, would
+    # give small counts away)
+    with st.sidebar:
+        st.header("Filters")
+        all_cats = sorted(base_plan.incidents["category"].unique())
+        cats = st.multiselect("Crime types", all_cats, default=all_cats, format_func=tables.label, key="cats")
+        tmin = base_plan.incidents["occurred_at"].min().date()
+        tmax = base_plan.incidents["occurred_at"].max().date()
+        dates = st.date_input("Date range", (tmin, tmax), min_value=tmin, max_value=tmax, key="dates")
+        if set(cats) != set(all_cats):
+            config_values["categories"] = cats
+        if isinstance(dates, tuple) and len(dates) == 2 and (dates[0], dates[1]) != (tmin, tmax):
+            config_values["date_from"] = str(dates[0])
+            config_values["date_to"] = str(pd.Timestamp(dates[1]) + pd.Timedelta(days=1))
 
-    st.header("Hotspot method")
-    cell = st.select_slider(
-        "Cell size (m)",
-        [0, 50, 75, 100, 150, 200, 250],
-        value=0,
-        key="cell",
-        format_func=lambda v: "automatic" if v == 0 else f"{v} m",
-    )
-    if cell:
-        config_values["cell_size_m"] = float(cell)
+        st.header("Hotspot method")
+        cell = st.select_slider(
+            "Cell size (m)",
+            [0, 50, 75, 100, 150, 200, 250],
+            value=0,
+            key="cell",
+            format_func=lambda v: "automatic" if v == 0 else f"{v} m",
+        )
+        if cell:
+            config_values["cell_size_m"] = float(cell)
 
+with st.sidebar:
     st.header("Guideline limits")
     if st.toggle("Consider measures that restrict public access (e.g. alley gating)", key="allow_access"):
         config_values["allow_access_restriction"] = True
     if st.toggle("Let cameras rank above similar non-surveillance measures", key="allow_cams"):
         config_values["allow_surveillance_priority"] = True
 
-plan = state.get_plan(RunConfig(**config_values), container=notice, rename=rename)  # cached per configuration
+plan = state.get_plan(RunConfig(**config_values), analyst=analyst, container=notice, rename=rename)  # cached
 if plan is None:
     st.stop()
 
@@ -92,11 +108,14 @@ tabs = st.tabs(["Map & hotspots", "Overview", "Environment", "Interventions", "E
 # ---------------------------------------------------------------- overview
 with tabs[1]:
     widgets.metric_row(plan)
-    series = tables.incidents_over_time(plan)
-    st.subheader("Incidents per month")
-    st.altair_chart(charts.incidents_per_month_chart(series), width="stretch")
-    st.subheader("When: weekday × hour of day")
-    st.dataframe(tables.weekday_hour_table(plan).style.background_gradient(cmap="Blues"), width="stretch")
+    if analyst:
+        series = tables.incidents_over_time(plan)
+        st.subheader("Incidents per month")
+        st.altair_chart(charts.incidents_per_month_chart(series), width="stretch")
+        st.subheader("When: weekday × hour of day")
+        st.dataframe(tables.weekday_hour_table(plan).style.background_gradient(cmap="Blues"), width="stretch")
+    else:
+        st.info("Counts by month, weekday and hour are shown to analysts; see each hotspot's profile.")
 
 # ---------------------------------------------------------------- hotspots and map
 config_json = RunConfig(**config_values).model_dump_json()
@@ -110,7 +129,7 @@ with tabs[0]:
     with left:
         mode = st.radio(
             "Clicking the map will…",
-            list(mapc.CLICK_MODES),
+            list(mapc.CLICK_MODES) if analyst else ["select"],
             format_func=mapc.CLICK_MODES.get,
             horizontal=True,
             key="click_mode",
@@ -122,7 +141,7 @@ with tabs[0]:
             direction = st.slider(
                 "New camera faces (compass degrees, 0 = north)", 0, 355, 0, 5, key="cam_dir"
             )
-        payload = mapc.map_payload(config_json)
+        payload = mapc.map_payload(config_json, analyst=analyst)
         # The map's last click is in the session before the map is drawn: act on it first, so the
         # selection, the what-if edits and the overlay are drawn in this same run (one run per click).
         st.session_state["map_event"], click = mapc.map_click(
@@ -135,7 +154,7 @@ with tabs[0]:
             )
             if hid:
                 st.session_state["hotspot_pick"] = hid  # the picker follows the map
-        elif click is not None:
+        elif click is not None and analyst:
             try:
                 edited = state.whatif_plan(config_json, edits_json)
                 edits.append(
@@ -145,10 +164,12 @@ with tabs[0]:
             except PlannerError as exc:
                 click_problem = str(exc)
         selected = st.session_state.get("hotspot_pick") or (ids[0] if ids else None)
-        edited = state.whatif_plan(config_json, edits_json)
+        edited = state.whatif_plan(config_json, edits_json) if analyst else plan
         overlay = plan_overlay(
             selected=edited.hotspots[edited.hotspots["hotspot_id"] == selected] if selected else None,
-            unlit=state.cached_unlit_streets(config_json, edits_json, selected) if selected else None,
+            unlit=state.cached_unlit_streets(config_json, edits_json, selected)
+            if selected and analyst
+            else None,
             edits=edits,
             click_mode=mode,
         )
@@ -218,14 +239,18 @@ with tabs[6]:
     rep = plan.ingest_report
     st.subheader("Ingest report")
     cols = st.columns(3)
-    cols[0].metric("Rows read", f"{rep.get('rows_read', 0):,}")
-    cols[1].metric("Accepted", f"{rep.get('rows_accepted', 0):,}")
-    cols[2].metric("Quarantined", f"{rep.get('rows_quarantined', 0):,}")
+    for col, (name, key) in zip(
+        cols,
+        [("Rows read", "rows_read"), ("Accepted", "rows_accepted"), ("Quarantined", "rows_quarantined")],
+        strict=True,
+    ):
+        value = rep.get(key)
+        col.metric(name, f"{value:,}" if isinstance(value, int) else "withheld")
     for warning in rep.get("warnings", []):
         st.warning(warning)
     st.caption("The full ingest report (for analysts): columns detected, CRS, time resolution, checks.")
     st.json({k: v for k, v in rep.items() if k not in {"warnings"}}, expanded=False)
-    if len(plan.quarantine):
+    if analyst and len(plan.quarantine):
         st.download_button(
             "Download quarantined rows (CSV)", plan.quarantine.to_csv(index=False), "quarantine.csv"
         )
@@ -314,7 +339,7 @@ with tabs[3]:
             key="budget",
         )
         cap = c2.slider("Max share of budget on surveillance", 0.0, 1.0, 1.0, 0.05, key="cap")
-        portfolio, curve = state.cached_portfolio(config_json, edits_json, float(budget), float(cap))
+        portfolio, curve = state.cached_portfolio(config_json, edits_json, float(budget), float(cap), analyst)
         st.metric(
             "Chosen measures",
             len(portfolio),
@@ -338,8 +363,10 @@ with tabs[4]:
         "Fix the design (treatment area, buffer, control, periods) before work starts; the planner proposes a "
         "control area with a similar before-period level and trend that does not touch the buffer."
     )
-    areas = tables.evaluation_areas(plan)
-    if not areas:
+    areas = tables.evaluation_areas(plan) if analyst else {}
+    if not analyst:
+        st.info("Evaluations count incidents before and after in small areas: they are open to analysts.")
+    elif not areas:
         st.info("Load ward polygons or find hotspots to choose a treatment area.")
     else:
         c1, c2, c3 = st.columns(3)
@@ -379,8 +406,14 @@ with tabs[5]:
         "the manifest. **Public** exports hold no incident points and no counts below k."
     )
     e1, e2, e3 = st.columns([1, 1, 3])
-    privacy = e1.selectbox("Privacy", ["public", "internal"], key="export_privacy")
-    k_min = int(e2.number_input("k (smallest count shown)", min_value=1, value=5, step=1, key="export_k"))
+    levels = ["public", "internal"] if analyst else ["public"]
+    privacy = e1.selectbox("Privacy", levels, key="export_privacy")
+    floor = 1 if analyst else int(plan.config.k_min)
+    k_min = int(
+        e2.number_input(
+            "k (smallest count shown)", min_value=floor, value=max(5, floor), step=1, key="export_k"
+        )
+    )
     chosen = e3.multiselect(
         "Formats", list(export.FORMATS), default=list(export.FORMATS), key="export_formats"
     )
@@ -388,7 +421,14 @@ with tabs[5]:
         st.warning("Internal exports contain incident-level data. Do not publish them.")
     if st.button("Prepare export", key="export_go", disabled=not chosen):
         try:
-            st.session_state["export_zip"] = export.export_zip(plan, formats=chosen, privacy=privacy, k=k_min)
+            # built on the server from the full plan at the chosen level: a viewer only ever gets public
+            full = state.cached_plan(config_json)
+            st.session_state["export_zip"] = export.export_zip(
+                full, formats=chosen, privacy=privacy if analyst else "public", k=k_min
+            )
+            access.audit_export(
+                user, privacy=privacy, k=k_min, round_to=1, formats=list(chosen), config=config_json
+            )
         except PlannerError as exc:
             st.error(str(exc))
     if st.session_state.get("export_zip"):

@@ -137,7 +137,10 @@ def load_inputs(config: RunConfig, *, client: Any = None, with_layers: bool = Tr
         study_area = gpd.GeoDataFrame(geometry=[boundary.union_all()], crs=crs)
         boundary_source = "given"
     else:
-        study_area = grid.study_area_from_incidents(result.incidents)
+        # around the incidents analysed (after the date and category filters), so the run's study
+        # area does not outline incidents outside the period or categories asked for
+        kept = filter_incidents(result.incidents, config)
+        study_area = grid.study_area_from_incidents(kept if len(kept) else result.incidents)
         boundary_source = "buffered hull of the incidents"
     layer_refs = sources["layers"] if with_layers else {}
     incident_files = (

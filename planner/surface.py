@@ -108,10 +108,18 @@ def surface_from_south_up(
 
 
 def read_surface(path: str | Path, *, name: str | None = None) -> Surface:
-    """Read band 1 of a raster file into a :class:`Surface` (north-up as stored)."""
+    """Read band 1 of a raster file into a :class:`Surface` (north-up as stored).
+
+    Only GeoTIFF files are opened (a VRT or a URL could make GDAL read other files or fetch
+    URLs), unless :func:`planner.io.sources.allow_virtual_sources` is in effect.
+    """
     import rasterio
 
-    with rasterio.open(path) as src:
+    from planner.io.sources import check_raster_source, virtual_sources_allowed
+
+    source = check_raster_source(path)
+    drivers = None if virtual_sources_allowed() else "GTiff"
+    with rasterio.open(source, driver=drivers) as src:
         arr = src.read(1, masked=True).filled(np.nan).astype("float64")
         return Surface(
             array=arr,

@@ -37,9 +37,13 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def streamlit_server(timeout_s: float = 60.0) -> Iterator[str]:
-    """Start ``app.py`` on a free loopback port; yield its URL; stop it afterwards."""
-    port = free_port()
+def streamlit_server(
+    timeout_s: float = 60.0, *, port: int | None = None, extra_args: list[str] | None = None
+) -> Iterator[str]:
+    """Start ``app.py`` on a free (or the given) loopback port; yield its URL; stop it afterwards.
+
+    ``extra_args`` are more Streamlit options, e.g. ``["--secrets.files", path]``."""
+    port = port or free_port()
     log = ARTIFACTS / f"streamlit_{port}.log"
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
@@ -59,6 +63,7 @@ def streamlit_server(timeout_s: float = 60.0) -> Iterator[str]:
                 "true",
                 "--browser.gatherUsageStats",
                 "false",
+                *(extra_args or []),
             ],
             cwd=ROOT,
             stdout=fh,

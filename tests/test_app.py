@@ -29,6 +29,7 @@ def test_map_script_holds_hotspots(app):
     comp = app.get("component_instance")[0]
     script = str(comp.proto.json_args)
     assert "hotspot_id" in script and "H01" in script
+    assert "occurred_at" in script and "Incidents (random sample" in script  # an analyst sees incidents
 
 
 def test_category_filter_reruns(app):
@@ -61,15 +62,16 @@ def test_click_modes(app):
 
 
 def test_bad_upload_message_is_clear(tmp_path):
-    from planner.dashboard import state
-
     class Fake:
         name = "x.csv"
 
         def getbuffer(self):
             return memoryview(b"a,b\n1,2\n")
 
-    path = state.save_upload(Fake())
+    from planner.dashboard import uploads
+
+    session: dict = {}  # the upload lives as long as its session
+    path = uploads.save_upload(Fake(), session)
     from planner.config import RunConfig
     from planner.errors import PlannerError
     from planner.pipeline import run

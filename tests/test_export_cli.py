@@ -83,9 +83,26 @@ def test_run_from_export_manifest_reproduces_tables(tmp_path):
     manifest = json.loads((tmp_path / "ea" / "manifest.json").read_text())
     assert manifest["inputs"][0]["sha256"] and manifest["parameters"]["bandwidth_m"] > 0
     assert manifest["config"]["bandwidth_m"] == manifest["parameters"]["bandwidth_m"]  # automatic, recorded
+    # a public manifest names the input file without its folder; an internal one keeps the path
+    assert manifest["config"]["incidents"] == "small.csv" and manifest["inputs"][0]["path"] == "small.csv"
+    internal = tmp_path / "ia"
     assert (
-        main(["run", "--config", str(tmp_path / "ea" / "manifest.json"), "--out", str(tmp_path / "b")]) == 0
+        main(
+            [
+                "export",
+                str(tmp_path / "a"),
+                "--out",
+                str(internal),
+                "--format",
+                "csv",
+                "--privacy",
+                "internal",
+            ]
+        )
+        == 0
     )
+    assert json.loads((internal / "manifest.json").read_text())["config"]["incidents"] == str(csv)
+    assert main(["run", "--config", str(internal / "manifest.json"), "--out", str(tmp_path / "b")]) == 0
     assert main(["export", str(tmp_path / "b"), "--out", str(tmp_path / "eb"), "--format", "csv,gpkg"]) == 0
     tables = sorted(p.name for p in (tmp_path / "ea" / "csv").glob("*.csv"))
     assert {"cells.csv", "hotspots.csv"} <= set(tables)

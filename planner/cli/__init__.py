@@ -29,7 +29,16 @@ app = typer.Typer(
 @app.callback()
 def _root(
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Log decisions and timings."),
+    allow_virtual_sources: bool = typer.Option(
+        False,
+        "--allow-virtual-sources",
+        help="Let inputs be GDAL virtual datasets (VRT, GDALG), /vsi... paths or URLs. Off by default: "
+        "such inputs can read other files on this machine or fetch URLs.",
+    ),
 ) -> None:
+    from planner.io.sources import set_allow_virtual_sources
+
+    set_allow_virtual_sources(allow_virtual_sources)
     logging.basicConfig(
         level=logging.INFO if verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",

@@ -300,7 +300,7 @@ def config_from_options(options: dict[str, Any], *, incidents: str | None) -> Ru
     given_ingest: dict[str, Any] = {k: options[k] for k in _INGEST_NAMES if k in options}
     fields = ingest_options(incidents=incidents, **given_ingest)
     for key, given in options.items():
-        if key in _INGEST_NAMES or key in {"config", "out", "incidents", "path", "as_json"}:
+        if key in _INGEST_NAMES or key in {"config", "out", "overwrite", "incidents", "path", "as_json"}:
             continue
         if key == "layer":
             fields["layers"] = parse_layers(given)

@@ -30,13 +30,25 @@ def register(app: typer.Typer) -> None:
         ),
         round_to: int = typer.Option(1, "--round-to", help="Round published counts to multiples of this."),
         top: int = typer.Option(5, "--top", help="Hotspots with a page of their own in the brief."),
+        overwrite: bool = typer.Option(
+            False,
+            "--overwrite",
+            help="Replace the files a previous export wrote in a non-empty --out (other files are kept).",
+        ),
     ) -> None:
         """Export a plan: GeoPackage with QGIS styles, GeoJSON, Shapefile, KML, FlatGeobuf, GeoParquet,
         Cloud-Optimised GeoTIFF, CSV, offline HTML map and a printable brief, plus the manifest."""
         from planner.export import export_plan
 
         written = export_plan(
-            plan_dir, out, formats=formats or None, privacy=privacy, k=k, round_to=round_to, top_hotspots=top
+            plan_dir,
+            out,
+            formats=formats or None,
+            privacy=privacy,
+            k=k,
+            round_to=round_to,
+            top_hotspots=top,
+            overwrite=overwrite,
         )
         n_files = sum(len(v) for v in written.values())
         typer.echo(f"{privacy} export: {n_files} files in {out}")

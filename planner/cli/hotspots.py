@@ -14,6 +14,7 @@ from typing import Annotated, Any
 import typer
 
 from planner.cli import _options as opt
+from planner.cli import _outputs as opt_out
 
 SHOWN = ["hotspot_id", "n_cells", "n_incidents", "share_of_incidents", "density_per_km2", "mean_gi_z"]
 
@@ -33,6 +34,7 @@ HOTSPOTS_OPTIONS = [
     opt.option("q", Q),
     opt.option("config", opt.ConfigFile),
     opt.option("out", Out),
+    opt.option("overwrite", opt_out.Overwrite, False),
     opt.option("as_json", opt.AsJson, False),
 ]
 
@@ -46,10 +48,16 @@ def register(app: typer.Typer) -> None:
         from planner.export import write_run_outputs
         from planner.pipeline import run
 
+        if options.get("out") is not None:
+            opt_out.check_out(options["out"], overwrite=options["overwrite"])  # before the work
         cfg = opt.config_from_options(options, incidents=options["path"])
         out, as_json = options.get("out"), options.get("as_json")
         plan = run(cfg, stages=())
-        written = {k: str(v) for k, v in write_run_outputs(plan, out).items()} if out is not None else {}
+        written = {}
+        if out is not None:
+            written = {
+                k: str(v) for k, v in write_run_outputs(plan, out, overwrite=options["overwrite"]).items()
+            }
         if as_json:
             payload = {
                 "params": plan.params,

@@ -10,6 +10,7 @@ from typing import Annotated, Any
 import typer
 
 from planner.cli import _options as opt
+from planner.cli import _outputs as opt_out
 
 Out = Annotated[
     Path, typer.Option("--out", help="Folder for plan.gpkg, density.tif, map.html, manifest.json.")
@@ -40,6 +41,7 @@ RUN_OPTIONS = [
     opt.option("allow_surveillance_priority", opt.AllowSurveillancePriority, False),
     opt.option("engine", Engine),
     opt.option("scheduler", Scheduler),
+    opt.option("overwrite", opt_out.Overwrite, False),
 ]
 
 
@@ -54,9 +56,10 @@ def register(app: typer.Typer) -> None:
         from planner.pipeline import run
 
         require_assets()  # before any work: no half-written folder when the map could not be offline
+        opt_out.check_out(options["out"], overwrite=options["overwrite"])  # before minutes of work
         cfg = opt.config_from_options(options, incidents=options.get("incidents"))
         plan = run(cfg, progress=_printer())
-        paths = write_run_outputs(plan, options["out"])
+        paths = write_run_outputs(plan, options["out"], overwrite=options["overwrite"])
         print_summary(plan, paths)
 
 
@@ -64,10 +67,12 @@ def print_summary(plan: Any, paths: dict[str, Path]) -> None:
     """What the run did: counts and chosen sizes, files, skipped analyses, categories without a
     measure, then the remaining warnings (one line each, no source-file noise)."""
     p = plan.params
+    quarantined = int(plan.ingest_report.get("rows_quarantined", len(plan.quarantine)) or 0)
     typer.echo(
         f"{p['n_incidents']} incidents, {len(plan.cells)} cells of {p['cell_size_m']:g} m ({p['cell_size_rule']}), "
         f"KDE bandwidth {p['bandwidth_m']:.0f} m ({p['bandwidth_rule']}), {len(plan.hotspots)} hotspots "
-        f"(at most {p['max_hotspot_cells']} cells each); wrote:"
+        f"(at most {p['max_hotspot_cells']} cells each); {quarantined} row(s) quarantined "
+        "(quarantine.csv); wrote:"
     )
     for name, written in paths.items():
         typer.echo(f"  {name}: {written}")

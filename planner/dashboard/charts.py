@@ -64,7 +64,7 @@ def time_profile_chart(profile: dict[str, Any]) -> Any:
     data = pd.DataFrame(
         {
             "hour": list(range(len(hours))),
-            "incidents": hours,
+            "incidents": pd.to_numeric(pd.Series(hours, dtype=object), errors="coerce").to_numpy(),
             "period": [NIGHT if h in NIGHT_HOURS else "Day" for h in range(len(hours))],
         }
     )
@@ -89,7 +89,12 @@ def weekday_profile_chart(profile: dict[str, Any]) -> Any:
     """Bar chart of a hotspot's incidents by weekday."""
     days = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
     counts = profile.get("weekday_profile") or []
-    data = pd.DataFrame({"day": days[: len(counts)], "incidents": counts})
+    data = pd.DataFrame(
+        {
+            "day": days[: len(counts)],
+            "incidents": pd.to_numeric(pd.Series(counts, dtype=object), errors="coerce"),
+        }
+    )
     return (
         alt.Chart(data)
         .mark_bar(color="#0072B2")
@@ -100,7 +105,7 @@ def weekday_profile_chart(profile: dict[str, Any]) -> Any:
 
 def category_mix_chart(profile: dict[str, Any]) -> Any:
     """Horizontal bars of a hotspot's crime types."""
-    mix = profile.get("category_mix") or {}
+    mix = {k: v for k, v in (profile.get("category_mix") or {}).items() if v is not None}  # null: < k
     data = pd.DataFrame({"Crime type": [label(k) for k in mix], "Incidents": list(mix.values())})
     return (
         alt.Chart(data)

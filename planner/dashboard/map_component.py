@@ -13,11 +13,12 @@ from typing import Any
 
 import streamlit as st
 
-from planner.dashboard.state import cached_plan
+from planner.dashboard.state import cached_plan, cached_public_plan
 
 logger = logging.getLogger(__name__)
 
 MAP_MAX_POINTS = 2000  # point layers larger than this show only features near hotspots
+MAP_MAX_INCIDENTS = 5000  # an analyst's map shows at most this many incidents (a seeded sample)
 
 MAP_RETURNED = [
     "last_clicked",
@@ -36,17 +37,25 @@ CLICK_MODES = {
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)
-def map_payload(config_json: str, key: str = "map") -> dict[str, Any]:
+def map_payload(config_json: str, key: str = "map", *, analyst: bool = True) -> dict[str, Any]:
     """The rendered map of a configuration, ready for the streamlit-folium component.
 
     Rendering the folium map is most of a rerun's cost (~2.5 s on the sample city), so it is done
-    once per configuration. Everything that changes with clicks goes into :func:`planner.maps.
-    overlay_script` instead, which keeps the component (and its click state) mounted.
+    once per configuration and role. Everything that changes with clicks goes into
+    :func:`planner.maps.overlay_script` instead, which keeps the component (and its click state)
+    mounted. An analyst's map carries incident points (a sample of :data:`MAP_MAX_INCIDENTS`); a
+    viewer's map is drawn from the public view of the plan, so no incident is ever sent to them.
     """
     from planner.maps import OVERLAY_LEGEND, plan_map
 
-    plan = cached_plan(config_json)
-    m = plan_map(plan, max_layer_points=MAP_MAX_POINTS, extra_legend=OVERLAY_LEGEND)
+    plan = cached_plan(config_json) if analyst else cached_public_plan(config_json)
+    m = plan_map(
+        plan,
+        show_incidents=analyst,
+        max_incident_points=MAP_MAX_INCIDENTS,
+        max_layer_points=MAP_MAX_POINTS,
+        extra_legend=OVERLAY_LEGEND,
+    )
     return _component_payload(m, key)
 
 

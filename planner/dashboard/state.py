@@ -9,9 +9,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
-import tempfile
-import uuid
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -24,10 +21,6 @@ from planner.plan import Plan
 
 logger = logging.getLogger(__name__)
 
-UPLOAD_DIR = Path(tempfile.gettempdir()) / "planner_uploads"
-
-MAX_UPLOAD_MB = 200
-
 
 @st.cache_resource(show_spinner=False, max_entries=8)
 def cached_plan(config_json: str) -> Plan:
@@ -37,22 +30,41 @@ def cached_plan(config_json: str) -> Plan:
     whole plan, several MB, on every widget change). Plans are never mutated; what-if edits make
     new frames (:func:`whatif_plan`).
     """
+    from planner.io.sources import UPLOAD_LIMITS, source_limits
     from planner.pipeline import run
 
-    return run(RunConfig.model_validate_json(config_json))
+    with source_limits(UPLOAD_LIMITS):  # uploads are capped (size, rows, vertices); so is all else here
+        return run(RunConfig.model_validate_json(config_json))
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def cached_public_plan(config_json: str) -> Plan:
+    """The public view of a configuration's plan (:func:`planner.export.privacy.apply_privacy`
+    at the run's ``k_min``): all a viewer's tables, maps and downloads are built from it."""
+    from planner.export.privacy import apply_privacy
+
+    plan = cached_plan(config_json)
+    public, _ = apply_privacy(plan, privacy="public", k=int(plan.config.k_min))
+    return public
+
+
+def plan_for(config_json: str, *, analyst: bool) -> Plan:
+    """The full plan for an analyst, the public view for anyone else."""
+    return cached_plan(config_json) if analyst else cached_public_plan(config_json)
 
 
 def get_plan(
-    config: RunConfig, *, container: Any = None, rename: dict[str, str] | None = None
+    config: RunConfig, *, analyst: bool = True, container: Any = None, rename: dict[str, str] | None = None
 ) -> Plan | None:
-    """The plan for ``config``, or ``None`` after showing the user's error message.
+    """The plan for ``config`` (its public view unless ``analyst``), or ``None`` after showing the
+    user's error message.
 
     ``container`` is where the message goes (default: the current one); ``rename`` maps temporary
     upload paths to the names the user knows.
     """
     try:
         with st.spinner("Analysing incidents and environment…"):
-            return cached_plan(config.model_dump_json())
+            return plan_for(config.model_dump_json(), analyst=analyst)
     except PlannerError as exc:
         message = str(exc)
         for old, new in (rename or {}).items():
@@ -61,22 +73,6 @@ def get_plan(
             f"{message}\n\nFix the file and upload it again, or switch back to the sample city."
         )
         return None
-
-
-def save_upload(upload: Any) -> Path:
-    """Write an uploaded file to a unique temp path (checked for size) and return the path."""
-    size_mb = len(upload.getbuffer()) / 1e6
-    if size_mb > MAX_UPLOAD_MB:
-        raise PlannerError(
-            f"{upload.name} is {size_mb:.0f} MB; the dashboard takes files up to {MAX_UPLOAD_MB} MB. "
-            "Use the CLI (planner run --incidents FILE) for larger files."
-        )
-    UPLOAD_DIR.mkdir(parents=True, exist_ok=True)
-    folder = UPLOAD_DIR / uuid.uuid4().hex
-    folder.mkdir()
-    path = folder / Path(upload.name).name
-    path.write_bytes(upload.getbuffer())
-    return path
 
 
 def map_click_edit(
@@ -126,8 +122,10 @@ def cached_rrv_chart(config_json: str) -> Any:
 
 @st.cache_data(show_spinner=False, max_entries=64)
 def cached_portfolio(
-    config_json: str, edits_json: str, budget: float, cap: float
+    config_json: str, edits_json: str, budget: float, cap: float, analyst: bool = True
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """:func:`portfolio_and_curve` for a (possibly what-if edited) plan, cached per budget and cap."""
-    recs = whatif_plan(config_json, edits_json).recommendations
+    """:func:`portfolio_and_curve` for a (possibly what-if edited) plan, cached per budget and cap;
+    for a viewer, of the public plan's measures."""
+    plan = whatif_plan(config_json, edits_json) if analyst else cached_public_plan(config_json)
+    recs = plan.recommendations
     return portfolio_and_curve(pd.DataFrame(recs), budget=budget, cap=cap)

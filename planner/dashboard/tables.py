@@ -30,10 +30,12 @@ def label(category: str) -> str:
 def headline_metrics(plan: Plan) -> dict[str, str]:
     """The plan's headline numbers as label → formatted value."""
     hs = plan.hotspots
-    share = float(hs["n_incidents"].sum() / max(len(plan.incidents), 1)) if len(hs) else 0.0
+    # a public plan holds no incidents: its (protected) count is in the parameters
+    n = len(plan.incidents) or plan.params.get("n_incidents")
+    share = float(pd.to_numeric(hs["n_incidents"]).sum() / n) if len(hs) and n else 0.0
     area = float(hs["area_m2"].sum() / plan.study_area.area.sum()) if len(hs) else 0.0
     return {
-        "Incidents analysed": f"{len(plan.incidents):,}",
+        "Incidents analysed": f"{n:,}" if n else "withheld",
         "Hotspots": f"{len(hs)}",
         "Share of incidents in hotspots": f"{share:.0%}",
         "Share of area in hotspots": f"{area:.1%}",
@@ -100,7 +102,7 @@ def hotspot_profile(plan: Plan, hotspot_id: str) -> dict[str, Any]:
     rec = row.iloc[0]
     profile: dict[str, Any] = {
         "hotspot_id": hotspot_id,
-        "n_incidents": int(rec["n_incidents"]),
+        "n_incidents": int(rec["n_incidents"]) if pd.notna(rec["n_incidents"]) else 0,
         "incidents_per_year": float(rec.get("incidents_per_year", float("nan"))),
         "area_m2": float(rec["area_m2"]),
         "night_share": float(rec.get("night_share", float("nan"))),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import streamlit as st
 
 from planner.dashboard.tables import headline_metrics, whatif_comparison, whatif_summary
@@ -52,3 +54,13 @@ def show_whatif_comparison(plan: Plan, edited: Plan, hotspot_id: str, *, key: st
     comparison = whatif_comparison(plan, edited, hotspot_id)
     st.markdown(whatif_summary(comparison, hotspot_id))
     st.dataframe(comparison, hide_index=True, width="stretch", column_config=WHATIF_COLUMNS, key=key)
+
+
+def user_box(user: Any) -> None:
+    """Who is signed in, with which role, and a sign-out button (when sign-in is configured)."""
+    if user.signed_in:
+        st.caption(f"Signed in as **{user.name}** ({user.role})")
+        if st.button("Sign out", key="sign_out"):
+            st.logout()
+    elif not user.is_analyst:
+        st.caption("Public view")

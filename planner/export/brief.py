@@ -153,10 +153,11 @@ def _round(n: Any, report: PrivacyReport) -> Any:
 def hotspot_section(plan: Plan, hid: str, report: PrivacyReport) -> Section:
     """One hotspot: facts, environment vs the study area, ranked measures, notes."""
     h = plan.hotspots[plan.hotspots["hotspot_id"] == hid].iloc[0]
+    # public plans carry no Gi* z (it would give suppressed counts back): say only what is there
+    gi = f"; mean Gi* z: {_fmt(h.get('mean_gi_z'))}" if "mean_gi_z" in h.index else ""
     lines = [
         f"Incidents: {_fmt(h.get('n_incidents'))}; per year: {_fmt(h.get('incidents_per_year'), 1)}; "
-        f"area: {_fmt(float(h.get('area_m2', np.nan)) / 1e4, 1)} ha; cells: {_fmt(h.get('n_cells'))}; "
-        f"mean Gi* z: {_fmt(h.get('mean_gi_z'))}.",
+        f"area: {_fmt(float(h.get('area_m2', np.nan)) / 1e4, 1)} ha; cells: {_fmt(h.get('n_cells'))}{gi}.",
         f"Main crime type: {_fmt(h.get('top_category'))}; share at night (19:00–07:00): "
         f"{_fmt(h.get('night_share'))}.",
     ]

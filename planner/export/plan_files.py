@@ -7,6 +7,7 @@ memory) export the same tables.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 from pathlib import Path
@@ -18,6 +19,8 @@ import pandas as pd
 import pyogrio
 
 from planner.errors import ConfigError, DataLoadError
+from planner.export.output_dir import MANIFEST, atomic_output_dir, is_temporary
+from planner.io.sources import redact_secrets
 from planner.plan import Plan
 
 logger = logging.getLogger(__name__)
@@ -82,62 +85,124 @@ def plan_tables(plan: Plan, *, include_incidents: bool = True) -> dict[str, pd.D
     return {name: t for name, t in tables.items() if t is not None and len(t)}
 
 
-def write_plan_data(plan: Plan, out_dir: str | Path, *, privacy: str = "internal") -> dict[str, Path]:
-    """Write ``plan.gpkg``, one GeoTIFF per surface and ``manifest.json`` (no map, no CSV).
+EVALUATION = "evaluation.json"
 
-    This is everything :func:`read_plan` needs to rebuild the plan's tables.
-    """
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+
+def _write_data_files(plan: Plan, out: Path) -> dict[str, Path]:
+    """``plan.gpkg`` (every layer and table) and one GeoTIFF per surface, into ``out``."""
     paths: dict[str, Path] = {}
     gpkg = out / "plan.gpkg"
     if gpkg.exists():
         gpkg.unlink()
     params = {"planner_parameters": json.dumps(plan.params, sort_keys=True, default=str)}
-    for name, table in plan_tables(plan).items():
-        write_layer(table, gpkg, name, metadata=params)
+    tables = plan_tables(plan)
+    # the layers read_plan needs are written even when empty (a plan with no hotspots is a plan)
+    required = {name: getattr(plan, name) for name in ("study_area", "cells", "hotspots")}
+    tables = {**{n: t for n, t in required.items() if n not in tables and t is not None}, **tables}
+    for name in PLAN_LAYERS:
+        if name in tables:
+            write_layer(tables[name], gpkg, name, metadata=params)
     paths["gpkg"] = gpkg
     for name, surface in plan.surfaces.items():
         paths[name] = surface.to_geotiff(out / f"{name}.tif")
-    paths["manifest"] = write_manifest(plan, out / "manifest.json", privacy=privacy)
+    if plan.evaluation:  # near-repeat table, evaluations: internal, read back by read_plan
+        paths["evaluation"] = out / EVALUATION
+        paths["evaluation"].write_text(json.dumps(plan.evaluation, indent=1, default=str), encoding="utf-8")
     return paths
 
 
-def write_run_outputs(plan: Plan, out_dir: str | Path) -> dict[str, Path]:
-    """Write the working outputs of ``planner run`` into ``out_dir``.
+def write_plan_data(plan: Plan, out_dir: str | Path, *, privacy: str = "internal") -> dict[str, Path]:
+    """Write ``plan.gpkg``, one GeoTIFF per surface and ``manifest.json`` (no map, no CSV) into a
+    folder that exists or is created (not atomic: for temporary folders; use :func:`write_run_outputs`
+    for a run folder).
+
+    This is everything :func:`read_plan` needs to rebuild the plan's tables.
+    """
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    paths = _write_data_files(plan, out)
+    paths["manifest"] = write_manifest(plan, out / MANIFEST, privacy=privacy, files=list(paths.values()))
+    return paths
+
+
+def write_quarantine(quarantine: pd.DataFrame | None, path: Path) -> Path:
+    """``quarantine.csv``: the rows set aside at ingest with their ``reason`` (a header alone if none)."""
+    frame = (
+        quarantine if quarantine is not None and len(quarantine.columns) else pd.DataFrame(columns=["reason"])
+    )
+    pd.DataFrame(frame.drop(columns="geometry", errors="ignore")).to_csv(path, index=False)
+    return path
+
+
+def write_run_outputs(plan: Plan, out_dir: str | Path, *, overwrite: bool = False) -> dict[str, Path]:
+    """Write the working outputs of ``planner run`` into ``out_dir``, all or nothing.
 
     Files: ``plan.gpkg`` (every layer and table), ``density.tif`` (and other surfaces),
-    ``map.html`` (self-contained, offline), ``<table>.csv`` for attribute tables, and
-    ``manifest.json``. Returns the paths by name. These are internal working files (they hold
-    incident points); use ``planner export`` (:func:`planner.export.export_plan`) for publishing.
+    ``map.html`` (self-contained, offline), ``<table>.csv`` for attribute tables,
+    ``quarantine.csv`` (rows set aside at ingest, always written) and ``manifest.json`` (written
+    last, listing every file with its checksum). Everything is written into a temporary folder
+    beside ``out_dir`` that takes its name on success (:func:`~planner.export.output_dir.atomic_output_dir`);
+    a non-empty ``out_dir`` needs ``overwrite=True``. Returns the final paths by name. These are
+    internal working files (they hold incident points); use ``planner export``
+    (:func:`planner.export.export_plan`) for publishing.
     """
     from planner.maps import map_to_html, plan_map
 
     out = Path(out_dir)
-    paths = write_plan_data(plan, out)
-    for name, table in plan_tables(plan).items():
-        if not isinstance(table, gpd.GeoDataFrame) or name in {"recommendations", "portfolio"}:
-            csv = out / f"{name}.csv"
-            pd.DataFrame(table.drop(columns="geometry", errors="ignore")).to_csv(csv, index=False)
-            paths[f"{name}_csv"] = csv
-    m = plan_map(plan, show_incidents=True, max_layer_points=5_000)
-    paths["map"] = out / "map.html"
-    map_to_html(m, paths["map"], self_contained=True)
-    manifest = paths.pop("manifest")
-    paths["manifest"] = manifest
-    logger.info("wrote %d outputs to %s", len(paths), out)
-    return paths
+    with atomic_output_dir(out, overwrite=overwrite) as tmp:
+        paths = _write_data_files(plan, tmp)
+        for name, table in plan_tables(plan).items():
+            if not isinstance(table, gpd.GeoDataFrame) or name in {"recommendations", "portfolio"}:
+                csv = tmp / f"{name}.csv"
+                pd.DataFrame(table.drop(columns="geometry", errors="ignore")).to_csv(csv, index=False)
+                paths[f"{name}_csv"] = csv
+        paths["quarantine"] = write_quarantine(plan.quarantine, tmp / "quarantine.csv")
+        m = plan_map(plan, show_incidents=True, max_layer_points=5_000)
+        paths["map"] = tmp / "map.html"
+        map_to_html(m, paths["map"], self_contained=True)
+        paths["manifest"] = write_manifest(
+            plan, tmp / MANIFEST, privacy="internal", files=[p for k, p in paths.items() if k != "manifest"]
+        )
+    final = {name: out / path.relative_to(tmp) for name, path in paths.items()}
+    logger.info("wrote %d outputs to %s", len(final), out)
+    return final
+
+
+def file_entries(folder: Path, files: list[Path]) -> list[dict[str, Any]]:
+    """``{"path", "sha256", "bytes"}`` of each file, path relative to ``folder``."""
+    entries = []
+    for path in sorted(set(files)):
+        digest = hashlib.sha256()
+        with path.open("rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                digest.update(block)
+        entries.append(
+            {
+                "path": path.relative_to(folder).as_posix(),
+                "sha256": digest.hexdigest(),
+                "bytes": path.stat().st_size,
+            }
+        )
+    return entries
 
 
 def write_manifest(
-    plan: Plan, path: str | Path, *, privacy: str, extra: dict[str, Any] | None = None
+    plan: Plan,
+    path: str | Path,
+    *,
+    privacy: str,
+    extra: dict[str, Any] | None = None,
+    files: list[Path] | None = None,
 ) -> Path:
-    """Write the manifest (inputs with checksums, every parameter, versions, privacy, time)."""
+    """Write the manifest (inputs with checksums, every parameter, versions, privacy, time, and the
+    folder's other files); database passwords are redacted."""
     manifest = plan.manifest(privacy=privacy)
     if extra:
         manifest.update(extra)
     path = Path(path)
-    path.write_text(json.dumps(manifest, indent=2, default=str), encoding="utf-8")
+    if files is not None:
+        manifest["files"] = file_entries(path.parent, files)
+    path.write_text(json.dumps(redact_secrets(manifest), indent=2, default=str), encoding="utf-8")
     return path
 
 
@@ -148,7 +213,7 @@ def run_outputs_zip(plan: Plan) -> bytes:
     import zipfile
 
     with tempfile.TemporaryDirectory() as tmp:
-        paths = write_run_outputs(plan, tmp)
+        paths = write_run_outputs(plan, Path(tmp) / "run")
         buf = io.BytesIO()
         with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
             for path in sorted(set(paths.values())):
@@ -156,27 +221,17 @@ def run_outputs_zip(plan: Plan) -> bytes:
         return buf.getvalue()
 
 
-def read_plan(plan_dir: str | Path) -> Plan:
-    """Read a folder written by ``planner run --out DIR`` back into a :class:`Plan`.
-
-    Layers come from ``plan.gpkg`` (analysis CRS), surfaces from the ``*.tif`` files, and the run
-    configuration, parameters and inputs from ``manifest.json``. Environmental layers are not part
-    of a plan folder, so ``plan.layers`` is empty.
-
-    Raises
-    ------
-    DataLoadError
-        When the folder, ``plan.gpkg`` or ``manifest.json`` is missing or unreadable.
-    """
-    from planner.config import config_from_mapping
-    from planner.surface import read_surface
-
-    folder = Path(plan_dir)
-    hint = "Give the folder written by 'planner run --out DIR'."
+def _plan_manifest(folder: Path, hint: str) -> dict[str, Any]:
+    """The manifest of a complete plan folder (every file it lists present, same size)."""
     if not folder.is_dir():
         raise DataLoadError(f"Plan folder {folder} does not exist or is not a folder. {hint}")
-    gpkg, manifest_path = folder / "plan.gpkg", folder / "manifest.json"
-    for needed in (gpkg, manifest_path):
+    if is_temporary(folder):
+        raise DataLoadError(
+            f"{folder} is the temporary folder of an unfinished or interrupted run, not a plan. "
+            "Run 'planner run' again; its output appears only when the run has finished."
+        )
+    manifest_path = folder / MANIFEST
+    for needed in (folder / "plan.gpkg", manifest_path):
         if not needed.exists():
             raise DataLoadError(f"{folder} is not a plan folder: {needed.name} is missing. {hint}")
     try:
@@ -185,34 +240,84 @@ def read_plan(plan_dir: str | Path) -> Plan:
         raise DataLoadError(f"{manifest_path} is not valid JSON ({exc}). {hint}") from None
     if not isinstance(manifest, dict) or "config" not in manifest:
         raise DataLoadError(f"{manifest_path} has no 'config' block; it is not a planner manifest. {hint}")
-    try:
-        config = config_from_mapping(manifest["config"], source=str(manifest_path))
-    except ConfigError as exc:
-        raise DataLoadError(f"{manifest_path}: {exc}") from None
+    if "export" in manifest:
+        raise DataLoadError(
+            f"{folder} is an export (it was written by 'planner export'), not a run folder. {hint}"
+        )
+    listed = manifest.get("files")
+    if not isinstance(listed, list) or not any(
+        f.get("path") == "plan.gpkg" for f in listed if isinstance(f, dict)
+    ):
+        raise DataLoadError(
+            f"{folder} is incomplete: its manifest lists no finished files (the run was interrupted, or "
+            "written by an older planner). Run 'planner run' again."
+        )
+    for item in listed:
+        path = folder / str(item.get("path"))
+        if not path.is_file() or (item.get("bytes") is not None and path.stat().st_size != item["bytes"]):
+            raise DataLoadError(
+                f"{folder} is incomplete: {item.get('path')} is missing or has changed since the run. "
+                "Run 'planner run' again."
+            )
+    return manifest
+
+
+def _plan_layers(gpkg: Path, hint: str) -> dict[str, Any]:
+    from planner.io.sources import sniff
+
+    if sniff(gpkg) != "sqlite":
+        raise DataLoadError(f"{gpkg} is not a GeoPackage. {hint}")
     try:
         names = [str(n) for n in pyogrio.list_layers(gpkg)[:, 0]]
-        frames: dict[str, Any] = {
-            name: pyogrio.read_dataframe(gpkg, layer=name) for name in PLAN_LAYERS if name in names
-        }
+        frames = {name: pyogrio.read_dataframe(gpkg, layer=name) for name in PLAN_LAYERS if name in names}
     except pyogrio.errors.DataSourceError as exc:
         raise DataLoadError(f"{gpkg} could not be read as a GeoPackage ({exc}). {hint}") from None
     for required in ("study_area", "cells", "hotspots"):
         if required not in frames:
             raise DataLoadError(f"{gpkg} has no '{required}' layer. {hint}")
+    return frames
+
+
+def read_plan(plan_dir: str | Path) -> Plan:
+    """Read a folder written by ``planner run --out DIR`` back into a :class:`Plan`.
+
+    Layers come from ``plan.gpkg`` (analysis CRS), surfaces from the ``*.tif`` files, quarantined
+    rows from ``quarantine.csv``, and the run configuration, parameters and inputs from
+    ``manifest.json``. Environmental layers are not part of a plan folder, so ``plan.layers`` is
+    empty. Only a finished folder is read: its manifest (written last) must list every file.
+
+    Raises
+    ------
+    DataLoadError
+        When the folder is missing, unfinished (an interrupted run) or unreadable.
+    """
+    from planner.config import config_from_mapping
+    from planner.surface import read_surface
+
+    folder = Path(plan_dir)
+    hint = "Give the folder written by 'planner run --out DIR'."
+    manifest = _plan_manifest(folder, hint)
+    try:
+        config = config_from_mapping(manifest["config"], source=str(folder / MANIFEST))
+    except ConfigError as exc:
+        raise DataLoadError(f"{folder / MANIFEST}: {exc}") from None
+    frames = _plan_layers(folder / "plan.gpkg", hint)
     crs = frames["cells"].crs
     incidents = frames.get("incidents")
     if incidents is None:
         incidents = gpd.GeoDataFrame({"incident_id": [], "category": []}, geometry=[], crs=crs)
     ingest = dict(manifest.get("ingest") or {})
     incidents.attrs["time_resolution"] = ingest.get("time_resolution")
-    surfaces = {
-        p.stem: read_surface(p) for p in sorted(folder.glob("*.tif")) if not p.name.endswith(".tmp.tif")
-    }
+    listed = {str(f.get("path")) for f in manifest["files"] if isinstance(f, dict)}
+    surfaces = {p.stem: read_surface(p) for p in sorted(folder.glob("*.tif")) if p.name in listed}
+    quarantine_csv = folder / "quarantine.csv"
+    quarantine = pd.read_csv(quarantine_csv, dtype=str) if quarantine_csv.name in listed else pd.DataFrame()
+    evaluation = json.loads((folder / EVALUATION).read_text(encoding="utf-8")) if EVALUATION in listed else {}
     return Plan(
         config=config,
         crs=crs,
         incidents=incidents,
-        quarantine=pd.DataFrame(),
+        quarantine=quarantine,
         ingest_report=ingest,
         study_area=frames["study_area"],
         cells=frames["cells"],
@@ -225,6 +330,7 @@ def read_plan(plan_dir: str | Path) -> Plan:
         params=dict(manifest.get("parameters") or {}),
         inputs=list(manifest.get("inputs") or []),
         warnings=list(manifest.get("warnings") or []),
+        evaluation=evaluation,
     )
 
 

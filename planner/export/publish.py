@@ -31,8 +31,10 @@ import pyogrio
 
 from planner.errors import ConfigError
 from planner.export import formats as fmt
+from planner.export.output_dir import atomic_output_dir, check_output_dir
 from planner.export.plan_files import plan_tables, read_plan, write_plan_data
 from planner.export.privacy import PrivacyReport, apply_privacy, check_privacy
+from planner.io.sources import redact_secrets
 from planner.plan import Plan
 
 logger = logging.getLogger(__name__)
@@ -146,19 +148,21 @@ def export_plan(
     k: int | None = None,
     round_to: int = 1,
     top_hotspots: int = 5,
+    overwrite: bool = False,
 ) -> dict[str, list[Path]]:
-    """Export a plan in ``formats`` at the ``privacy`` level into ``out_dir``.
+    """Export a plan in ``formats`` at the ``privacy`` level into ``out_dir``, all or nothing.
 
     Parameters
     ----------
     plan_or_dir : Plan or path
         An in-memory plan (the dashboard's) or a folder written by ``planner run --out``.
     out_dir : path
-        Folder for the files (created). A ``manifest.json`` is always written.
+        Folder for the files (created). A ``manifest.json`` is always written, last. The files are
+        written into a temporary folder beside it that takes its name when every file is written.
     formats : str or list of str, optional
         Any of :data:`FORMATS` (default: all).
     privacy : {"public", "internal"}
-        ``public`` (default) is safe to publish (see :mod:`planner.export.privacy`); ``internal``
+        ``public`` (default) is safe to publish (see :mod:`planner.export.disclosure`); ``internal``
         includes incident points and says so in every file.
     k : int, optional
         Minimum incidents for a published count or area; default the run's ``k_min`` (5).
@@ -166,6 +170,8 @@ def export_plan(
         Round published counts to multiples of this (1 = no rounding); public only.
     top_hotspots : int
         Hotspots with a page of their own in the brief.
+    overwrite : bool
+        Allow a non-empty ``out_dir``; the files an earlier export or run wrote there are replaced.
 
     Returns
     -------
@@ -177,6 +183,7 @@ def export_plan(
     check_privacy(privacy, k_value or 1, round_to)
     if top_hotspots < 0:
         raise ConfigError(f"top_hotspots must be 0 or more (got {top_hotspots}).")
+    check_output_dir(out_dir, overwrite=overwrite)
     if isinstance(plan_or_dir, Plan):
         source = "in-memory plan (dashboard)"
         plan = normalised_plan(plan_or_dir)
@@ -185,50 +192,59 @@ def export_plan(
         plan = read_plan(plan_or_dir)
     k_value = k_value if k_value is not None else int(plan.config.k_min)
     published, report = apply_privacy(plan, privacy=privacy, k=k_value, round_to=round_to)
-    tables = export_tables(published, report)
+    if report.level == "public" and not isinstance(plan_or_dir, Plan):
+        source = Path(source).name
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
     stamp = source_date()
-    internal = privacy == "internal"
+    with atomic_output_dir(out, overwrite=overwrite) as tmp:
+        written = write_formats(published, tmp, chosen, report=report, top_hotspots=top_hotspots, stamp=stamp)
+        written["manifest"] = [
+            write_export_manifest(
+                published, tmp, written, report=report, source=source, formats=chosen, stamp=stamp
+            )
+        ]
+    return {name: [out / p.relative_to(tmp) for p in paths] for name, paths in written.items()}
+
+
+def write_formats(
+    published: Plan,
+    out: Path,
+    chosen: list[str],
+    *,
+    report: PrivacyReport,
+    top_hotspots: int,
+    stamp: datetime,
+) -> dict[str, list[Path]]:
+    """Write ``published`` (already at its privacy level) in each of ``chosen`` formats into ``out``."""
+    tables = export_tables(published, report)
+    internal = report.level == "internal"
     written: dict[str, list[Path]] = {}
+    writers = {
+        "gpkg": lambda: [
+            fmt.write_gpkg(tables, out / "plan.gpkg", note=report.note, params=published.params, stamp=stamp)
+        ],
+        "geojson": lambda: fmt.write_geojson(tables, out / "geojson", note=report.note),
+        "shp": lambda: fmt.write_shapefiles(tables, out / "shapefile", stamp=stamp),
+        "kml": lambda: fmt.write_kml(tables, out / "kml"),
+        "fgb": lambda: fmt.write_flatgeobuf(tables, out / "flatgeobuf", note=report.note),
+        "parquet": lambda: fmt.write_parquet(tables, out / "geoparquet", note=report.note),
+        "cog": lambda: fmt.write_cogs(published.surfaces, out / "rasters", note=report.note),
+        "csv": lambda: fmt.write_csvs(tables, out / "csv"),
+        "html": lambda: [
+            fmt.write_html_map(published, out / "map.html", note=report.note, internal=internal)
+        ],
+    }
     with _gdal_date(stamp):
         for name in chosen:
             logger.info("writing %s", name)
-            if name == "gpkg":
-                written[name] = [
-                    fmt.write_gpkg(
-                        tables, out / "plan.gpkg", note=report.note, params=plan.params, stamp=stamp
-                    )
-                ]
-            elif name == "geojson":
-                written[name] = fmt.write_geojson(tables, out / "geojson", note=report.note)
-            elif name == "shp":
-                written[name] = fmt.write_shapefiles(tables, out / "shapefile", stamp=stamp)
-            elif name == "kml":
-                written[name] = fmt.write_kml(tables, out / "kml")
-            elif name == "fgb":
-                written[name] = fmt.write_flatgeobuf(tables, out / "flatgeobuf", note=report.note)
-            elif name == "parquet":
-                written[name] = fmt.write_parquet(tables, out / "geoparquet", note=report.note)
-            elif name == "cog":
-                written[name] = fmt.write_cogs(published.surfaces, out / "rasters", note=report.note)
-            elif name == "csv":
-                written[name] = fmt.write_csvs(tables, out / "csv")
-            elif name == "html":
-                written[name] = [
-                    fmt.write_html_map(published, out / "map.html", note=report.note, internal=internal)
-                ]
-            elif name == "brief":
+            if name == "brief":
                 from planner.export.brief import write_brief
 
                 written[name] = write_brief(
                     published, out, report=report, top_hotspots=top_hotspots, stamp=stamp
                 )
-    written["manifest"] = [
-        write_export_manifest(
-            published, out, written, report=report, source=source, formats=chosen, stamp=stamp
-        )
-    ]
+            else:
+                written[name] = writers[name]()
     return written
 
 
@@ -242,18 +258,14 @@ def write_export_manifest(
     formats: list[str],
     stamp: datetime,
 ) -> Path:
-    """``manifest.json``: the run manifest (config, parameters, inputs, versions) plus the export."""
+    """``manifest.json``: the run manifest (config, parameters, inputs, versions) plus the export.
+
+    ``plan`` is already at its privacy level (public: dates to the month, counts protected, names
+    without folders); passwords are redacted at every level.
+    """
     manifest: dict[str, Any] = plan.manifest(privacy=report.level)
     manifest["k_min"] = report.k
     manifest["config"] = {**manifest["config"], "privacy": report.level, "k_min": report.k}
-    fitness = dict(manifest.get("ingest", {}).get("fitness") or {})
-    if report.level == "public" and isinstance(fitness.get("categories"), dict):
-        # citywide counts by category are published too: the same k rule applies
-        fitness["categories"] = {
-            c: (n if isinstance(n, int | float) and n >= report.k else None)
-            for c, n in fitness["categories"].items()
-        }
-        manifest["ingest"] = {**manifest["ingest"], "fitness": fitness}
     files = sorted({p for paths in written.values() for p in paths})
     manifest["export"] = {
         "source": source,
@@ -266,7 +278,7 @@ def write_export_manifest(
         ],
     }
     path = out / "manifest.json"
-    path.write_text(json.dumps(manifest, indent=2, default=str), encoding="utf-8")
+    path.write_text(json.dumps(redact_secrets(manifest), indent=2, default=str), encoding="utf-8")
     return path
 
 
@@ -282,10 +294,11 @@ def export_zip(
     """:func:`export_plan` into a temporary folder, zipped (sorted, fixed dates) → bytes."""
     with tempfile.TemporaryDirectory(prefix="planner-export-") as tmp:
         root = Path(tmp)
+        out = root / "export"
         export_plan(
-            plan, root, formats=formats, privacy=privacy, k=k, round_to=round_to, top_hotspots=top_hotspots
+            plan, out, formats=formats, privacy=privacy, k=k, round_to=round_to, top_hotspots=top_hotspots
         )
-        entries = [(p.relative_to(root).as_posix(), p) for p in root.rglob("*") if p.is_file()]
+        entries = [(p.relative_to(out).as_posix(), p) for p in out.rglob("*") if p.is_file()]
         buf = io.BytesIO()
         fmt.deterministic_zip(entries, buf)
     return buf.getvalue()

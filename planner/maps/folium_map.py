@@ -8,8 +8,10 @@ colour-blind-safe palettes (ColorBrewer RdBu for hot/cold, Okabe–Ito for layer
 from __future__ import annotations
 
 import base64
+import html
 import io
 import logging
+import re
 from pathlib import Path
 from typing import Any
 
@@ -73,8 +75,20 @@ def _geojson(web: gpd.GeoDataFrame) -> dict[str, Any]:
 WEB_DECIMALS = 6  # degrees to 6 decimals is ~0.1 m: plenty for a map, and a third smaller than full floats
 
 
+_SAFE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_ .\-]{0,63}$")
+
+
+def safe_field_names(columns: list[str]) -> list[str]:
+    """Column names fit to show as tooltip fields: plain words only (a name is data too)."""
+    return [c for c in columns if isinstance(c, str) and _SAFE_NAME.match(c)]
+
+
 def _to_web(gdf: gpd.GeoDataFrame, columns: list[str] | None = None) -> gpd.GeoDataFrame:
-    """EPSG:4326 copy with JSON-safe columns (datetimes and objects as text), coordinates rounded."""
+    """EPSG:4326 copy with JSON-safe columns, coordinates rounded, and every text value HTML-escaped.
+
+    folium's tooltips and popups put property values into the page as HTML, so text from the data
+    (a street name, a layer attribute) is escaped here; datetimes and objects become escaped text.
+    """
     import shapely
 
     keep = [c for c in (columns or []) if c in gdf.columns]
@@ -84,10 +98,14 @@ def _to_web(gdf: gpd.GeoDataFrame, columns: list[str] | None = None) -> gpd.GeoD
         series = out[col]
         if pd.api.types.is_datetime64_any_dtype(series):
             out[col] = series.dt.strftime("%Y-%m-%d %H:%M")
+        elif pd.api.types.is_bool_dtype(series):
+            out[col] = series.astype(object).where(series.notna(), None)
         elif pd.api.types.is_float_dtype(series):
             out[col] = series.round(3)
-        elif not pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series):
-            out[col] = series.astype("string").fillna("")
+        elif pd.api.types.is_integer_dtype(series):
+            out[col] = series.astype("Float64").astype(object).where(series.notna(), None)
+        elif not pd.api.types.is_numeric_dtype(series):
+            out[col] = series.astype("string").fillna("").map(html.escape).astype(object)
     return out
 
 
@@ -134,8 +152,20 @@ def surface_to_png(surface: Surface, *, cmap: str = "viridis") -> tuple[str, lis
     return uri, [[lat0, lon0], [lat1, lon1]]
 
 
+_COLOUR = re.compile(r"^(#[0-9A-Fa-f]{3,8}|[A-Za-z]{3,20})$")
+
+
+def safe_colour(colour: str, default: str = "#999999") -> str:
+    """``colour`` if it is a CSS hex colour or name, else ``default`` (it goes into style attributes)."""
+    return colour if isinstance(colour, str) and _COLOUR.match(colour) else default
+
+
 def _legend_html(title: str, items: list[tuple[str, str, str]]) -> str:
-    """A fixed-position legend; ``items`` are (colour, label, shape) with shape 'box' or 'dot'."""
+    """A fixed-position legend; ``items`` are (colour, label, shape) with shape 'box' or 'dot'.
+
+    Labels and the title are HTML-escaped and colours checked (layer names come from the user)."""
+    title = html.escape(title)
+    items = [(safe_colour(c), html.escape(str(label)), shape) for c, label, shape in items]
     rows = "".join(
         f'<div><span style="display:inline-block;width:12px;height:12px;margin-right:6px;'
         f"background:{colour};border:1px solid #444;"
@@ -169,6 +199,10 @@ def plan_map(
 ) -> Any:
     """Build the interactive map of a :class:`planner.plan.Plan`.
 
+    Every text value shown in a tooltip, popup, layer name or legend is HTML-escaped (values from
+    the data and layer names from the user must not become page markup); only the columns a plan
+    has are shown, so a public plan (no Gi* z, no incidents) draws the same way.
+
     Parameters
     ----------
     plan : Plan
@@ -187,13 +221,15 @@ def plan_map(
         Add drawing tools for selecting areas.
     local_assets : bool
         Point Leaflet at the vendored assets (``/app/static/vendor``).
-    max_incident_points : int
-        With ``show_incidents``, more incidents than this are drawn as a seeded random sample (the
-        layer title says so); the full set stays in the data files. Keeps large maps usable.
+    height_px : int
+        Map height in pixels.
     max_layer_points : int, optional
         Point layers with more features than this keep only those within
         :data:`NEAR_HOTSPOT_M` of a hotspot (the dashboard uses this to keep the page light; a
         town's 15,000 lamp columns would otherwise be most of the map's size). Default: keep all.
+    max_incident_points : int
+        With ``show_incidents``, more incidents than this are drawn as a seeded random sample (the
+        layer title says so); the full set stays in the data files. Keeps large maps usable.
     extra_legend : list of (colour, label, shape), optional
         Legend rows for layers drawn later (e.g. :func:`overlay_script`); shape is 'box', 'dot'
         or 'line'.
@@ -201,8 +237,46 @@ def plan_map(
     import folium
     from folium import plugins
 
-    boundary = plan.study_area.to_crs("EPSG:4326")
-    minx, miny, maxx, maxy = boundary.total_bounds
+    m = _base_map(plan, tiles=tiles, height_px=height_px)
+    _add_context(m, plan)
+    _add_gi_cells(m, plan.cells)
+    _add_hotspots(m, plan.hotspots, selected_hotspot)
+    layer_legend = _add_layers(m, plan, layers, max_layer_points=max_layer_points)
+    if show_incidents and len(plan.incidents):
+        _add_incidents(m, plan.incidents, max_incident_points)
+    if extra_points is not None and len(extra_points):
+        folium.GeoJson(
+            _geojson(_to_web(extra_points, ["kind"])),
+            name="What-if additions",
+            marker=folium.CircleMarker(
+                radius=6, color="#000000", weight=2, fill=True, fill_color="#F0E442", fill_opacity=1
+            ),
+        ).add_to(m)
+    legend = [
+        (HOTSPOT_COLOUR, "Hotspot (click for its profile)", "box"),
+        (SELECTED_COLOUR, "Selected hotspot (black outline)", "box"),
+        *((GI_BIN_COLOURS[b], GI_BIN_LABELS[b], "box") for b in (3, 2, 1, -1, -2, -3)),
+        *layer_legend,
+        *(extra_legend or []),
+    ]
+    m.get_root().html.add_child(folium.Element(_legend_html("Legend", legend)))
+    plugins.Fullscreen().add_to(m)
+    if draw:
+        plugins.Draw(export=False, draw_options={"polyline": False, "circlemarker": False}).add_to(m)
+    folium.LayerControl(collapsed=True, position="topright").add_to(m)
+    _deterministic_ids(m)
+    if local_assets:
+        from planner.maps.assets import localise_map
+
+        localise_map(m)
+    return m
+
+
+def _base_map(plan: Any, *, tiles: str | None, height_px: int) -> Any:
+    """An empty map framed on the study area."""
+    import folium
+
+    minx, miny, maxx, maxy = plan.study_area.to_crs("EPSG:4326").total_bounds
     m = folium.Map(
         location=[(miny + maxy) / 2, (minx + maxx) / 2],
         tiles=tiles,
@@ -211,15 +285,20 @@ def plan_map(
         height=f"{height_px}px",
     )
     m.fit_bounds([[miny, minx], [maxy, maxx]])
-    styles = _layer_styles()
+    return m
 
+
+def _add_context(m: Any, plan: Any) -> None:
+    """Study-area outline, streets and the kernel density image (no interaction)."""
+    import folium
+
+    boundary = plan.study_area.to_crs("EPSG:4326")
     folium.GeoJson(
         boundary[[boundary.geometry.name]],
         name="Study area",
         style_function=lambda _f: {"color": "#333333", "weight": 2, "fill": False},
         interactive=False,
     ).add_to(m)
-
     streets = plan.layers.get("streets")
     if isinstance(streets, gpd.GeoDataFrame) and len(streets):
         folium.GeoJson(
@@ -231,7 +310,6 @@ def plan_map(
             },
             interactive=False,
         ).add_to(m)
-
     density = plan.surfaces.get("density")
     if density is not None:
         uri, bounds = surface_to_png(density)
@@ -239,56 +317,76 @@ def plan_map(
             uri, bounds=bounds, name="Kernel density", opacity=0.75, interactive=False, zindex=2
         ).add_to(m)
 
-    cells = plan.cells
-    if "gi_bin" in cells.columns:
-        sig = cells[cells["gi_bin"] != 0]
-        if len(sig):
-            web = _to_web(sig, ["cell_id", "n_incidents", "gi_z", "gi_p_adj", "gi_bin"])
-            folium.GeoJson(
-                _geojson(web),
-                name="Hot and cold cells (Gi*)",
-                style_function=lambda f: {
-                    "fillColor": GI_BIN_COLOURS.get(int(f["properties"]["gi_bin"]), "#ffffff"),
-                    "color": "#666666",
-                    "weight": 0.3,
-                    "fillOpacity": 0.6,
-                },
-                tooltip=folium.GeoJsonTooltip(
-                    fields=["n_incidents", "gi_z", "gi_p_adj", "gi_bin"],
-                    aliases=["Incidents", "Gi* z", "p (FDR-adjusted)", "Bin"],
-                ),
-                show=False,
-            ).add_to(m)
 
-    hotspots = plan.hotspots
-    if len(hotspots):
-        cols = [
-            "hotspot_id",
-            "n_incidents",
-            "incidents_per_year",
-            "area_m2",
-            "top_category",
-            "night_share",
-        ]
-        web = _readable_hotspots(_to_web(hotspots, cols))
-        fields = [c for c in cols if c in web.columns]
-        folium.GeoJson(
-            _geojson(web),
-            name="Hotspots",
-            style_function=lambda f: {
-                "color": SELECTED_COLOUR
-                if f["properties"].get("hotspot_id") == selected_hotspot
-                else HOTSPOT_COLOUR,
-                "weight": 4 if f["properties"].get("hotspot_id") == selected_hotspot else 2.5,
-                "fillColor": HOTSPOT_COLOUR,
-                "fillOpacity": 0.15,
-            },
-            highlight_function=lambda _f: {"weight": 4, "fillOpacity": 0.3},
-            tooltip=folium.GeoJsonTooltip(fields=fields, aliases=[_alias(c) for c in fields]),
-            popup=folium.GeoJsonPopup(fields=fields, aliases=[_alias(c) for c in fields]),
-        ).add_to(m)
+_GI_FIELDS = {"n_incidents": "Incidents", "gi_z": "Gi* z", "gi_p_adj": "p (FDR-adjusted)", "gi_bin": "Bin"}
 
-    layer_legend: list[tuple[str, str, str]] = []
+
+def _add_gi_cells(m: Any, cells: gpd.GeoDataFrame) -> None:
+    """Significant hot and cold cells coloured by Gi* bin, with the columns the plan has."""
+    import folium
+
+    if "gi_bin" not in cells.columns:
+        return
+    bins = pd.to_numeric(cells["gi_bin"], errors="coerce").fillna(0)
+    sig = cells[bins != 0]
+    if not len(sig):
+        return
+    fields = [c for c in _GI_FIELDS if c in sig.columns]
+    web = _to_web(sig, ["cell_id", *fields])
+    folium.GeoJson(
+        _geojson(web),
+        name="Hot and cold cells (Gi*)",
+        style_function=lambda f: {
+            "fillColor": GI_BIN_COLOURS.get(int(f["properties"]["gi_bin"] or 0), "#ffffff"),
+            "color": "#666666",
+            "weight": 0.3,
+            "fillOpacity": 0.6,
+        },
+        tooltip=folium.GeoJsonTooltip(fields=fields, aliases=[html.escape(_GI_FIELDS[c]) for c in fields]),
+        show=False,
+    ).add_to(m)
+
+
+_HOTSPOT_FIELDS = [
+    "hotspot_id",
+    "n_incidents",
+    "incidents_per_year",
+    "area_m2",
+    "top_category",
+    "night_share",
+]
+
+
+def _add_hotspots(m: Any, hotspots: gpd.GeoDataFrame, selected: str | None) -> None:
+    """Hotspot polygons with a tooltip and popup of their headline numbers."""
+    import folium
+
+    if not len(hotspots):
+        return
+    web = _readable_hotspots(_to_web(hotspots, _HOTSPOT_FIELDS))
+    fields = [c for c in _HOTSPOT_FIELDS if c in web.columns]
+    aliases = [html.escape(_alias(c)) for c in fields]
+    folium.GeoJson(
+        _geojson(web),
+        name="Hotspots",
+        style_function=lambda f: {
+            "color": SELECTED_COLOUR if f["properties"].get("hotspot_id") == selected else HOTSPOT_COLOUR,
+            "weight": 4 if f["properties"].get("hotspot_id") == selected else 2.5,
+            "fillColor": HOTSPOT_COLOUR,
+            "fillOpacity": 0.15,
+        },
+        highlight_function=lambda _f: {"weight": 4, "fillOpacity": 0.3},
+        tooltip=folium.GeoJsonTooltip(fields=fields, aliases=aliases),
+        popup=folium.GeoJsonPopup(fields=fields, aliases=aliases),
+    ).add_to(m)
+
+
+def _add_layers(
+    m: Any, plan: Any, layers: list[str] | None, *, max_layer_points: int | None
+) -> list[tuple[str, str, str]]:
+    """Environmental layers (each in its registry style); returns their legend rows."""
+    styles = _layer_styles()
+    legend: list[tuple[str, str, str]] = []
     wanted = (
         layers
         if layers is not None
@@ -299,56 +397,39 @@ def plan_map(
         if not isinstance(gdf, gpd.GeoDataFrame) or not len(gdf):
             continue
         style = styles.get(kind, {})
-        colour = style.get("color") or style.get("colour") or OKABE_ITO[i % len(OKABE_ITO)]
-        title = style.get("title", kind.replace("_", " ").capitalize())
-        if max_layer_points is not None and len(gdf) > max_layer_points and len(hotspots):
-            gdf = _near_hotspots(gdf, hotspots)
+        colour = safe_colour(style.get("color") or style.get("colour") or "", OKABE_ITO[i % len(OKABE_ITO)])
+        title = str(style.get("title", str(kind).replace("_", " ").capitalize()))
+        if max_layer_points is not None and len(gdf) > max_layer_points and len(plan.hotspots):
+            gdf = _near_hotspots(gdf, plan.hotspots)
             title = f"{title} (near hotspots)"
             if not len(gdf):
                 continue
-        _add_layer(m, gdf, kind=kind, title=title, colour=colour)
-        layer_legend.append((colour, title, "dot" if gdf.geom_type.iloc[0].endswith("Point") else "box"))
+        _add_layer(m, gdf, kind=str(kind), title=html.escape(title), colour=colour)
+        legend.append((colour, title, "dot" if gdf.geom_type.iloc[0].endswith("Point") else "box"))
+    return legend
 
-    if show_incidents and len(plan.incidents):
-        shown = plan.incidents
-        name = "Incidents"
-        if len(shown) > max_incident_points:
-            shown = shown.sample(n=max_incident_points, random_state=0).sort_index()
-            name = f"Incidents (random sample of {max_incident_points:,} of {len(plan.incidents):,})"
-        pts = _to_web(shown, ["incident_id", "category", "occurred_at"])
-        folium.GeoJson(
-            _geojson(pts),
-            name=name,
-            marker=folium.CircleMarker(radius=2, weight=0, fill=True, fill_color="#444444", fill_opacity=0.6),
-            tooltip=folium.GeoJsonTooltip(fields=["category", "occurred_at"], aliases=["Category", "When"]),
-            show=False,
-        ).add_to(m)
 
-    if extra_points is not None and len(extra_points):
-        folium.GeoJson(
-            _geojson(_to_web(extra_points, ["kind"])),
-            name="What-if additions",
-            marker=folium.CircleMarker(
-                radius=6, color="#000000", weight=2, fill=True, fill_color="#F0E442", fill_opacity=1
-            ),
-        ).add_to(m)
+def _add_incidents(m: Any, incidents: gpd.GeoDataFrame, max_points: int) -> None:
+    """Incident points (a seeded sample above ``max_points``), category and time in the tooltip."""
+    import folium
 
-    legend = [(GI_BIN_COLOURS[b], GI_BIN_LABELS[b], "box") for b in (3, 2, 1, -1, -2, -3)]
-    legend.insert(0, (HOTSPOT_COLOUR, "Hotspot (click for its profile)", "box"))
-    legend.insert(1, (SELECTED_COLOUR, "Selected hotspot (black outline)", "box"))
-    legend += layer_legend
-    legend += extra_legend or []
-    m.get_root().html.add_child(folium.Element(_legend_html("Legend", legend)))  # type: ignore[attr-defined]
-    plugins.Fullscreen().add_to(m)
-    if draw:
-        plugins.Draw(export=False, draw_options={"polyline": False, "circlemarker": False}).add_to(m)
-    folium.LayerControl(collapsed=True, position="topright").add_to(m)
-    _deterministic_ids(m)
-    if local_assets:
-        from planner.maps.assets import localise_map
-
-        localise_map(m)
-    return m
+    shown, name = incidents, "Incidents"
+    if len(shown) > max_points:
+        shown = shown.sample(n=max_points, random_state=0).sort_index()
+        name = f"Incidents (random sample of {max_points:,} of {len(incidents):,})"
+    fields = [c for c in ("category", "occurred_at") if c in shown.columns]
+    pts = _to_web(shown, ["incident_id", *fields])
+    folium.GeoJson(
+        _geojson(pts),
+        name=name,
+        marker=folium.CircleMarker(radius=2, weight=0, fill=True, fill_color="#444444", fill_opacity=0.6),
+        tooltip=folium.GeoJsonTooltip(
+            fields=fields, aliases=[{"category": "Category", "occurred_at": "When"}[c] for c in fields]
+        )
+        if fields
+        else None,
+        show=False,
+    ).add_to(m)
 
 
 NEAR_HOTSPOT_M = 100.0
@@ -416,9 +497,14 @@ def _add_layer(m: Any, gdf: gpd.GeoDataFrame, *, kind: str, title: str, colour: 
     import folium
 
     geom_types = set(gdf.geom_type.dropna().unique())
-    label_cols = [c for c in gdf.columns if c != gdf.geometry.name][: 4 if len(gdf) <= 500 else 2]
+    names = safe_field_names([c for c in gdf.columns if c != gdf.geometry.name])
+    label_cols = names[: 4 if len(gdf) <= 500 else 2]
     web = _to_web(gdf, label_cols)
-    tooltip = folium.GeoJsonTooltip(fields=label_cols) if label_cols else None
+    tooltip = (
+        folium.GeoJsonTooltip(fields=label_cols, aliases=[html.escape(c) for c in label_cols])
+        if label_cols
+        else None
+    )
     if geom_types <= {"Point", "MultiPoint"}:
         status_col = "status" if "status" in web.columns else None
         folium.GeoJson(

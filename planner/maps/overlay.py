@@ -25,6 +25,24 @@ OVERLAY_LEGEND = [
 ]
 
 
+def js_json(value: Any, *, serialised: bool = False) -> str:
+    """JSON for a script (``value`` as JSON, or already JSON text with ``serialised=True``), with
+    ``<``, ``>``, ``&`` and line separators escaped so text in it can never close the script
+    element or become markup."""
+    import json
+
+    text = value if serialised else json.dumps(value)
+    for raw, escaped in (
+        ("<", "\\u003c"),
+        (">", "\\u003e"),
+        ("&", "\\u0026"),
+        ("\u2028", "\\u2028"),
+        ("\u2029", "\\u2029"),
+    ):
+        text = text.replace(raw, escaped)
+    return text
+
+
 def overlay_script(
     *,
     selected: gpd.GeoDataFrame | None = None,
@@ -50,11 +68,10 @@ def overlay_script(
         What a click does in the dashboard; popups only open in ``"select"`` mode, so they do not
         cover the lamp or camera just placed.
     """
-    import json
 
     parts = [
         "(function () {",
-        f"window.plannerClickMode = {json.dumps(click_mode)};",
+        f"window.plannerClickMode = {js_json(click_mode)};",
         "if (!window.plannerPopupGuard) {",
         "  window.plannerPopupGuard = true;",
         "  map_div.on('popupopen', function () { if (window.plannerClickMode !== 'select') map_div.closePopup(); });",
@@ -63,13 +80,13 @@ def overlay_script(
         "var fg = L.featureGroup();",
     ]
     if selected is not None and len(selected):
-        geo = _to_web(selected).to_json()
+        geo = js_json(_to_web(selected).to_json(), serialised=True)
         parts.append(
             f"L.geoJSON({geo}, {{interactive: false, style: {{color: '{SELECTED_COLOUR}', weight: 4, "
             "fill: false}}).addTo(fg);"
         )
     if unlit is not None and len(unlit):
-        geo = _to_web(unlit).to_json()
+        geo = js_json(_to_web(unlit).to_json(), serialised=True)
         parts.append(
             f"window.plannerUnlit = {geo};"
             f"L.geoJSON(window.plannerUnlit, {{interactive: false, style: {{color: '{UNLIT_COLOUR}', "
@@ -81,7 +98,7 @@ def overlay_script(
         fill, _label = WHATIF_STYLES.get(str(edit.get("kind")), ("#ffffff", ""))
         lat, lng = float(edit["lat"]), float(edit["lng"])
         parts.append(
-            f"L.circleMarker({json.dumps([lat, lng])}, {{radius: 8, color: '#000000', weight: 2, "
+            f"L.circleMarker({js_json([lat, lng])}, {{radius: 8, color: '#000000', weight: 2, "
             f"fillColor: '{fill}', fillOpacity: 1, interactive: false, className: 'planner-whatif'}}).addTo(fg);"
         )
     parts += [
