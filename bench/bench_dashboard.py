@@ -248,6 +248,7 @@ def browser_timings(repeats: int) -> dict[str, list[float]]:
 
 
 def server_timings(repeats: int) -> dict[str, list[float]]:
+    """Seconds per Streamlit script run for each widget change (AppTest, no browser)."""
     from streamlit.testing.v1 import AppTest
 
     at = AppTest.from_file(str(APP), default_timeout=300)
@@ -300,6 +301,7 @@ def _table(title: str, rows: dict[str, list[float]]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run the dashboard benchmark and print (or write) its table."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--no-browser", action="store_true", help="only the server-side (AppTest) timings")

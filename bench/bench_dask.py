@@ -90,6 +90,7 @@ def worker(folder: Path, n_parts: int, layers_dir: Path) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run the Dask engine benchmark (partitioned GeoParquet, bounded memory) and print its table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="5,50", help="millions of incidents, comma-separated")
     parser.add_argument("--quick", action="store_true", help="2 partitions of 200k rows")

@@ -51,6 +51,7 @@ def timed(fn: Callable[[], Any], *, repeat: int = 3) -> tuple[float, Any]:
 
 
 def peak_mib(fn: Callable[[], Any]) -> float:
+    """Peak resident memory in MiB while ``fn`` runs."""
     tracemalloc.start()
     fn()
     _, peak = tracemalloc.get_traced_memory()
@@ -171,6 +172,7 @@ def naive_exposure(cells: gpd.GeoDataFrame, layers: dict[str, Any]) -> pd.DataFr
 
 
 def main(argv: list[str]) -> int:
+    """Run the exposure benchmark against its peers and print its table."""
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true")
     args = parser.parse_args(argv)

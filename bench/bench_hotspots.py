@@ -86,6 +86,7 @@ def synthetic(n: int, *, seed: int = 0) -> np.ndarray:
 
 
 def datasets(quick: bool) -> list[tuple[str, np.ndarray]]:
+    """Named point sets (metres) the density and Gi* timings run on."""
     out = [
         (f"synthetic {n // 1000}k", synthetic(n)) for n in (10_000, 100_000, *(() if quick else (1_000_000,)))
     ]
@@ -97,6 +98,7 @@ def datasets(quick: bool) -> list[tuple[str, np.ndarray]]:
 
 
 def kde_row(name: str, xy: np.ndarray, rng: np.random.Generator) -> dict[str, Any]:
+    """One table row: the planner's KDE next to scikit-learn and scipy on the same points."""
     from scipy.stats import gaussian_kde
     from sklearn.neighbors import KernelDensity
 
@@ -168,6 +170,7 @@ def kde_row(name: str, xy: np.ndarray, rng: np.random.Generator) -> dict[str, An
 
 
 def gi_row(name: str, xy: np.ndarray) -> dict[str, Any]:
+    """One table row: the planner's Gi* next to libpysal + esda on the same grid."""
     import esda
     import geopandas as gpd
     import libpysal
@@ -237,6 +240,7 @@ def gi_row(name: str, xy: np.ndarray) -> dict[str, Any]:
 
 
 def markdown(rows: list[dict[str, Any]]) -> str:
+    """The rows as a Markdown table."""
     cols = list(rows[0])
     lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
     for r in rows:
@@ -252,6 +256,7 @@ def markdown(rows: list[dict[str, Any]]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run the hotspot benchmark and print its table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="skip the 1M-incident data set")
     args = parser.parse_args(argv)

@@ -75,6 +75,7 @@ def placebo_areas(
 
 
 def main() -> None:
+    """Calibrate micro-synthetic control on placebo designs where nothing happened; print the table."""
     truth = json.loads((SAMPLE_DIR / "truth.json").read_text())
     incidents = read_incidents(SAMPLE_DIR / "incidents.csv", crs="EPSG:32630").incidents
     boundary_gdf = gpd.read_file(SAMPLE_DIR / "city.gpkg", layer="boundary")

@@ -1,4 +1,4 @@
-"""Pipeline benchmark: every stage of ``planner run`` next to its peer and its floor, in one run.
+r"""Pipeline benchmark: every stage of ``planner run`` next to its peer and its floor, in one run.
 
 Run: ``.venv/bin/python -m bench.bench_pipeline`` (``--quick``: 10k incidents only, no CLI run).
 
@@ -166,6 +166,7 @@ def planner_worker(data: Path, out: Path) -> dict[str, Any]:
 
 
 def knox_planner_worker(out: Path) -> dict[str, Any]:
+    """The planner's Knox test on the events the pointpats peer gets (time and peak memory)."""
     from planner.hotspots.nearrepeat import knox_test
 
     ev = np.load(out / "knox.npy")
@@ -179,6 +180,7 @@ def knox_planner_worker(out: Path) -> dict[str, Any]:
 
 # ------------------------------------------------------------------------------------ peers
 def peer_worker(name: str, data: Path, out: Path) -> dict[str, Any]:
+    """One peer (or the floor) on the planner's intermediate data, in this fresh process."""
     import geopandas as gpd
     import pandas as pd
 
@@ -288,6 +290,7 @@ def sub(args: list[str], timeout: float) -> dict[str, Any] | None:
 
 
 def prepare(tmp: Path, sizes: list[int], lamps: int, real: bool) -> list[tuple[str, Path]]:
+    """Write the benchmark datasets (scaled sample cities, and Chicago when present) under ``tmp``."""
     from bench.bigcity import CRS, SAMPLE, make_big_city
 
     out: list[tuple[str, Path]] = []
@@ -348,6 +351,7 @@ def _ratio(r: float) -> str:
 
 
 def fmt(v: float | None, digits: int = 2) -> str:
+    """A number for the table (``—`` when missing)."""
     if v is None or (isinstance(v, float) and math.isnan(v)):
         return "—"
     return f"{v:,.{digits}f}" if v < 1000 else f"{v:,.0f}"
@@ -430,6 +434,7 @@ def _knox_row(knox_ours: dict[str, Any], peers: dict[str, Any]) -> str:
 
 
 def section(name: str, data: Path, chosen: list[str] = ALL_PEERS) -> tuple[list[str], dict[str, Any]]:
+    """The Markdown section of one dataset (every stage next to its peers) and its totals."""
     out = data / "out"
     out.mkdir(exist_ok=True)
     ours = sub(["--worker", "planner", str(data), str(out)], timeout=1800)
@@ -495,7 +500,8 @@ print(json.dumps({"rc": rc, "s": s, "parts": parts, "map_mib": size,
 
 def cli_run(data: Path) -> dict[str, Any] | None:
     """``planner run`` end to end through the CLI (all outputs, including map.html): wall + peak RSS,
-    with the time and peak of its big parts (the same wrapping as the stage table)."""
+    with the time and peak of its big parts (the same wrapping as the stage table).
+    """
     spec = json.loads((data / "spec.json").read_text())
     cfg = data / "run.json"
     cfg.write_text(json.dumps(spec["config"]))
@@ -514,6 +520,7 @@ def cli_run(data: Path) -> dict[str, Any] | None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run the pipeline benchmark and write its section of ``bench/RESULTS.md``."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="10k incidents only, no CLI run")
     parser.add_argument("--sizes", help="synthetic sizes, comma-separated (default 10000,100000,1000000)")

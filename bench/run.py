@@ -24,6 +24,7 @@ ROOT = HERE.parent
 
 
 def topics() -> list[str]:
+    """The benchmark topics ``make bench`` runs, in order."""
     return sorted(p.stem.removeprefix("bench_") for p in HERE.glob("bench_*.py"))
 
 
@@ -31,6 +32,7 @@ QUICK = {"hotspots", "exposure", "pipeline", "dask"}  # topics with a --quick mo
 
 
 def main(argv: list[str]) -> int:
+    """Run the chosen benchmarks and update ``bench/RESULTS.md``."""
     quick = "--quick" in argv
     chosen = [a for a in argv if a != "--quick"] or topics()
     sections = [

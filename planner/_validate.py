@@ -79,7 +79,8 @@ def flag_dates(reasons: RowReasons, occurred_at: pd.Series, *, column: str, now:
 
 def flag_ids(reasons: RowReasons, ids: pd.Series, *, column: str) -> None:
     """Repeated incident ids (the first occurrence is kept). Missing ids are not a reason: ingest
-    numbers those rows (police.uk anti-social behaviour records have no crime id)."""
+    numbers those rows (police.uk anti-social behaviour records have no crime id).
+    """
     text = ids.astype("string").str.strip()
     present = (text.notna() & (text != "")).to_numpy()
     repeated = np.zeros(len(text), dtype=bool)
@@ -91,7 +92,8 @@ def flag_locations(
     reasons: RowReasons, gx: np.ndarray, gy: np.ndarray, *, study_area: shapely.Geometry | None
 ) -> None:
     """Points that could not be transformed, lie outside the study area (by more than 1 km) or,
-    without a study area, far outside the bulk of the data. ``gx``/``gy`` are in metres."""
+    without a study area, far outside the bulk of the data. ``gx``/``gy`` are in metres.
+    """
     reasons.flag(reasons.ok & ~np.isfinite(gx), "coordinates could not be transformed to the analysis CRS")
     ok = reasons.ok
     if study_area is not None:
@@ -108,7 +110,8 @@ def flag_locations(
 
 def validate_incidents_gdf(incidents: Any, *, what: str = "incidents", projected: bool = True) -> None:
     """Check a frame handed to a stage: a GeoDataFrame of points with a (projected) CRS and the
-    canonical columns. Every problem is listed in one :class:`ValidationError`."""
+    canonical columns. Every problem is listed in one :class:`ValidationError`.
+    """
     if not isinstance(incidents, gpd.GeoDataFrame):
         raise ValidationError(
             f"{what} must be a GeoDataFrame (got {type(incidents).__name__}); read it with planner.io.read_incidents."

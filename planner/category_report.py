@@ -72,7 +72,8 @@ def categories_without_measure(
     incidents: gpd.GeoDataFrame, *, category_map: CategoryMap, allow_access_restriction: bool = False
 ) -> list[dict[str, Any]]:
     """One entry per category without a measure: ``category``, ``incidents``, ``source_categories``
-    (publisher's name → count) and ``reason``; most incidents first."""
+    (publisher's name → count) and ``reason``; most incidents first.
+    """
     if not len(incidents) or "category" not in incidents.columns:
         return []
     measures = catalogue_crime_types()

@@ -87,7 +87,8 @@ def connect(scheduler: str | None = None, *, n_workers: int = 1) -> Iterator[Any
 
 def partitions(source: str | Path | list[str]) -> list[str]:
     """The partition files of ``source``: a file, a list of files, a folder of GeoParquet/CSV files,
-    or a glob."""
+    or a glob.
+    """
     if isinstance(source, list | tuple):
         return [str(s) for s in source]
     src = str(source)

@@ -79,7 +79,8 @@ CELL_STEP_M = 25.0
 
 def _bounded_cell(raw_m: float, lo_m: float, hi_m: float, region_m: float) -> tuple[float, float, float]:
     """``raw_m`` rounded to 25 m within [lo, hi] (rounded inwards), at least ``region_m`` (rounded up);
-    returns (size, lower bound, upper bound). Areas too small for 25 m steps get a tidy length."""
+    returns (size, lower bound, upper bound). Areas too small for 25 m steps get a tidy length.
+    """
     step = CELL_STEP_M
     if hi_m < 2 * step:
         size = tidy_length(min(max(raw_m, lo_m), hi_m))
@@ -226,7 +227,8 @@ def _square_frame(bounds: tuple[float, float, float, float], cs: float) -> _Fram
 
 def _hex_frame(bounds: tuple[float, float, float, float], cs: float) -> _Frame:
     """Frame origin = south-west corner of the bounding box of hexagon (0, 0): its centre is at
-    (x0 + cs/2, y0 + side). Rows are 1.5 sides apart; odd rows are shifted east by cs/2."""
+    (x0 + cs/2, y0 + side). Rows are 1.5 sides apart; odd rows are shifted east by cs/2.
+    """
     minx, miny, maxx, maxy = bounds
     side = cs / SQRT3
     dy = 1.5 * side

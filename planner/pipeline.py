@@ -190,7 +190,8 @@ def check_layer_kinds(refs: dict[str, str]) -> None:
 
 def _category_mask(incidents: gpd.GeoDataFrame, wanted: list[str]) -> pd.Series:
     """Incidents whose category, or whose publisher's name, is one of ``wanted`` (names are compared
-    in lower snake case, so ``"Other theft"`` and ``"theft"`` both work)."""
+    in lower snake case, so ``"Other theft"`` and ``"theft"`` both work).
+    """
     from planner.io.categories import normalise_category
 
     names = set(normalise_category(pd.Series(wanted, dtype="string")))
@@ -371,7 +372,8 @@ _STAGE_WEIGHT = {
 
 def _active(name: str, config: RunConfig, *, dated: bool) -> bool:
     """Whether a stage has work: exposure and risk need layers, space-time and recommend need dates,
-    perception needs safety audits."""
+    perception needs safety audits.
+    """
     if name in {"exposure", "risk"}:
         return bool(config.layers) or config.uses_sample_city
     if name in {"space-time", "recommend"}:
@@ -484,7 +486,8 @@ NO_DATES = "the incident data have no usable dates"
 
 def data_limits(report: dict[str, Any]) -> dict[str, str]:
     """Analyses of the hotspot stage the incident data cannot support, with the reason (from the
-    ingest report); the later stages record their own (space-time, recommendations)."""
+    ingest report); the later stages record their own (space-time, recommendations).
+    """
     from planner._hours import has_time_of_day
 
     resolution = report.get("time_resolution") or "none"
@@ -511,7 +514,8 @@ def skip_message(name: str, reason: str) -> str:
 
 def skip(plan: Plan, reasons: dict[str, str]) -> Plan:
     """``plan`` with ``reasons`` (analysis → why it was skipped) recorded in ``params["skipped_analyses"]``
-    and one warning each; analyses already recorded keep their first reason."""
+    and one warning each; analyses already recorded keep their first reason.
+    """
     known = dict(plan.params.get("skipped_analyses", {}))
     new = {k: v for k, v in reasons.items() if k not in known}
     if not new:
@@ -571,7 +575,8 @@ def audit_source(config: RunConfig, sample_dir: Path = SAMPLE_DIR) -> str | None
 
 def add_perception(plan: Plan) -> Plan:
     """Perceived-safety surfaces per auditor group and period and the fear-vs-crime layers, when the
-    run has safety audits (:mod:`planner.perception`)."""
+    run has safety audits (:mod:`planner.perception`).
+    """
     from planner import perception
 
     source = audit_source(plan.config)
@@ -744,7 +749,8 @@ def add_recommendations(plan: Plan) -> Plan:
 
 def _recommend_for(plan: Plan, hotspots: gpd.GeoDataFrame, layers: dict[str, Any]) -> gpd.GeoDataFrame:
     """``recommend`` with the run's options (jurisdiction, currency, ranking rule, seed); one call
-    for the run and for what-if edits."""
+    for the run and for what-if edits.
+    """
     from planner.interventions.recommend import recommend
 
     cfg = plan.config

@@ -781,7 +781,8 @@ def lighting_upgrade_expected_change(
     *, seed: int = DEFAULT_SEED, categories: list[str] | None = None, night_only: bool = True
 ) -> dict[str, float]:
     """Expected relative change of crime in the upgraded ward caused by the lighting upgrade, from
-    the model (not sampled); see :func:`planner._synth_audits.expected_upgrade_change`."""
+    the model (not sampled); see :func:`planner._synth_audits.expected_upgrade_change`.
+    """
     from planner._synth_audits import expected_upgrade_change
 
     return expected_upgrade_change(seed=seed, categories=categories, night_only=night_only)

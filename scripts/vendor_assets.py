@@ -164,6 +164,7 @@ def problems(dest: Path) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Fetch or verify the assets; 0 when they are in place and match their checksums."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n", 1)[0])
     parser.add_argument("dest", nargs="?", default=str(DEFAULT_DEST))
     parser.add_argument("--copy-to", help="also copy the files here (Streamlit static serving)")

@@ -152,7 +152,8 @@ def parse_columns(items: list[str] | None) -> dict[str, str]:
 
 def parse_layers(items: list[str] | None) -> dict[str, str]:
     """``--layer KIND=PATH[::LAYER][@CRS]`` items as a kind → reference mapping; an unknown kind or a
-    CRS that cannot be read is an error naming the option."""
+    CRS that cannot be read is an error naming the option.
+    """
     from planner import crs as crs_mod
     from planner.exposure.layers import known_layer_kinds
     from planner.io.layers import parse_layer_ref
@@ -200,7 +201,8 @@ def check_crs_option(value: str | None, *, option: str) -> str | None:
 
 def build_config(config_file: Path | None = None, **options: Any) -> RunConfig:
     """A validated :class:`RunConfig` from command options (``None`` and empty values mean "not
-    given"); with ``config_file``, the options given override the file's values."""
+    given"); with ``config_file``, the options given override the file's values.
+    """
     given = {k: v for k, v in options.items() if v is not None and v not in ({}, [])}
     if config_file is not None:
         return load_config(config_file, **given)
@@ -296,7 +298,8 @@ def ingest_config(options: dict[str, Any], *, incidents: str | None) -> RunConfi
 
 def config_from_options(options: dict[str, Any], *, incidents: str | None) -> RunConfig:
     """The :class:`RunConfig` of a command's ``options`` (see :data:`INGEST_OPTIONS`); ``config``
-    (a file) is the base that the options given override."""
+    (a file) is the base that the options given override.
+    """
     given_ingest: dict[str, Any] = {k: options[k] for k in _INGEST_NAMES if k in options}
     fields = ingest_options(incidents=incidents, **given_ingest)
     for key, given in options.items():

@@ -1,5 +1,6 @@
 """``planner audits``: import safety audits, map how safe places feel per group, and where fear and
-recorded crime disagree."""
+recorded crime disagree.
+"""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ def register(app: typer.Typer) -> None:
 
     @app.command("audits")
     def audits_command(
+        *,
         source: str | None = typer.Argument(
             None, help="Audit file (CSV/Excel/GeoJSON/GeoPackage/...); default: the sample city's audits."
         ),
@@ -36,7 +38,8 @@ def register(app: typer.Typer) -> None:
         as_json: bool = typer.Option(False, "--json", help="Print one JSON summary."),
     ) -> None:
         """Import audits (bad rows set aside with reasons), per-group perceived-safety surfaces with
-        coverage warnings, and the fear-vs-crime layer (day and night)."""
+        coverage warnings, and the fear-vs-crime layer (day and night).
+        """
         from planner import perception
 
         src = _sources(source, crs, incidents, incidents_crs, boundary)

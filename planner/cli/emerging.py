@@ -15,6 +15,7 @@ def register(app: typer.Typer) -> None:
 
     @app.command("emerging")
     def emerging_command(
+        *,
         path: opt.IncidentsArg,
         out: Annotated[
             Path, typer.Option("--out", help="GeoPackage to write (layer 'cells' with ehsa_category).")

@@ -21,6 +21,7 @@ def register(app: typer.Typer) -> None:
 
 @evaluate_app.command("design")
 def design_command(
+    *,
     treatment: Path = typer.Option(
         ..., "--treatment", help="Polygon file of the treatment area (projected or lon/lat)."
     ),
@@ -74,6 +75,7 @@ METHODS = ("wdd", "microsynth")
 
 @evaluate_app.command("run")
 def run_command(
+    *,
     design: Path = typer.Argument(..., help="Design file written by 'planner evaluate design'."),
     incidents: str = typer.Option(
         ..., "--incidents", help="Incidents covering the before and after periods."
@@ -102,7 +104,8 @@ def run_command(
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
 ) -> None:
     """Evaluate a saved design, unchanged: WDQ/TNE, WDD, rate ratio, E-tests, power — or a
-    micro-synthetic control (Trt/Con/% change with permutation, jackknife and linearized intervals)."""
+    micro-synthetic control (Trt/Con/% change with permutation, jackknife and linearized intervals).
+    """
     from planner.io import read_incidents
 
     if method not in METHODS:

@@ -12,6 +12,7 @@ def register(app: typer.Typer) -> None:
 
     @app.command("export")
     def export_command(
+        *,
         plan_dir: Path = typer.Argument(..., help="Folder written by 'planner run --out DIR'."),
         out: Path = typer.Option(..., "--out", help="Folder for the exported files."),
         formats: list[str] = typer.Option(
@@ -37,7 +38,8 @@ def register(app: typer.Typer) -> None:
         ),
     ) -> None:
         """Export a plan: GeoPackage with QGIS styles, GeoJSON, Shapefile, KML, FlatGeobuf, GeoParquet,
-        Cloud-Optimised GeoTIFF, CSV, offline HTML map and a printable brief, plus the manifest."""
+        Cloud-Optimised GeoTIFF, CSV, offline HTML map and a printable brief, plus the manifest.
+        """
         from planner.export import export_plan
 
         written = export_plan(

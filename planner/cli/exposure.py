@@ -48,6 +48,7 @@ def register(app: typer.Typer) -> None:
 
     @app.command("exposure")
     def exposure_command(
+        *,
         cells: Cells,
         out: Annotated[Path, typer.Option("--out", help="Folder for exposure.gpkg and exposure_cells.csv.")],
         layer: opt.Layer = None,

@@ -16,6 +16,7 @@ def register(app: typer.Typer) -> None:
 
     @app.command("inspect")
     def inspect_command(
+        *,
         path: opt.IncidentsArg,
         crs: opt.Crs = None,
         analysis_crs: opt.AnalysisCrs = None,

@@ -94,6 +94,7 @@ def register(app: typer.Typer) -> None:
 
     @app.command("portfolio")
     def portfolio_command(
+        *,
         recommendations: Annotated[
             Path, typer.Argument(help="CSV written by 'planner recommend' or 'planner run'.")
         ],

@@ -25,6 +25,7 @@ def register(app: typer.Typer) -> None:
 
     @app.command("risk")
     def risk_command(
+        *,
         cells: Cells,
         out: Annotated[Path, typer.Option("--out", help="Folder for risk_factors.csv, risk.tif, risk.gpkg.")],
         layer: opt.Layer = None,

@@ -65,7 +65,8 @@ def register(app: typer.Typer) -> None:
 
 def print_summary(plan: Any, paths: dict[str, Path]) -> None:
     """What the run did: counts and chosen sizes, files, skipped analyses, categories without a
-    measure, then the remaining warnings (one line each, no source-file noise)."""
+    measure, then the remaining warnings (one line each, no source-file noise).
+    """
     p = plan.params
     quarantined = int(plan.ingest_report.get("rows_quarantined", len(plan.quarantine)) or 0)
     typer.echo(

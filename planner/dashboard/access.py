@@ -106,7 +106,8 @@ def current_user() -> User:
 def viewer_config() -> dict[str, Any]:
     """The configuration a viewer sees: ``[planner] viewer_config`` (a TOML/JSON run config or a run's
     manifest on the server), else the default (the sample city). Viewers cannot change it: two
-    differently filtered public views, differenced, would give small counts away."""
+    differently filtered public views, differenced, would give small counts away.
+    """
     path = _secrets("planner").get("viewer_config")
     if not path:
         return {}

@@ -40,7 +40,8 @@ def cached_plan(config_json: str) -> Plan:
 @st.cache_resource(show_spinner=False, max_entries=8)
 def cached_public_plan(config_json: str) -> Plan:
     """The public view of a configuration's plan (:func:`planner.export.privacy.apply_privacy`
-    at the run's ``k_min``): all a viewer's tables, maps and downloads are built from it."""
+    at the run's ``k_min``): all a viewer's tables, maps and downloads are built from it.
+    """
     from planner.export.privacy import apply_privacy
 
     plan = cached_plan(config_json)
@@ -125,7 +126,8 @@ def cached_portfolio(
     config_json: str, edits_json: str, budget: float, cap: float, analyst: bool = True
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """:func:`portfolio_and_curve` for a (possibly what-if edited) plan, cached per budget and cap;
-    for a viewer, of the public plan's measures."""
+    for a viewer, of the public plan's measures.
+    """
     plan = whatif_plan(config_json, edits_json) if analyst else cached_public_plan(config_json)
     recs = plan.recommendations
     return portfolio_and_curve(pd.DataFrame(recs), budget=budget, cap=cap)

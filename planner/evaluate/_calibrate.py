@@ -132,7 +132,8 @@ def _closest(
     xs: np.ndarray, ts: np.ndarray, init: np.ndarray, mask: np.ndarray, *, max_iter: int
 ) -> tuple[np.ndarray, np.ndarray]:
     """Closest achievable fit for rows whose targets cannot be met exactly: ridge-penalised raking
-    with the penalty lowered step by step, keeping each row's least imbalanced weights."""
+    with the penalty lowered step by step, keeping each row's least imbalanced weights.
+    """
     denom = np.maximum(np.abs(ts), 1.0)
     best_w = np.zeros((len(ts), xs.shape[0]))
     best = np.full(len(ts), np.inf)

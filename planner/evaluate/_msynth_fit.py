@@ -47,7 +47,8 @@ class Layout:
 def layout(panel: Panel, treated: np.ndarray, min_count: int) -> Layout:
     """Merge each outcome's before bins (latest first, as microsynth aggregates) until every matched
     bin holds ≥ ``min_count`` treated crimes; an outcome with no treated crime before is not matched.
-    Columns that are exact linear combinations of others (e.g. ``all`` = Σ categories) are dropped."""
+    Columns that are exact linear combinations of others (e.g. ``all`` = Σ categories) are dropped.
+    """
     rows: list[dict[str, Any]] = [
         {"constraint": panel.size_name, "outcome": None, "bins": "", "kind": "size"}
     ]

@@ -52,7 +52,8 @@ class Panel:
 
     def neighbours(self, radius_m: float | None = None) -> Any:
         """Sparse 0/1 matrix (pieces × pieces, self included) of pieces whose representative points
-        lie within ``radius_m`` (default 1.5 cell sides, or 1.5 × the median nearest-piece spacing)."""
+        lie within ``radius_m`` (default 1.5 cell sides, or 1.5 × the median nearest-piece spacing).
+        """
         import scipy.sparse as sp
         from scipy.spatial import cKDTree
 
@@ -83,7 +84,8 @@ class Panel:
 
 def time_edges(design: EvaluationDesign, n_pre: int | None) -> tuple[pd.DatetimeIndex, int]:
     """Equal bins over the before period (default: about quarterly, 2–12 of them) and bins of the
-    same length over the after period; returns all edges and the number of before bins."""
+    same length over the after period; returns all edges and the number of before bins.
+    """
     if n_pre is None:
         n_pre = int(min(12, max(2, round(design.before_days / 91.3))))
     if n_pre < 1:

@@ -58,7 +58,8 @@ def _rel_trend(counts: np.ndarray) -> float:
 
 def _smoothed(series: np.ndarray, cells: gpd.GeoDataFrame) -> np.ndarray:
     """Mean of each cell's series over its 3 × 3 neighbourhood of grid cells (by ``row``/``col``);
-    the series unchanged when the cells carry no grid indices."""
+    the series unchanged when the cells carry no grid indices.
+    """
     if not {"row", "col"} <= set(cells.columns) or len(cells) == 0:
         return series.astype(float)
     r = cells["row"].to_numpy(dtype=np.int64)

@@ -358,7 +358,8 @@ def _polygonal(geom: shapely.Geometry) -> shapely.Geometry:
 @dataclass(frozen=True)
 class Periods:
     """Before and after periods around the start: lengths in days, or explicit half-open periods
-    (``(first day, day after the last)``, e.g. to leave out an installation month)."""
+    (``(first day, day after the last)``, e.g. to leave out an installation month).
+    """
 
     before_days: int | None = 365
     after_days: int | None = 365
@@ -369,7 +370,8 @@ class Periods:
 @dataclass(frozen=True)
 class CrimeSelection:
     """Which crimes an evaluation counts: categories, hours of day (e.g. :data:`NIGHT_HOURS`) and
-    other column filters such as ``{"location_type": ["street"]}``; ``None`` means all."""
+    other column filters such as ``{"location_type": ["street"]}``; ``None`` means all.
+    """
 
     categories: Sequence[str] | None = None
     hours: Sequence[int] | None = None
@@ -439,7 +441,8 @@ def _given_controls(areas: AreaChoice, crs: CRS) -> dict[str, Any]:
 
 def _proposed_controls(base: EvaluationDesign, incidents: Any, areas: AreaChoice, crs: CRS) -> dict[str, Any]:
     """A control (and displacement control) proposed from grid cells with a similar before-period
-    level and trend that stay clear of the treatment area and its buffer."""
+    level and trend that stay clear of the treatment area and its buffer.
+    """
     if incidents is None:
         raise ConfigError(
             f"{_WHERE_MAKE} needs either a given control area (areas=AreaChoice(control=...)) or "

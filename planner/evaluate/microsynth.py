@@ -350,7 +350,8 @@ def _fit_notes(exact: bool, imbalance: float, n_perm: int, used: np.ndarray) -> 
 def _balance(panel: Panel, lay: mf.Layout, rep: mf.Replicates, res: mf.Fit) -> pd.DataFrame:
     """Per constraint: treated total, synthetic total on the counts the weights were fitted to
     (``synthetic_fit``, exact when balanced), synthetic total on all before-period counts, and all
-    units scaled to the treated area's size."""
+    units scaled to the treated area's size.
+    """
     pre = panel.counts[:, :, : panel.n_pre]
     x = mf.matrix(panel, lay.groups, pre)[:, lay.keep]
     w = res.weights[0]

@@ -1,5 +1,6 @@
 """Evaluating a saved design: WDQ/TNE, WDD (+ harm), rate ratio, E-tests, power and the
-before/after series, from the unchanged design file (:mod:`planner.evaluate.design`)."""
+before/after series, from the unchanged design file (:mod:`planner.evaluate.design`).
+"""
 
 from __future__ import annotations
 

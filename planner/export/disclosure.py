@@ -279,7 +279,8 @@ def _public_bins(
     plan: Plan, cells: gpd.GeoDataFrame, pc: PublicCounts, *, k: int, report: PrivacyReport
 ) -> gpd.GeoDataFrame:
     """Gi* bins with those withheld that would show a suppressed count above zero
-    (:mod:`planner.export.gistar_audit`); cells withdrawn from hotspots for the same reason."""
+    (:mod:`planner.export.gistar_audit`); cells withdrawn from hotspots for the same reason.
+    """
     from planner.export.gistar_audit import audit_bins
 
     if "gi_bin" not in cells.columns:

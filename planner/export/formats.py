@@ -36,7 +36,8 @@ def spatial(tables: dict[str, pd.DataFrame]) -> dict[str, gpd.GeoDataFrame]:
 
 def deterministic_zip(entries: Iterable[tuple[str, Path]], dest: Path | BinaryIO) -> Path | BinaryIO:
     """Zip ``(name, path)`` entries into ``dest`` (a path or a binary file object) with fixed dates
-    and permissions, sorted by name."""
+    and permissions, sorted by name.
+    """
     with zipfile.ZipFile(dest, "w", zipfile.ZIP_DEFLATED) as zf:
         for name, path in sorted(entries):
             info = zipfile.ZipInfo(name, date_time=ZIP_DATE)

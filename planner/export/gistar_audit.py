@@ -47,7 +47,8 @@ class BinAudit:
 
 def gistar_weights(cells: gpd.GeoDataFrame, *, grid_kind: str, neighbourhood: str) -> sparse.csr_matrix:
     """The binary weights (self included) the planner's Gi* used: the row/col footprint on square
-    grids, shared boundaries on hexagons."""
+    grids, shared boundaries on hexagons.
+    """
     if grid_kind != "hex" and {"row", "col"} <= set(cells.columns) and neighbourhood in _SQUARE_FOOTPRINT:
         rows, cols = cells["row"].to_numpy(int), cells["col"].to_numpy(int)
         lookup = {(r, c): i for i, (r, c) in enumerate(zip(rows, cols, strict=True))}
@@ -67,7 +68,8 @@ def gistar_weights(cells: gpd.GeoDataFrame, *, grid_kind: str, neighbourhood: st
 
 def bin_ranges(z: np.ndarray, bins: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The z-interval each cell's bin allows, as an attacker who knows the thresholds sees it:
-    above the largest z of lower bins, below the smallest z of higher bins."""
+    above the largest z of lower bins, below the smallest z of higher bins.
+    """
     lo = np.full(len(z), -np.inf)
     hi = np.full(len(z), np.inf)
     for b in np.unique(bins):
@@ -183,7 +185,8 @@ def _leaks(
     model: _Model, hidden: np.ndarray, *, k: int, withheld: set[int], members: set[int], hot: np.ndarray
 ) -> dict[int, set[int]]:
     """Suppressed cells an attacker can show to hold at least one incident, each with the cells
-    whose bins (binding constraints of the attacker's programme) show it."""
+    whose bins (binding constraints of the attacker's programme) show it.
+    """
     if not hidden.any():
         return {}
     system = _system(model, hidden, withheld=withheld, members=members, hot=hot)
@@ -219,7 +222,8 @@ def _withhold(
     leaks: dict[int, set[int]], out: BinAudit, *, weights: sparse.csr_matrix, hot: np.ndarray
 ) -> bool:
     """Withhold the bins that showed each leak (else every bin around it; then hotspot membership).
-    Returns False when nothing more can be withheld."""
+    Returns False when nothing more can be withheld.
+    """
     changed = False
     for j, binding in leaks.items():
         around = {int(i) for i in weights[:, j].nonzero()[0]}

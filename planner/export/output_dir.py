@@ -103,7 +103,8 @@ def _remove_previous(out: Path) -> None:
 
 def _commit(tmp: Path, out: Path) -> None:
     """Give ``tmp``'s files the name ``out``: one rename when ``out`` is absent or empty, else file by
-    file with ``manifest.json`` last (an interruption leaves no manifest, so no complete-looking plan)."""
+    file with ``manifest.json`` last (an interruption leaves no manifest, so no complete-looking plan).
+    """
     if out.is_dir() and not any(out.iterdir()):
         out.rmdir()
     if not out.exists():

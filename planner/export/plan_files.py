@@ -195,7 +195,8 @@ def write_manifest(
     files: list[Path] | None = None,
 ) -> Path:
     """Write the manifest (inputs with checksums, every parameter, versions, privacy, time, and the
-    folder's other files); database passwords are redacted."""
+    folder's other files); database passwords are redacted.
+    """
     manifest = plan.manifest(privacy=privacy)
     if extra:
         manifest.update(extra)

@@ -58,7 +58,8 @@ class PublicContext:
 
 def public_name(ref: Any) -> str | None:
     """A source as a public file may name it: file name (and layer) without folders; URLs without
-    credentials."""
+    credentials.
+    """
     if ref is None:
         return None
     text = str(ref)

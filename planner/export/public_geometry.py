@@ -41,7 +41,8 @@ def _square_cells(cells: gpd.GeoDataFrame, size: float) -> np.ndarray:
 
 def _hex_origin(cells: gpd.GeoDataFrame, size: float) -> tuple[float, float]:
     """Origin ``(x0, y0)`` of a pointy-top hexagon grid (multiples of the width and of 1.5 sides),
-    estimated from the cells least cut by the study area."""
+    estimated from the cells least cut by the study area.
+    """
     half_w, half_side = size / 2.0, size / SQRT3 / 2.0
     full = SQRT3 / 2.0 * size * size
     area = cells.geometry.area.to_numpy()

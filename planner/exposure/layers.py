@@ -95,7 +95,8 @@ _FIELD_KEYS = {
 @dataclass(frozen=True)
 class LayerStyle:
     """How a layer is drawn: ``color`` (hex, colour-blind-safe palette), marker ``radius`` in
-    pixels, line ``weight`` in pixels and an ``icon`` name (Font Awesome)."""
+    pixels, line ``weight`` in pixels and an ``icon`` name (Font Awesome).
+    """
 
     color: str
     radius: float = 3.0
@@ -429,7 +430,8 @@ def map_layer(
 
 def known_layer_kinds(registry: Mapping[str, LayerSpec] | None = None) -> dict[str, str]:
     """Every layer kind a run accepts → what it is (the spec's title and description, or the note of
-    an :data:`EXTRA_KINDS` kind read without a spec), sorted by kind."""
+    an :data:`EXTRA_KINDS` kind read without a spec), sorted by kind.
+    """
     registry = registry if registry is not None else load_registry()
     kinds = {name: f"{spec.title}: {spec.description}".rstrip(": ") for name, spec in registry.items()}
     kinds.update({k: v for k, v in EXTRA_KINDS.items() if k not in kinds})

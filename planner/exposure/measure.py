@@ -158,7 +158,8 @@ def camera_viewsheds(
 
 def _weighted_sum(owner: np.ndarray, *, weights: np.ndarray, minlength: int) -> np.ndarray:
     """``np.bincount`` with weights, always float64 (NumPy gives int64 when ``owner`` is empty), so
-    the exposure columns' dtypes do not depend on the data (partitioned runs concatenate exactly)."""
+    the exposure columns' dtypes do not depend on the data (partitioned runs concatenate exactly).
+    """
     return np.bincount(owner, weights=weights, minlength=minlength).astype(np.float64, copy=False)
 
 

@@ -92,7 +92,8 @@ def fix_lamp(lamp_id: Any) -> FixLamp:
 
 def add_camera(point: Point, direction_deg: float, fov_deg: float = 90.0, range_m: float = 60.0) -> AddCamera:
     """Edit: a camera at ``point`` (analysis CRS) facing ``direction_deg`` with ``fov_deg`` and
-    ``range_m`` metres."""
+    ``range_m`` metres.
+    """
     check_positive(fov_deg, name="fov_deg", where="whatif.add_camera")
     check_positive(range_m, name="range_m", where="whatif.add_camera")
     return AddCamera(point, float(direction_deg) % 360.0, float(fov_deg), float(range_m))

@@ -106,7 +106,8 @@ def space_time_gistar(
     cube: np.ndarray, cells: gpd.GeoDataFrame, *, time_lag: int = 1
 ) -> tuple[np.ndarray, np.ndarray]:
     """Gi* z and two-sided p per (bin, cell): neighbours are the queen ring and the cell itself, in the
-    same bin and the previous ``time_lag`` bins (binary weights); global mean and variance over the cube."""
+    same bin and the previous ``time_lag`` bins (binary weights); global mean and variance over the cube.
+    """
     if not {"row", "col"} <= set(cells.columns):
         raise ConfigError("Emerging hot spots need square-grid cells with 'row' and 'col' (planner.grid).")
     rows, cols = cells["row"].to_numpy(int), cells["col"].to_numpy(int)

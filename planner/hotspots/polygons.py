@@ -201,7 +201,8 @@ def _split_by_peaks(geoms: np.ndarray, labels: np.ndarray, value: np.ndarray, ma
 def _halve_oversized(geoms: np.ndarray, labels: np.ndarray, max_cells: int) -> np.ndarray:
     """Cut every part of more than ``max_cells`` cells in two at the median of its longer extent
     (cell centroids, ties by position) and make each side's connected pieces parts of their own,
-    until no part is larger. Each cut leaves pieces of at most half (rounded up) the cells, so it ends."""
+    until no part is larger. Each cut leaves pieces of at most half (rounded up) the cells, so it ends.
+    """
     xy = shapely.get_coordinates(shapely.centroid(geoms))
     labels = labels.copy()
     next_label = int(labels.max()) + 1 if labels.size else 0
@@ -383,7 +384,8 @@ __all__ = [
 
 def hotspot_wards(hotspots: gpd.GeoDataFrame, wards: gpd.GeoDataFrame) -> dict[str, str]:
     """Ward of each hotspot: the ward (``ward_id``, else ``name``, else row number) holding most of
-    its area."""
+    its area.
+    """
     if not len(hotspots):
         return {}
     key = next((c for c in ("ward_id", "ward", "name") if c in wards.columns), None)

@@ -91,7 +91,8 @@ def significant_extent(
     knox: KnoxResult, *, alpha: float = 0.05, min_ratio: float = 1.0
 ) -> tuple[float, float]:
     """Radius (m) and duration (days) of the near-repeat window: the largest finite upper edges of the
-    distance and time bands with a significant excess (p ≤ alpha and Knox ratio > ``min_ratio``)."""
+    distance and time bands with a significant excess (p ≤ alpha and Knox ratio > ``min_ratio``).
+    """
     sig = (knox.p_value <= alpha) & (knox.knox_ratio_mean > min_ratio)
     sb, tb = np.array(knox.distance_breaks_m), np.array(knox.time_breaks_days)
     rows, cols = np.nonzero(sig)
@@ -116,7 +117,8 @@ def protection_zones(
 ) -> gpd.GeoDataFrame:
     """Circles around incidents of the last ``duration`` days before ``as_of`` (exclusive), sized from the
     significant near-repeat window; each with ``source_incident_id``, ``radius_m``, ``starts_on``,
-    ``expires_on`` (occurred_at + duration)."""
+    ``expires_on`` (occurred_at + duration).
+    """
     radius, days = significant_extent(knox, alpha=alpha)
     as_of_ts = pd.Timestamp(as_of)
     recent = incidents[

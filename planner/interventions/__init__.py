@@ -1,0 +1,3 @@
+"""Interventions: the evidence catalogue, what each measure reaches, costs per jurisdiction, rankings
+per hotspot and the portfolio under a budget.
+"""

@@ -169,7 +169,8 @@ def _under_lit(xy: np.ndarray, layers: dict[str, Any]) -> tuple[np.ndarray | Non
 
     With both a lux raster and a lamp layer, a place is under-lit when the raster says so and no
     working lamp of the layer stands within reach (the layer may be newer than the raster, e.g. a
-    what-if lamp)."""
+    what-if lamp).
+    """
     surface = layers.get("lighting")
     has_raster = surface is not None and hasattr(surface, "array") and hasattr(surface, "transform")
     lamps = layers.get("street_lights")
@@ -482,7 +483,8 @@ def group_shares(reach: Reach, flags: IncidentFlags) -> dict[str, dict[str, int]
 
 def groups_text(groups: dict[str, dict[str, int]]) -> str:
     """``Victims of the reached crimes: 62% women and girls, 48% aged 18–24.`` (largest group of each
-    kind; counts from the incidents' victim columns, unknowns left out)."""
+    kind; counts from the incidents' victim columns, unknowns left out).
+    """
     from planner.io.groups import group_label
 
     parts = []

@@ -67,7 +67,8 @@ RANK_RULES = {
 @dataclass(frozen=True)
 class DisplacementPrior:
     """Displacement/diffusion allowance (Guerette & Bowers 2009: displacement in 26%, diffusion in 27%
-    of observations; where displacement occurs it is smaller than the direct effect)."""
+    of observations; where displacement occurs it is smaller than the direct effect).
+    """
 
     p_displacement: float = 0.26
     p_diffusion: float = 0.27
@@ -632,7 +633,8 @@ def _ordinal(n: int) -> str:
 
 def _yield(g: pd.DataFrame, col: str, flag: str) -> tuple[pd.DataFrame, dict[str, str]]:
     """Move each ``flag`` row with a positive score below the last lower-ranked non-``flag`` row worth
-    at least SIMILAR_VALUE as much; returns the reordered rows and, by measure id, whom each yielded to."""
+    at least SIMILAR_VALUE as much; returns the reordered rows and, by measure id, whom each yielded to.
+    """
     order = list(range(len(g)))
     moved: dict[int, str] = {}
     for i in range(len(g)):

@@ -77,7 +77,8 @@ class CategoryMap:
 
     def map_values(self, series: pd.Series) -> tuple[pd.Series, pd.Series]:
         """(category of each value, whether a rule recognised it); unrecognised names keep their own
-        snake-case name and missing values are ``'unknown'``."""
+        snake-case name and missing values are ``'unknown'``.
+        """
         text = series.astype("string").str.strip()
         distinct = pd.Series(text.dropna().unique(), dtype="string")
         matched = [self.match(v) for v in distinct]  # each distinct name once, not every row
@@ -90,7 +91,8 @@ class CategoryMap:
 
     def coverage(self, series: pd.Series) -> tuple[float, int]:
         """Share of all values (blanks count as misses) a rule recognises, other than the catch-all
-        ``other``, and how many different categories they map to."""
+        ``other``, and how many different categories they map to.
+        """
         if len(series) == 0:
             return 0.0, 0
         counts = series.astype("string").str.strip().value_counts()

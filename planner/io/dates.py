@@ -120,7 +120,8 @@ def parse_dates(series: pd.Series, *, dayfirst: bool | None = None) -> tuple[pd.
 
 def parse_clock(series: pd.Series) -> pd.Series:
     """Time of day as a timedelta: ``'13:45'``, ``'13:45:10'``, ``'1:45 PM'`` or HHMM numbers
-    (``2230``, ``'0845'``, ``30`` = 00:30, as LAPD writes them); NaT where unreadable."""
+    (``2230``, ``'0845'``, ``30`` = 00:30, as LAPD writes them); NaT where unreadable.
+    """
     s = series.astype("string").str.strip().str.upper()
     parts = s.str.extract(r"^(\d{1,2}):(\d{2})(?::(\d{2}))?(?:\.\d+)?\s*([AP])?\.?M?\.?$")
     hh = pd.to_numeric(parts[0], errors="coerce")
@@ -196,7 +197,8 @@ def _with_time_of_day(
 
 def read_times(df: pd.DataFrame, cols: dict[str, str], *, dayfirst: bool | None = None) -> Times:
     """Parse the date role(s) in ``cols``: ``date`` (+ ``time`` or ``hour``), ``date_from``/``date_to``
-    (+ ``time_to``), or split ``year``/``month``[/``day``/``hour``/``minute``] columns."""
+    (+ ``time_to``), or split ``year``/``month``[/``day``/``hour``/``minute``] columns.
+    """
     start = cols.get("date", cols.get("date_from"))
     if start is not None:
         t, fmt = parse_dates(df[start], dayfirst=dayfirst)

@@ -214,7 +214,8 @@ def _main_date(df: pd.DataFrame, dates: list[ColumnProfile], source: str) -> Col
 
 def _paired(main: ColumnProfile, options: list[ColumnProfile]) -> ColumnProfile | None:
     """The option sharing the most header words with ``main`` (a generic name pairs with anything;
-    a report or window-end name pairs only with a column of its own kind)."""
+    a report or window-end name pairs only with a column of its own kind).
+    """
     stem = _stem(main)
     scored = []
     for p in options:
@@ -234,7 +235,8 @@ _WINDOW_START = frozenset({"from", "fr", "start", "first", "begin"})
 def _window_end(starts: list[ColumnProfile], ends: list[ColumnProfile]) -> ColumnProfile | None:
     """The end-of-window date of the main date (``starts[0]``) or of a start column beside it: the
     same header apart from the from/to words (``DATE_FROM``/``DATE_TO``, ``START_DATE``/``END_DATE``,
-    ``CMPLNT_FR_DT``/``CMPLNT_TO_DT``; ``date_single`` beside ``date_start``/``date_end``)."""
+    ``CMPLNT_FR_DT``/``CMPLNT_TO_DT``; ``date_single`` beside ``date_start``/``date_end``).
+    """
     for start in starts:
         same = [p for p in ends if _stem(p, _WINDOW_WORDS) == _stem(start, _WINDOW_WORDS)]
         if same:

@@ -338,7 +338,8 @@ def _incident_frame(
 ) -> gpd.GeoDataFrame:
     """Accepted rows with the canonical columns first; source columns that clash are renamed
     ``source_<name>``, except the id and category columns a role was read from (their values are
-    in ``incident_id`` and ``source_category``)."""
+    in ``incident_id`` and ``source_category``).
+    """
     cols, good = acc.cols, acc.good
     out = _plain(df).loc[good].copy()
     own = [c for c in ("incident_id", "category") if cols.get("id" if c == "incident_id" else c) == c]

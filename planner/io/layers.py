@@ -113,7 +113,8 @@ class LayerRef:
 def parse_layer_ref(ref: str) -> LayerRef:
     """``'lamps.csv@EPSG:2263'`` → path, no layer, CRS ``EPSG:2263``; ``'city.gpkg::lamps'`` → path
     and layer. The CRS suffix is the CRS of bare x/y coordinates in that file (vector formats carry
-    their own); a ``postgresql://user@host/db`` URL is not mistaken for one."""
+    their own); a ``postgresql://user@host/db`` URL is not mistaken for one.
+    """
     crs = None
     match = _CRS_SUFFIX.search(ref)
     if match:
@@ -125,7 +126,8 @@ def parse_layer_ref(ref: str) -> LayerRef:
 
 def split_layer_ref(ref: str) -> tuple[str, str | None]:
     """``'file.gpkg::layer'`` → ``('file.gpkg', 'layer')``; a plain path has no layer (a trailing
-    ``@CRS`` is dropped here; :func:`parse_layer_ref` keeps it)."""
+    ``@CRS`` is dropped here; :func:`parse_layer_ref` keeps it).
+    """
     found = parse_layer_ref(ref)
     return found.path, found.layer
 
@@ -159,7 +161,8 @@ def read_layers(refs: dict[str, str], *, analysis_crs: Any, crs: Any = None) -> 
 
 def _layer_for_kind(path: str, kind: str) -> str | None:
     """The layer of a multi-layer file (a GeoPackage) to read as ``kind``: the one named ``kind``;
-    a file with several layers and none of that name is an error listing them."""
+    a file with several layers and none of that name is an error listing them.
+    """
     if Path(path).suffix.lower() not in {".gpkg", ".sqlite"} or not Path(path).exists():
         return None
     import pyogrio

@@ -44,7 +44,8 @@ _MIB = 1024 * 1024
 class SourceLimits:
     """Caps on what one source may expand to (bytes after decompression, compression ratio, rows,
     vertices). The CLI default suits a city's incidents for years; the dashboard uses
-    :data:`UPLOAD_LIMITS`."""
+    :data:`UPLOAD_LIMITS`.
+    """
 
     max_bytes: int = 4 * 1024 * _MIB
     max_ratio: float = 100.0
@@ -146,7 +147,8 @@ def _xml_root(head: bytes) -> tuple[str | None, bool]:
 
 def sniff(path: Path) -> str:
     """What the first bytes of ``path`` are: ``gzip``, ``zip``, ``sqlite``, ``shp``, ``fgb``,
-    ``parquet``, ``ole``, ``tiff``, ``json``, ``xml:<root>``, ``vrt`` or ``text``."""
+    ``parquet``, ``ole``, ``tiff``, ``json``, ``xml:<root>``, ``vrt`` or ``text``.
+    """
     with path.open("rb") as fh:
         head = fh.read(_SNIFF_BYTES)
     stripped = head.lstrip(b"\xef\xbb\xbf \t\r\n")

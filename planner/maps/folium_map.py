@@ -163,7 +163,8 @@ def safe_colour(colour: str, default: str = "#999999") -> str:
 def _legend_html(title: str, items: list[tuple[str, str, str]]) -> str:
     """A fixed-position legend; ``items`` are (colour, label, shape) with shape 'box' or 'dot'.
 
-    Labels and the title are HTML-escaped and colours checked (layer names come from the user)."""
+    Labels and the title are HTML-escaped and colours checked (layer names come from the user).
+    """
     title = html.escape(title)
     items = [(safe_colour(c), html.escape(str(label)), shape) for c, label, shape in items]
     rows = "".join(
@@ -461,7 +462,8 @@ def _near_hotspots(gdf: gpd.GeoDataFrame, hotspots: gpd.GeoDataFrame) -> gpd.Geo
 
 def _deterministic_ids(m: Any) -> None:
     """Replace folium's random element ids by stable ones, so the same plan gives the same HTML
-    (reproducible exports, and st_folium keeps its state across reruns instead of remounting)."""
+    (reproducible exports, and st_folium keeps its state across reruns instead of remounting).
+    """
 
     def walk(element: Any) -> Any:
         yield element

@@ -28,7 +28,8 @@ OVERLAY_LEGEND = [
 def js_json(value: Any, *, serialised: bool = False) -> str:
     """JSON for a script (``value`` as JSON, or already JSON text with ``serialised=True``), with
     ``<``, ``>``, ``&`` and line separators escaped so text in it can never close the script
-    element or become markup."""
+    element or become markup.
+    """
     import json
 
     text = value if serialised else json.dumps(value)
@@ -68,7 +69,6 @@ def overlay_script(
         What a click does in the dashboard; popups only open in ``"select"`` mode, so they do not
         cover the lamp or camera just placed.
     """
-
     parts = [
         "(function () {",
         f"window.plannerClickMode = {js_json(click_mode)};",

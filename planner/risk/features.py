@@ -90,7 +90,8 @@ def _cells_in_view(
     cells: gpd.GeoDataFrame, cameras: gpd.GeoDataFrame, spec: LayerSpec, *, buildings: Any, samples: int
 ) -> np.ndarray:
     """Share of a regular lattice of points in each cell's bounding box (inside the cell) seen by a
-    camera; cells whose lattice misses them fall back to the centroid."""
+    camera; cells whose lattice misses them fall back to the centroid.
+    """
     from planner.exposure import camera_parameters
 
     geoms = np.asarray(cells.geometry.values)

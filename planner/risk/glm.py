@@ -165,7 +165,8 @@ def spatial_blocks(xy: np.ndarray, side_m: float) -> np.ndarray:
 def independent_columns(M: np.ndarray, candidates: np.ndarray, *, offset: int) -> np.ndarray:
     """The candidates (column ``offset + i`` of ``M``) that are not linear combinations of the
     first ``offset`` columns and of earlier kept candidates (identical operationalisations at two
-    distances, a layer duplicating another)."""
+    distances, a layer duplicating another).
+    """
     keep: list[int] = []
     base = np.column_stack([np.ones(len(M)), M[:, :offset]])
     q, _ = np.linalg.qr(base)

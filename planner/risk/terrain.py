@@ -173,7 +173,8 @@ class RiskTerrain(BaseEstimator):
     # ------------------------------------------------------------------ API
     def features(self, cells: gpd.GeoDataFrame, layers: Mapping[str, Any]) -> Features:
         """The candidate factors of ``cells`` with this model's distances (measure once, reuse in
-        :meth:`fit` and :meth:`predict`)."""
+        :meth:`fit` and :meth:`predict`).
+        """
         return risk_features(
             cells,
             layers,
@@ -311,7 +312,8 @@ class RiskTerrain(BaseEstimator):
 
     def _screen(self, data: _Prepared) -> np.ndarray:
         """Indices (into ``data.names``) of candidates with a non-zero elastic-net coefficient and
-        not linearly dependent on the covariates or each other; sets ``alpha_`` and ``screened_``."""
+        not linearly dependent on the covariates or each other; sets ``alpha_`` and ``screened_``.
+        """
         Z = (data.raw - data.raw.mean(axis=0)) / data.raw.std(axis=0)
         # Covariates are never penalised: screen against the offset plus their fitted effect.
         offset = data.offset
