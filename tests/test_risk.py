@@ -15,6 +15,7 @@ from sklearn.base import clone
 
 from planner.errors import ConfigError, InsufficientDataError, ValidationError
 from planner.risk import FACTOR_COLUMNS, RiskTerrain, risk_features
+from planner.risk.terrain import STABILITY_COLUMNS
 
 CRS = "EPSG:32630"
 X0, Y0, N, SIZE = 500000.0, 5700000.0, 40, 100.0
@@ -85,7 +86,7 @@ def fitted(town: tuple[gpd.GeoDataFrame, dict]) -> RiskTerrain:
 
 def test_planted_factors_recovered_with_covering_intervals(fitted: RiskTerrain) -> None:
     table = fitted.factors_
-    assert list(table.columns) == FACTOR_COLUMNS
+    assert list(table.columns) == [*FACTOR_COLUMNS, *STABILITY_COLUMNS]
     keys = {f"{r.factor}|{r.operationalisation}|{r.distance_m:g}": r for r in table.itertuples()}
     for key, rrv in TRUTH.items():
         assert key in keys, f"{key} not retained: {list(keys)}"
