@@ -454,30 +454,41 @@ def add_exposure(plan: Plan, *, client: Any = None) -> Plan:
 
 
 def add_risk(plan: Plan) -> Plan:
-    """Risk-terrain factors and the relative-risk surface (when there are layers)."""
+    """Risk terrain on its own fine grid (per crime type), projected onto the hotspot cells.
+
+    Adds ``risk_rrs`` to the cells, the factor table (``risk_factors``, one row per crime type and
+    factor with its stability verdict), the fine ``risk_rrs`` surface and ``params["risk"]``
+    (grid, distances, crime types, CPU and wall seconds of the stage).
+    """
     if not plan.layers:
         return plan
-    model = risk_model(plan.config)
-    features = model.features(plan.cells, plan.layers)  # measured once for fit and scores
-    model.fit(plan.cells, plan.layers, features=features)
-    scores = np.asarray(model.predict(plan.cells, plan.layers, features=features), dtype=float)
-    cells = plan.cells.assign(risk_rrs=scores)
+    from planner.risk.fine import fine_options, fit_fine_terrain
+
+    cpu0, wall0 = time.process_time(), time.perf_counter()
+    terrain = fit_fine_terrain(plan.incidents, plan.study_area, plan.layers, fine_options(plan.config))
+    scores = np.asarray(terrain.project(plan.cells, plan.layers), dtype=float)
+    surface = terrain.surface(plan.layers)
+    families = sorted({m.family_ for m in terrain.models.values()})
+    timing = {"cpu_s": round(time.process_time() - cpu0, 3), "wall_s": round(time.perf_counter() - wall0, 3)}
     return dataclasses.replace(
         plan,
-        risk_factors=model.factors_,
-        cells=cells,
-        surfaces={**plan.surfaces, "risk_rrs": model.to_surface(cells, scores=scores)},
-        params={**plan.params, "risk_family": getattr(model, "family_", None)},
+        risk_factors=terrain.factors,
+        cells=plan.cells.assign(risk_rrs=scores),
+        surfaces={**plan.surfaces, "risk_rrs": surface},
+        params={
+            **plan.params,
+            "risk_family": families[0] if len(families) == 1 else ", ".join(families),
+            "risk": {**terrain.params, "timing": timing},
+        },
     )
 
 
 def risk_model(config: RunConfig) -> Any:
-    """The risk-terrain estimator with the run's settings (unfitted)."""
+    """The risk-terrain estimator with the run's settings (unfitted), for cells given by the user."""
     from planner.risk import RiskTerrain
 
-    return RiskTerrain(
-        distances_m=tuple(config.risk_distances_m), family=config.risk_family, random_state=config.seed
-    )
+    distances = tuple(config.risk_distances_m) if config.risk_distances_m else (100.0, 200.0, 400.0)
+    return RiskTerrain(distances_m=distances, family=config.risk_family, random_state=config.seed)
 
 
 def add_recommendations(plan: Plan) -> Plan:

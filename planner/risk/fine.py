@@ -30,6 +30,7 @@ from scipy.spatial import cKDTree
 from planner._hours import has_time_of_day, night_flags
 from planner.errors import InsufficientDataError
 from planner.risk.terrain import RiskFeatures, RiskTerrain, lighting_layers
+from planner.surface import Surface
 
 logger = logging.getLogger(__name__)
 
@@ -121,6 +122,34 @@ class FineTerrain:
         mean = np.bincount(lat.owner, weights=risk, minlength=lat.n_cells) / np.maximum(n, 1)
         return _relative(mean, n > 0)
 
+    def surface(self, layers: Mapping[str, Any]) -> Surface:
+        """The relative risk score of the fine cells as a north-up raster (one pixel per cell)."""
+        from affine import Affine
+        from pyproj import CRS
+
+        p = self.cells.attrs["params"]
+        size, rows_n, cols_n = float(p["cell_size_m"]), int(p["n_rows"]), int(p["n_cols"])
+        arr = np.full((rows_n, cols_n), np.nan)
+        rows = rows_n - 1 - self.cells["row"].to_numpy()
+        arr[rows, self.cells["col"].to_numpy()] = self.cell_scores(layers)
+        return Surface(
+            array=arr,
+            transform=Affine(size, 0, float(p["x0"]), 0, -size, float(p["y0"]) + rows_n * size),
+            crs=CRS.from_user_input(self.cells.crs),
+            name="risk_rrs",
+            units="relative risk score (lowest cell = 1)",
+            params={
+                "cell_size_m": size,
+                "crimes": ";".join(self.models),
+                "factors": ";".join(
+                    f"{c}:{f}"
+                    for c, f in zip(
+                        self.factors.get("crime", []), self.factors.get("factor", []), strict=True
+                    )
+                ),
+            },
+        )
+
     def project(self, target: gpd.GeoDataFrame, layers: Mapping[str, Any]) -> np.ndarray:
         """Relative risk score per ``target`` cell: the mean over the lattice points inside it
         (the nearest point for a cell too small to hold one), the lowest cell = 1."""
@@ -175,6 +204,18 @@ def _night_of(incidents: gpd.GeoDataFrame, layers: Mapping[str, Any]) -> np.ndar
     if flags.isna().all():
         return None
     return flags.fillna(False).to_numpy(bool)
+
+
+def fine_options(config: Any) -> FineOptions:
+    """The :class:`FineOptions` of a run's :class:`~planner.config.RunConfig`."""
+    return FineOptions(
+        cell_size_m=config.risk_cell_size_m,
+        distances_m=tuple(config.risk_distances_m) if config.risk_distances_m else None,
+        family=config.risk_family,
+        zones=config.risk_zones,
+        min_incidents=config.risk_min_incidents,
+        seed=config.seed,
+    )
 
 
 def _model(options: FineOptions, distances: tuple[float, ...], zones: str | None) -> RiskTerrain:

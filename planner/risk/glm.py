@@ -292,6 +292,12 @@ class CountData:
         """The candidate ``j`` needs alongside it, or -1."""
         return self.requires[j] if self.requires else -1
 
+    @property
+    def wald_threshold(self) -> float:
+        """z² a term needs to enter and to stay: the BIC threshold log n. With clusters the z² is
+        cluster-robust, so a term must improve BIC even with its evidence measured that way."""
+        return float(np.log(len(self.y)))
+
     @cached_property
     def squared(self) -> np.ndarray:
         """The candidates squared (for the score statistics)."""
@@ -408,15 +414,15 @@ def _without(data: CountData, current: tuple[int, ...], j: int) -> tuple[int, ..
 
 
 def _weakest(data: CountData, current: tuple[int, ...], fit: _Fit) -> int | None:
-    """The current term with the smallest Wald z², when that is below the BIC threshold log n
-    (the z² are cluster-robust when the data have clusters)."""
+    """The current term with the smallest Wald z², when that is below the threshold (log n, or
+    with clusters the cluster-robust ``data.wald_threshold``)."""
     if not current or fit.z2 is None:
         return None
     k = 1 + data.base.shape[1]
     needed = {data.required(j) for j in current}
     z2 = np.where([j in needed for j in current], np.inf, fit.z2[k:])  # a required term stays
     i = int(np.argmin(z2))
-    return current[i] if z2[i] < np.log(len(data.y)) else None
+    return current[i] if z2[i] < data.wald_threshold else None
 
 
 def stepwise_bic(
@@ -425,7 +431,8 @@ def stepwise_bic(
     """Bidirectional stepwise search by BIC; at most one candidate per group (layer).
 
     Each step first tries to drop the term with the smallest Wald z² (when z² < log n, the BIC
-    threshold); otherwise it adds the first of the ``refit_top`` best candidates by score (Rao)
+    threshold; with clusters, when its cluster-robust z² is below ``data.wald_threshold``);
+    otherwise it adds the first of the ``refit_top`` best candidates by score (Rao)
     statistic — one matrix product for all of them — that lowers BIC when refitted (warm-started
     from the current fit). Score and Wald statistics approximate the likelihood-ratio ones the
     full search would refit, at a fraction of the cost; every accepted move is checked by its
@@ -447,14 +454,14 @@ def stepwise_bic(
 
 
 def _strong(data: CountData, move: tuple[int, ...], j: int, fit: _Fit) -> bool:
-    """With clusters: the term ``j`` the move adds has a cluster-robust z² of at least log n (a
-    term it requires comes along whatever its own z²)."""
+    """With clusters: the term ``j`` the move adds has a cluster-robust z² of at least
+    ``data.wald_threshold`` (a term it requires comes along whatever its own z²)."""
     if data.clusters is None:
         return True
     if fit.z2 is None:
         return False
     k = 1 + data.base.shape[1]
-    return bool(fit.z2[k + move.index(j)] >= np.log(len(data.y)))
+    return bool(fit.z2[k + move.index(j)] >= data.wald_threshold)
 
 
 def _next_move(
