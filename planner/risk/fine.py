@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import math
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -28,7 +29,7 @@ import pandas as pd
 from scipy.spatial import cKDTree
 
 from planner._hours import has_time_of_day, night_flags
-from planner.errors import InsufficientDataError
+from planner.errors import InsufficientDataError, PlannerWarning
 from planner.risk.terrain import RiskFeatures, RiskTerrain, lighting_layers
 from planner.surface import Surface
 
@@ -259,7 +260,10 @@ def fit_fine_terrain(
 
     options = options or FineOptions()
     size, rule = (float(options.cell_size_m), "given") if options.cell_size_m else fine_cell_size(study_area)
-    cells = grid.grid_from_boundary(study_area, cell_size_m=size)
+    with warnings.catch_warnings():
+        # a large frame is this grid's purpose, not a mistake to warn the user about
+        warnings.filterwarnings("ignore", message="The grid frame has", category=PlannerWarning)
+        cells = grid.grid_from_boundary(study_area, cell_size_m=size)
     distances = tuple(options.distances_m) if options.distances_m else auto_distances(size)
     zones = options.zones if options.zones and options.zones in layers else None
     groups = crime_groups(incidents, min_incidents=options.min_incidents)
