@@ -67,6 +67,11 @@ class RunConfig(BaseModel):
         description="Hot areas of more cells are split at their peaks into places small enough to act on; "
         "None keeps every connected hot area whole.",
     )
+    hotspot_surface: Literal["auto", "gistar"] = Field(
+        "auto",
+        description="Which surface picks the hotspot cells: 'auto' = the one that best predicted a later year "
+        "in a rolling yearly backtest (when dates allow), 'gistar' = always the Gi* significance rule.",
+    )
     hotspot_split_by: Literal["kde", "gi_z", "n_incidents"] = Field(
         "kde", description="Cell value whose peaks split large hot areas."
     )

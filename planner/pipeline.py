@@ -193,6 +193,7 @@ def compute_hotspots(
     ``count(cells)`` replaces the in-memory cell counts (the Dask engine counts on its workers).
     """
     from planner import grid
+    from planner.evaluate import forecast
     from planner.hotspots import concentration, gistar, kde, polygons
 
     if len(incidents) < MIN_INCIDENTS:
@@ -216,13 +217,15 @@ def compute_hotspots(
     cells = gistar.gistar_cells(
         cells, value="n_incidents", neighbourhood=config.neighbourhood, fdr=config.fdr, q=config.q
     )
+    cells, surface = forecast.hotspot_surface(incidents, cells, config)  # best-validated surface
     hotspots, cells = polygons.hotspots_from_cells(
-        cells,
+        surface.for_polygons(cells),
         incidents,
         min_bin=config.min_bin,
         max_cells=config.max_hotspot_cells,
         split_by=config.hotspot_split_by,
     )
+    cells = surface.restore(cells)
     params = {
         "cell_size_m": float(cell_size),
         "cell_size_rule": "given" if config.cell_size_m else "automatic (shorter side of study area / 50)",
@@ -240,6 +243,7 @@ def compute_hotspots(
         "hotspot_split_by": config.hotspot_split_by,
         "n_hotspots": len(hotspots),
         "concentration": concentration.concentration_summary(cells["n_incidents"]),
+        "hotspot_surface": surface.params,
     }
     return HotspotResult(cells, hotspots, {"density": density}, params)
 
