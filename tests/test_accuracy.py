@@ -170,7 +170,7 @@ def test_cli_backtest(tmp_path, capsys):
     assert methods == {"naive", "counts", "kde_narrow", "kde", "kde_wide", "gistar"}  # combined needs 2 years
     assert payload["params"]["test_split"] == "2021-01-01"
     assert payload["choice"]["surface"] in methods
-    hot = [r for r in payload["scores"] if r["method"] == "naive" and r["coverage"] == 0.01][0]
+    hot = next(r for r in payload["scores"] if r["method"] == "naive" and r["coverage"] == 0.01)
     assert hot["n_places"] >= 1 and hot["hit_rate"] >= 30 / 50  # last year's hot corner holds this year's 30
     assert hot["pai"] == pytest.approx(hot["hit_rate"] / hot["area_share"])
 

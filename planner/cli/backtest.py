@@ -135,7 +135,9 @@ def register(app: typer.Typer) -> None:
             try:
                 test_split = pd.Timestamp(split_date)
             except (TypeError, ValueError):
-                raise ConfigError(f"--split-date {split_date!r} is not a date; use e.g. 2017-01-01.") from None
+                raise ConfigError(
+                    f"--split-date {split_date!r} is not a date; use e.g. 2017-01-01."
+                ) from None
         splits = forecast.yearly_splits(incidents["occurred_at"], last=test_split)
         if not splits:
             raise InsufficientDataError(
