@@ -9,8 +9,9 @@ with ``w_p`` the area (m²) each point stands for and ``x_p`` the factors measur
 (inside a car park or not, in a camera's view or not, on an unlit street or not). Because β
 describes the intensity at a place and not a cell average, the same β is estimated whatever the
 cell size: cells only decide how the incidents are counted. (The usual cell model
-``log μ_i = β₀ + x̄_i·β`` on cell shares ``x̄_i`` inflates large effects when cells are partly
-exposed, since the mean of ``exp`` is not the ``exp`` of the mean.)
+``log μ_i = β₀ + x̄_i·β`` on cell shares ``x̄_i`` misestimates large effects when cells are partly
+exposed, since the mean of ``exp`` is not the ``exp`` of the mean; ``tests/test_risk_model.py``
+shows a true 10 coming out near 7.)
 
 Fitted by Fisher scoring with step halving, Poisson or NB2 (dispersion ``alpha``: variance
 ``μ + alpha·μ²``); intervals are cluster-robust (sandwich, clusters of count rows; never narrower
