@@ -469,7 +469,13 @@ def add_risk(plan: Plan) -> Plan:
     from planner.risk.fine import fine_options, fit_fine_terrain
 
     cpu0, wall0 = time.process_time(), time.perf_counter()
-    terrain = fit_fine_terrain(plan.incidents, plan.study_area, plan.layers, fine_options(plan.config))
+    try:
+        terrain = fit_fine_terrain(plan.incidents, plan.study_area, plan.layers, fine_options(plan.config))
+    except InsufficientDataError as exc:
+        note = f"Risk terrain skipped: {exc}"
+        return dataclasses.replace(
+            plan, params={**plan.params, "risk": {"skipped": str(exc)}}, warnings=[*plan.warnings, note]
+        )
     scores = np.asarray(terrain.project(plan.cells, plan.layers), dtype=float)
     surface = terrain.surface(plan.layers)
     families = sorted({m.family_ for m in terrain.models.values()})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import geopandas as gpd
@@ -221,9 +222,23 @@ def test_cli_risk_on_chicago_writes_rrv_table(tmp_path: Path, capsys) -> None:
     assert (tmp_path / "out" / "risk.tif").exists()
 
 
+def _incidents_of(cells: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """One robbery point per counted incident, spread inside its cell (seeded)."""
+    rng = np.random.default_rng(4)
+    counts = cells["n_incidents"].to_numpy()
+    bounds = cells.geometry.bounds.to_numpy()[np.repeat(np.arange(len(cells)), counts)]
+    x = rng.uniform(bounds[:, 0], bounds[:, 2])
+    y = rng.uniform(bounds[:, 1], bounds[:, 3])
+    return gpd.GeoDataFrame(
+        {"category": np.full(len(x), "robbery")}, geometry=gpd.points_from_xy(x, y), crs=CRS
+    )
+
+
 def test_pipeline_stages_add_exposure_and_risk(town) -> None:
     """``pipeline.add_exposure`` then ``add_risk`` (as ``planner run`` calls them) put exposure
-    columns and ``risk_rrs`` on the cells and a risk_factors table on the plan."""
+    columns and ``risk_rrs`` on the cells and a risk_factors table on the plan; the risk terrain is
+    fitted on its own 50 m grid (a 16 km² town) and projected onto the plan's 100 m cells. Too few
+    incidents skip the stage with a note instead of failing the run."""
     from planner import pipeline
     from planner.config import RunConfig
     from planner.plan import Plan
@@ -235,7 +250,7 @@ def test_pipeline_stages_add_exposure_and_risk(town) -> None:
     plan = Plan(
         config=RunConfig(),
         crs=cells.crs,
-        incidents=gpd.GeoDataFrame(geometry=[], crs=CRS),
+        incidents=_incidents_of(cells),
         quarantine=pd.DataFrame(),
         ingest_report={},
         study_area=gpd.GeoDataFrame(geometry=[cells.union_all()], crs=CRS),
@@ -246,8 +261,12 @@ def test_pipeline_stages_add_exposure_and_risk(town) -> None:
     plan = pipeline.add_risk(pipeline.add_exposure(plan))
     assert "street_lights__lit_share" in plan.cells and "street_lights__lit_share" in plan.hotspots
     assert plan.cells["risk_rrs"].min() == pytest.approx(1.0)
-    assert {"factor", "rrv", "rrv_low", "rrv_high"} <= set(plan.risk_factors.columns)
+    assert {"factor", "rrv", "rrv_low", "rrv_high", "verdict", "crime"} <= set(plan.risk_factors.columns)
     assert "licensed_premises" in set(plan.risk_factors["factor"])
+    assert plan.params["risk"]["cell_size_m"] == 50.0 and set(plan.params["risk"]["groups"]) == {"robbery"}
+    assert plan.params["risk"]["timing"]["cpu_s"] > 0
+    few = pipeline.add_risk(dataclasses.replace(plan, incidents=plan.incidents.iloc[:20]))
+    assert "skipped" in few.params["risk"] and any("Risk terrain skipped" in w for w in few.warnings)
 
 
 @pytest.mark.parametrize(("family", "alpha"), [("poisson", 1.0), ("negative_binomial", 0.5)])

@@ -59,6 +59,13 @@ class RiskFeatures:
     zone_points: pd.DataFrame = field(default_factory=pd.DataFrame)
     points: dict[str, np.ndarray] = field(default_factory=dict)
     _filled: tuple[list[str], np.ndarray, pd.Series] | None = field(default=None, repr=False)
+    _centres: np.ndarray | None = field(default=None, repr=False)
+
+    def centres(self, cells: gpd.GeoDataFrame) -> np.ndarray:
+        """Centroids of the cells these features were measured on (computed once)."""
+        if self._centres is None or len(self._centres) != len(cells):
+            self._centres = cell_centroids(cells)
+        return self._centres
 
     def __iter__(self) -> Any:
         return iter((self.X, self.meta))
@@ -154,7 +161,7 @@ def fit_data(
     names, values, _ = feats.filled()
     raw = values[keep]
     groups = [str(feats.meta.loc[n, "factor"]) for n in names]
-    blocks = glm.spatial_blocks(cell_centroids(cells)[keep], block_m)
+    blocks = glm.spatial_blocks(feats.centres(cells)[keep], block_m)
     source = np.arange(len(names))
     if len(columns) == 1:
         return FitData(

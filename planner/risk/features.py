@@ -261,55 +261,65 @@ def _polygon_candidates(acc: _Candidates, name: str, layer: gpd.GeoDataFrame, sp
         share = acc.lattice.share(_near_polygon(acc.lattice, name, tree, 0.0))
         unit = "inside (1/0)" if acc.lattice.single else "share of the cell inside"
     acc.add(name, "area_share", 0.0, share, unit=unit, spec=spec, deficit=spec.deficit)
-    if not acc.wants(name, "proximity"):
+    if not acc.wants(name, "proximity") or not acc.distances_m:
         return
+    reach = max(acc.distances_m)
+    dist = acc.lattice.memo(
+        ("polygon-distance", name, len(feats), reach), lambda: _polygon_distance(acc.lattice, tree, reach)
+    )
     for d in acc.distances_m:
         if acc.wanted is not None and candidate_key(name, "proximity", d) not in acc.wanted:
             continue
-        share = acc.lattice.share(_near_polygon(acc.lattice, name, tree, d))
+        share = acc.lattice.share(dist <= d)
         acc.add(name, "proximity", d, share, unit=acc.within_unit(d), spec=spec, deficit=spec.deficit)
 
 
+def _polygon_distance(lattice: Lattice, tree: shapely.STRtree, reach_m: float) -> np.ndarray:
+    """Distance (m) from each lattice point to the nearest polygon (0 inside), ∞ beyond ``reach_m``."""
+    (pi, _), dist = tree.query_nearest(
+        lattice.shapely_points(), max_distance=reach_m, return_distance=True, all_matches=False
+    )
+    out = np.full(len(lattice.xy), np.inf)
+    out[pi] = dist
+    return out
+
+
 def _near_polygon(lattice: Lattice, name: str, tree: shapely.STRtree, d: float) -> np.ndarray:
-    """Flags: the lattice point is inside (``d = 0``) or within ``d`` metres of a polygon."""
+    """Flags: the lattice point is inside a polygon (``d = 0``)."""
 
     def flags() -> np.ndarray:
-        pts = lattice.shapely_points()
-        if d > 0:
-            pi, _ = tree.query(pts, predicate="dwithin", distance=d)
-        else:
-            pi, _ = tree.query(pts, predicate="within")
-        out = np.zeros(len(pts), dtype=bool)
+        pi, _ = tree.query(lattice.shapely_points(), predicate="within")
+        out = np.zeros(len(lattice.xy), dtype=bool)
         out[pi] = True
         return out
 
     return lattice.memo(("polygon", name, len(tree.geometries), float(d)), flags)
 
 
-def _street_distance(lattice: Lattice, streets: Any) -> tuple[np.ndarray | None, float]:
-    """Distance from each lattice point to the nearest street, and how near counts as "on a
-    street" (25 m, or half the diagonal between neighbouring points when that is larger)."""
+def _on_street(lattice: Lattice, streets: Any) -> np.ndarray | None:
+    """Flags: the lattice point is on a street — within 25 m of a street line, or half the
+    diagonal between neighbouring points when that is larger (None without streets)."""
     if not isinstance(streets, gpd.GeoDataFrame) or not len(streets):
-        return None, ON_STREET_MIN_M
+        return None
+    near_m = max(ON_STREET_MIN_M, lattice.spacing_m / np.sqrt(2.0))
 
-    def nearest() -> np.ndarray:
-        (_, _), dist = shapely.STRtree(np.asarray(streets.geometry.values)).query_nearest(
-            lattice.shapely_points(), return_distance=True, all_matches=False
-        )
-        return dist
+    def flags() -> np.ndarray:
+        tree = shapely.STRtree(np.asarray(streets.geometry.values))
+        pi, _ = tree.query(lattice.shapely_points(), predicate="dwithin", distance=near_m)
+        out = np.zeros(len(lattice.xy), dtype=bool)
+        out[pi] = True
+        return out
 
-    return lattice.memo(("streets", id(streets)), nearest), max(
-        ON_STREET_MIN_M, lattice.spacing_m / np.sqrt(2.0)
-    )
+    return lattice.memo(("streets", id(streets), near_m), flags)
 
 
 @dataclass(frozen=True)
 class _LampContext:
-    """What lamp candidates need besides the lamps: cell lit shares and street distances."""
+    """What lamp candidates need besides the lamps: cell lit shares and which points are on a
+    street."""
 
     lit_share: np.ndarray | None
-    street_dist: np.ndarray | None
-    on_street_m: float
+    on_street: np.ndarray | None
 
 
 def _lamp_candidates(
@@ -325,14 +335,14 @@ def _lamp_candidates(
         unit = "share of street length lit"
         acc.add(name, "coverage", spec.radius_m, ctx.lit_share, unit=unit, spec=spec, deficit=False)
     acc.points(f"{name}_broken", xy[~working], spec, deficit=True)
-    if ctx.street_dist is None or not acc.wants(name, "unlit_street"):
+    if ctx.on_street is None or not acc.wants(name, "unlit_street"):
         return
     points = acc.lattice.xy
     lamp_d = acc.lattice.memo(
         ("lamps", name, int(working.sum()), float(xy[working].sum())),
         lambda: cKDTree(xy[working]).query(points, k=1)[0] if working.any() else np.full(len(points), np.inf),
     )
-    on_street = ctx.street_dist <= ctx.on_street_m
+    on_street = ctx.on_street
     for d in acc.distances_m:
         dark = acc.lattice.share(on_street & (lamp_d > d))
         unit = (
@@ -407,7 +417,6 @@ class _Options:
 
 def _measure(acc: _Candidates, layers: Mapping[str, Any], opts: _Options) -> None:
     """Every candidate of every risk-candidate layer into ``acc``."""
-    streets: tuple[np.ndarray | None, float] | None = None
     for name, layer in layers.items():
         spec = opts.registry.get(name)
         if spec is None or not spec.risk_candidate:
@@ -425,10 +434,10 @@ def _measure(acc: _Candidates, layers: Mapping[str, Any], opts: _Options) -> Non
         elif spec.acts_as == "coverage" and spec.fields.status:
             col = f"{name}__lit_share"
             lit = opts.lit[col].to_numpy(float) if opts.lit is not None and col in opts.lit else None
-            if streets is None and acc.wants(name, "unlit_street"):
-                streets = _street_distance(acc.lattice, layers.get("streets"))
-            dist, on_m = streets if streets is not None else (None, ON_STREET_MIN_M)
-            _lamp_candidates(acc, name, layer, spec, _LampContext(lit, dist, on_m))
+            on_street = (
+                _on_street(acc.lattice, layers.get("streets")) if acc.wants(name, "unlit_street") else None
+            )
+            _lamp_candidates(acc, name, layer, spec, _LampContext(lit, on_street))
         elif spec.acts_as == "viewshed":
             if acc.wants(name, "coverage"):
                 share = _in_view(layer, spec, buildings=opts.buildings, lattice=acc.lattice)

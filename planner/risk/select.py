@@ -57,6 +57,11 @@ class Problem:
         return np.vstack([top, top * ~self.night_only[idx]])
 
     @cached_property
+    def raw_squared(self) -> np.ndarray:
+        """``raw`` squared (for the score statistics), made once."""
+        return self.raw * self.raw
+
+    @cached_property
     def X(self) -> np.ndarray:
         """Every candidate column (made on demand: the screen needs them all)."""
         return self.columns(np.arange(len(self.names)))
@@ -111,16 +116,18 @@ def score_stats(problem: Problem, mu: np.ndarray, columns: np.ndarray) -> np.nda
     """Poisson score statistic of each candidate column added alone to the fit with means ``mu``
     (centred on the fit's weighted mean; a cheap ranking, not a test)."""
     idx = np.asarray(columns, dtype=int)
-    C = problem.raw[:, problem.source[idx]]
+    src = problem.source[idx]
     resid = problem.y - mu
     n = problem.raw.shape[0]
     if problem.stacked:  # night rows see every column; day rows only the all-hours ones
         day = ~problem.night_only[idx]
-        u = resid[:n] @ C + (resid[n:] @ C) * day
-        s1 = mu[:n] @ C + (mu[n:] @ C) * day
-        s2 = mu[:n] @ (C * C) + (mu[n:] @ (C * C)) * day
+        both = np.vstack([resid[:n], resid[n:], mu[:n], mu[n:]])
+        sums = (both @ problem.raw)[:, src]
+        squares = (np.vstack([mu[:n], mu[n:]]) @ problem.raw_squared)[:, src]
+        u, s1, s2 = sums[0] + sums[1] * day, sums[2] + sums[3] * day, squares[0] + squares[1] * day
     else:
-        u, s1, s2 = resid @ C, mu @ C, mu @ (C * C)
+        sums = (np.vstack([resid, mu]) @ problem.raw)[:, src]
+        u, s1, s2 = sums[0], sums[1], (mu @ problem.raw_squared)[src]
     u = u - s1 * float(resid.sum()) / float(mu.sum())
     return u**2 / np.maximum(s2 - s1**2 / float(mu.sum()), 1e-12)
 
