@@ -73,6 +73,58 @@ def _print_report(scores: Any, choice: Any, test: dict[str, Any], info: dict[str
         typer.echo("On the test year nothing beat last year's counts at every coverage.")
 
 
+def _test_split(incidents: Any, split_date: str | None) -> Any:
+    """``--split-date`` as a timestamp (default: the latest yearly split)."""
+    import pandas as pd
+
+    if split_date is None:
+        return default_split(incidents)
+    try:
+        return pd.Timestamp(split_date)
+    except (TypeError, ValueError):
+        raise ConfigError(f"--split-date {split_date!r} is not a date; use e.g. 2017-01-01.") from None
+
+
+def _run(
+    cfg: Any, *, split_date: str | None, coverages: tuple[float, ...], layer_crs: str | None
+) -> tuple[Any, Any, dict[str, Any], dict[str, Any]]:
+    """Read, backtest, choose on the validation years, score on the test year."""
+    from planner import grid
+    from planner.evaluate import forecast
+    from planner.io import read_layers
+
+    for c in coverages:
+        if not 0 < c <= 1:
+            raise ConfigError(f"--coverage {c} must be a fraction of the area in (0, 1], e.g. 0.01.")
+    incidents, study_area = opt.load_incidents(cfg)
+    test_split = _test_split(incidents, split_date)
+    splits = forecast.yearly_splits(incidents["occurred_at"], last=test_split)
+    if not splits:
+        raise InsufficientDataError(
+            f"--split-date {test_split.date()} leaves less than a year of incidents before it; choose a later date."
+        )
+    layers = None
+    if cfg.layers:
+        layers = read_layers(cfg.layers, analysis_crs=incidents.crs, crs=layer_crs or incidents.crs)
+    cs = cfg.cell_size_m or grid.auto_cell_size(study_area, n_incidents=len(incidents))
+    cells = grid.grid_from_boundary(study_area, cell_size_m=cs, kind=cfg.grid_kind)
+    options = forecast.ForecastOptions(
+        coverages=tuple(sorted({*coverages, *forecast.CHOICE_COVERAGES})), layers=layers
+    )
+    every = forecast.rolling_backtest(incidents, cells, splits=splits, options=options)
+    test_key = str(test_split.date())
+    validation = every[every["split"] < test_key]
+    choice = forecast.choose_surface(validation if len(validation) else every)
+    scores = every[every["coverage"].round(6).isin([round(c, 6) for c in coverages])]
+    info = {
+        "n_cells": len(cells),
+        "cell_size_m": float(cs),
+        "validation": sorted(validation["split"].unique().tolist()),
+        "layers": sorted(layers or {}),
+    }
+    return scores, choice, _test_verdict(scores, choice, test_key, coverages), info
+
+
 def register(app: typer.Typer) -> None:
     """Add the ``backtest`` command to ``app``."""
 
@@ -105,12 +157,6 @@ def register(app: typer.Typer) -> None:
         """Score last year's counts, KDE at three bandwidths, Gi*, the risk terrain (with --layer) and
         a combined model by hit rate, PAI and PEI on rolling yearly splits; choose one on the
         validation years and check it on the test year against last year's counts."""
-        import pandas as pd
-
-        from planner import grid
-        from planner.evaluate import forecast
-        from planner.io import read_layers
-
         cfg = opt.build_config(
             **opt.ingest_options(
                 incidents=path,
@@ -124,51 +170,13 @@ def register(app: typer.Typer) -> None:
             cell_size_m=cell_size_m,
             layers=opt.parse_layers(layer),
         )
-        incidents, study_area = opt.load_incidents(cfg)
         coverages = tuple(coverage or (0.01, 0.02, 0.05))
-        for c in coverages:
-            if not 0 < c <= 1:
-                raise ConfigError(f"--coverage {c} must be a fraction of the area in (0, 1], e.g. 0.01.")
-        if split_date is None:
-            test_split = default_split(incidents)
-        else:
-            try:
-                test_split = pd.Timestamp(split_date)
-            except (TypeError, ValueError):
-                raise ConfigError(
-                    f"--split-date {split_date!r} is not a date; use e.g. 2017-01-01."
-                ) from None
-        splits = forecast.yearly_splits(incidents["occurred_at"], last=test_split)
-        if not splits:
-            raise InsufficientDataError(
-                f"--split-date {test_split.date()} leaves less than a year of incidents before it; "
-                "choose a later date."
-            )
-        layers = (
-            read_layers(cfg.layers, analysis_crs=incidents.crs, crs=layer_crs or incidents.crs)
-            if cfg.layers
-            else None
+        scores, choice, test, info = _run(
+            cfg, split_date=split_date, coverages=coverages, layer_crs=layer_crs
         )
-        cs = cfg.cell_size_m or grid.auto_cell_size(study_area, n_incidents=len(incidents))
-        cells = grid.grid_from_boundary(study_area, cell_size_m=cs, kind=cfg.grid_kind)
-        options = forecast.ForecastOptions(
-            coverages=tuple(sorted({*coverages, *forecast.CHOICE_COVERAGES})), layers=layers
-        )
-        every = forecast.rolling_backtest(incidents, cells, splits=splits, options=options)
-        test_key = str(test_split.date())
-        validation = every[every["split"] < test_key]
-        choice = forecast.choose_surface(validation if len(validation) else every)
-        scores = every[every["coverage"].round(6).isin([round(c, 6) for c in coverages])]
-        test = _test_verdict(scores, choice, test_key, coverages)
-        info = {
-            "n_cells": len(cells),
-            "cell_size_m": float(cs),
-            "validation": sorted(validation["split"].unique().tolist()),
-            "layers": sorted(layers or {}),
-        }
         if as_json:
             payload = {
-                "params": {**info, "test_split": test_key, "coverages": list(coverages)},
+                "params": {**info, "test_split": test["split"], "coverages": list(coverages)},
                 "scores": json.loads(scores.to_json(orient="records")),
                 "choice": choice.to_dict(),
                 "test": test,
