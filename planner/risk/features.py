@@ -464,8 +464,7 @@ def risk_features(
     registry: Mapping[str, LayerSpec] | None = None,
     occlusion: bool = True,
     view_samples: int = 3,
-    samples: int = 1,
-    lattice: Lattice | None = None,
+    samples: int | Lattice = 1,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Candidate risk factors for every cell.
 
@@ -486,14 +485,13 @@ def risk_features(
     view_samples : int
         With ``samples = 1``, camera coverage is the share of a ``view_samples`` ×
         ``view_samples`` lattice of points in each cell that a camera sees.
-    samples : int
+    samples : int or Lattice
         Measure each cell on a ``samples`` × ``samples`` lattice of points and report the share of
         the cell meeting each candidate (within ``d``, inside, in view, on an unlit street; camera
         coverage uses the same lattice). 1 = at the cell centre (1/0 flags). With a lattice,
-        density is counted only at distances of at least the cell side.
-    lattice : Lattice, optional
-        The ``samples`` lattice of these cells when already made (:func:`cell_lattice`); its
-        measurement cache is then shared with :func:`point_features` on the same lattice.
+        density is counted only at distances of at least the cell side. A :class:`Lattice` of
+        these cells (:func:`cell_lattice`) is used as it is, and its measurement cache is then
+        shared with :func:`point_features` on the same lattice.
 
     Returns
     -------
@@ -505,18 +503,18 @@ def risk_features(
     """
     registry = registry if registry is not None else load_registry()
     require_projected(cells, what="cells passed to risk terrain")
-    lattice = lattice if lattice is not None else cell_lattice(cells, int(samples))
+    lattice = samples if isinstance(samples, Lattice) else cell_lattice(cells, int(samples))
     acc = _Candidates(
         lattice,
         cell_centroids(cells),
         cells,
         tuple(float(d) for d in distances_m),
         tuple(operationalisations),
-        min_density_m=lattice.spacing_m * int(samples) if int(samples) > 1 else 0.0,
+        min_density_m=0.0 if lattice.single else float(np.sqrt(np.median(cells.geometry.area))),
     )
     lit = _lit_shares(cells, layers, registry) if lattice.single else None
     buildings = _buildings(layers, occlusion)
-    if int(samples) <= 1 and "cameras" in layers:
+    if lattice.single and "cameras" in layers:
         # cameras on their own lattice (a centre alone rarely falls in a narrow view)
         view = _Candidates(cell_lattice(cells, int(view_samples)), acc.centres, cells, (), ())
         _measure(view, {"cameras": layers["cameras"]}, _Options(registry, buildings, None))

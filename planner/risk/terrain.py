@@ -206,8 +206,7 @@ class RiskTerrain(BaseEstimator):
             operationalisations=self.operationalisations,
             occlusion=self.occlusion,
             view_samples=int(self.view_samples),
-            samples=int(self.samples),
-            lattice=lattice,
+            samples=lattice,
         )
         out = RiskFeatures(X, meta, lattice)
         zone_layer = layers.get(self.zones) if self.zones else None
