@@ -227,7 +227,9 @@ def test_fine_terrain_chooses_its_cell_and_distances():
     small = gpd.GeoDataFrame(geometry=[shapely.box(X0, Y0, X0 + 8000, Y0 + 8000)], crs=CRS)
     large = gpd.GeoDataFrame(geometry=[shapely.box(X0, Y0, X0 + 25_000, Y0 + 25_000)], crs=CRS)
     assert fine_cell_size(small)[0] == 50.0  # 25,600 cells
-    assert fine_cell_size(large)[0] == 100.0
+    assert fine_cell_size(large)[0] == 100.0  # 62,500 cells
+    region = gpd.GeoDataFrame(geometry=[shapely.box(X0, Y0, X0 + 50_000, Y0 + 50_000)], crs=CRS)
+    assert fine_cell_size(region)[0] == 150.0  # 250,000 cells at 100 m; 111,111 at 150 m
     assert auto_distances(50.0) == (12.5, 25.0, 37.5, 50.0, 75.0, 100.0, 150.0, 200.0, 300.0, 400.0)
     inc = pd.DataFrame({"category": ["a"] * 150 + ["b"] * 20})
     groups = crime_groups(inc, min_incidents=100)

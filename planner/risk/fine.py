@@ -37,6 +37,8 @@ logger = logging.getLogger(__name__)
 
 FINE_SIZES_M = (50.0, 75.0, 100.0)
 MAX_FINE_CELLS = 40_000
+LARGE_SIZES_M = (150.0, 200.0, 250.0, 500.0)
+MAX_LARGE_CELLS = 150_000
 DISTANCE_MULTIPLES = (0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 4.0, 6.0, 8.0)
 SAMPLES = 2
 MIN_GROUP_INCIDENTS = 100
@@ -45,13 +47,22 @@ ALL = "all incidents"
 
 
 def fine_cell_size(study_area: gpd.GeoDataFrame) -> tuple[float, str]:
-    """The smallest of 50, 75 or 100 m giving at most 40,000 cells over the study area (100 m
-    for larger areas), and the rule in words."""
+    """The smallest of 50, 75 or 100 m giving at most 40,000 cells over the study area; 100 m up
+    to 150,000 cells; beyond that (a region, not a city) the smallest of 150, 200, 250 or 500 m
+    within 150,000 cells. Returns the size and the rule in words."""
     area = float(study_area.geometry.area.sum())
     for size in FINE_SIZES_M:
         if area / size**2 <= MAX_FINE_CELLS:
             return size, f"automatic: smallest of 50/75/100 m with at most {MAX_FINE_CELLS:,} cells"
-    return FINE_SIZES_M[-1], f"automatic: 100 m (the area needs more than {MAX_FINE_CELLS:,} cells at 100 m)"
+    if area / FINE_SIZES_M[-1] ** 2 <= MAX_LARGE_CELLS:
+        return FINE_SIZES_M[
+            -1
+        ], f"automatic: 100 m (the area needs more than {MAX_FINE_CELLS:,} cells at 75 m)"
+    for size in LARGE_SIZES_M:
+        if area / size**2 <= MAX_LARGE_CELLS or size == LARGE_SIZES_M[-1]:
+            break
+    logger.warning("risk terrain: a study area of %.0f km² is modelled on %g m cells", area / 1e6, size)
+    return size, f"automatic: {size:g} m (the area needs more than {MAX_LARGE_CELLS:,} cells at 100 m)"
 
 
 def auto_distances(cell_size_m: float) -> tuple[float, ...]:
