@@ -3,18 +3,21 @@
 Following risk terrain modelling (Caplan & Kennedy; RTMDx as described in ``PEERS.md`` §1.6), the
 candidates of :func:`planner.risk.features.risk_features` are (optionally) **screened** by an
 elastic-net penalised Poisson GLM (penalty by spatially blocked cross-validation unless ``alpha``
-is given), enter a bidirectional stepwise **selection** by BIC (at most one operationalisation per
-layer), and each retained layer's operationalisation and spatial-influence **distance** is then
-re-chosen by spatially blocked cross-validation (:mod:`planner.risk.select`).
+is given) or by their score statistic per layer, enter a bidirectional stepwise **selection** by
+BIC (at most one operationalisation per layer; a term must also clear the BIC threshold log n with
+its Wald statistic measured cluster-robustly, since spatially correlated counts make the
+likelihood overconfident), and each retained layer's operationalisation and spatial-influence
+**distance** is then re-chosen by spatially blocked cross-validation of the final model
+(:mod:`planner.risk.select`).
 
 The **final** model is the point-intensity model of :mod:`planner.risk.intensity`: factors act at
 the lattice points of the cells (``samples`` per side), counts are per cell, so the estimate does
 not depend on the cell size. It is fitted as Poisson and NB2 and the lower BIC wins
 (``family="auto"``). Each factor's relative risk value is ``RRV = exp(β)`` per unit (from "not
 within" to "within", from outside to inside, per feature for density) with a 95 % interval that is
-cluster-robust over square spatial blocks (``cluster_m``, 1 km by default), so unmeasured,
-spatially correlated variation widens it rather than hiding; intervals after selection remain
-somewhat optimistic (as in RTMDx).
+cluster-robust over square spatial blocks (``cluster_m``, 1 km by default) and never narrower than
+the model-based one, so unmeasured, spatially correlated variation widens it rather than hiding;
+intervals after selection remain somewhat optimistic (as in RTMDx).
 
 **Stability.** The same factors are refitted on cells ``stability_factor`` times larger (squares
 anchored on multiples of their side; the same lattice points). A factor is called ``risk`` or
