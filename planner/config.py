@@ -82,11 +82,33 @@ class RunConfig(BaseModel):
         description="Hot areas of more cells are split at their peaks into places small enough to act on; "
         "None keeps every connected hot area whole.",
     )
+    hotspot_surface: Literal["auto", "gistar"] = Field(
+        "auto",
+        description="Which surface picks the hotspot cells: 'auto' = the one that best predicted a later year "
+        "in a rolling yearly backtest (when dates allow), 'gistar' = always the Gi* significance rule.",
+    )
     hotspot_split_by: Literal["kde", "gi_z", "n_incidents"] = Field(
         "kde", description="Cell value whose peaks split large hot areas."
     )
-    risk_distances_m: tuple[float, ...] = Field(
-        (100.0, 200.0, 400.0), description="Distances (metres) at which risk-terrain factors are tested."
+    risk_distances_m: tuple[float, ...] | None = Field(
+        None,
+        description="Distances (metres) at which risk-terrain factors are tested; default ¼, ½, ¾, 1, 1½, 2, 3, "
+        "4, 6 and 8 risk cells, the one that fits is chosen by spatially blocked cross-validation.",
+    )
+    risk_cell_size_m: float | None = Field(
+        None,
+        gt=0,
+        description="Cell size (metres) of the risk terrain's own grid; default the smallest of 50/75/100 m "
+        "with at most 40,000 cells.",
+    )
+    risk_zones: str | None = Field(
+        "land_use",
+        description="Polygon layer of zones (land use) whose shares are the risk terrain's baseline.",
+    )
+    risk_min_incidents: int = Field(
+        100,
+        ge=10,
+        description="Crime types with fewer incidents are not given a risk-terrain model of their own.",
     )
     risk_family: Literal["auto", "poisson", "negative_binomial"] = Field(
         "auto", description="Count model of the risk terrain: chosen by BIC, or fixed."

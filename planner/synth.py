@@ -682,6 +682,23 @@ def _location_types(inc: pd.DataFrame, layers: dict[str, Any]) -> np.ndarray:
     return loc
 
 
+def _write_lux(path: Path, lux: np.ndarray, transform: Affine) -> None:
+    import rasterio
+
+    profile = {
+        "driver": "GTiff",
+        "height": lux.shape[0],
+        "width": lux.shape[1],
+        "count": 1,
+        "dtype": "float32",
+    }
+    with rasterio.open(
+        path, "w", **profile, crs=CRS_CITY.to_wkt(), transform=transform, compress="deflate"
+    ) as dst:
+        dst.write(lux, 1)
+        dst.set_band_description(1, "illuminance (lux), synthetic")
+
+
 def generate_city(
     out_dir: str | Path, *, seed: int = DEFAULT_SEED, years: int = 3, start: str = "2023-01-01"
 ) -> dict[str, Any]:
@@ -697,8 +714,6 @@ def generate_city(
     years : int
         Years of incidents from ``start``.
     """
-    import rasterio
-
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(seed)
@@ -726,21 +741,7 @@ def generate_city(
             engine="pyogrio",
             metadata={"DESCRIPTION": f"Sampleton (synthetic): {name}"},
         )
-    lux, transform = lux_raster(layers["street_lights"])
-    with rasterio.open(
-        out / "lux.tif",
-        "w",
-        driver="GTiff",
-        height=lux.shape[0],
-        width=lux.shape[1],
-        count=1,
-        dtype="float32",
-        crs=CRS_CITY.to_wkt(),
-        transform=transform,
-        compress="deflate",
-    ) as dst:
-        dst.write(lux, 1)
-        dst.set_band_description(1, "illuminance (lux), synthetic")
+    _write_lux(out / "lux.tif", *lux_raster(layers["street_lights"]))
     rising = Point(X0 + RISING["centre"][0], Y0 + RISING["centre"][1]).buffer(RISING["radius_m"], 32)
     truth = {
         "description": "True parameters of the synthetic sample city Sampleton (planner.synth).",
@@ -771,7 +772,10 @@ def generate_city(
         "n_incidents": len(incidents),
     }
     truth["victims"] = _synth_victims.truth()
-    truth["perception_audit"] = generate_audits(out, layers, seed=seed)  # own random stream
+    from planner._synth_audits import write_audits
+
+    # synthetic safety audits with a known pattern, from their own random stream
+    truth["perception_audit"] = write_audits(out, layers, seed=seed)
     (out / "truth.json").write_text(json.dumps(truth, indent=2) + "\n", encoding="utf-8")
     logger.info("sample city written to %s: %d incidents", out, len(incidents))
     return truth
@@ -786,17 +790,3 @@ def lighting_upgrade_expected_change(
     from planner._synth_audits import expected_upgrade_change
 
     return expected_upgrade_change(seed=seed, categories=categories, night_only=night_only)
-
-
-def generate_audits(
-    out_dir: str | Path, layers: dict[str, Any], *, seed: int = DEFAULT_SEED
-) -> dict[str, Any]:
-    """Write ``audits.csv`` (synthetic safety audits, EPSG:32630) and return its truth entry.
-
-    The audits use their own random stream (``numpy.random.default_rng([seed, 19])``), so adding
-    them leaves ``incidents.csv``, ``city.gpkg`` and ``lux.tif`` exactly as they were. The model and
-    its known pattern are in :mod:`planner._synth_audits`.
-    """
-    from planner._synth_audits import write_audits
-
-    return write_audits(out_dir, layers, seed=seed)

@@ -141,7 +141,8 @@ def test_backtest_errors(crs):
 
 
 def test_cli_backtest(tmp_path, capsys):
-    """`planner backtest` on a CSV names the method that captured most at each coverage."""
+    """`planner backtest` on a CSV of two years: one split (2021), every surface scored, the choice
+    made on the test year itself (no earlier year) and said so; --json carries scores and choice."""
     pytest.importorskip("planner.io")
     from planner.cli import main
 
@@ -157,25 +158,34 @@ def test_cli_backtest(tmp_path, capsys):
     )
     path = tmp_path / "incidents.csv"
     df.to_csv(path, index=False)
-    code = main(
-        ["backtest", str(path), "--crs", "EPSG:32630", "--split-date", "2021-01-01", "--cell-size", "100"]
-    )
+    args = ["backtest", str(path), "--crs", "EPSG:32630", "--split-date", "2021-01-01", "--cell-size", "100"]
+    code = main(args)
     out = capsys.readouterr().out
     assert code == 0, out
-    assert "captured most" in out and "counts" in out
-    code = main(
-        [
-            "backtest",
-            str(path),
-            "--crs",
-            "EPSG:32630",
-            "--split-date",
-            "2021-01-01",
-            "--cell-size",
-            "100",
-            "--json",
-        ]
-    )
+    assert "Test year from 2021-01-01" in out and "validation years from none" in out
+    assert "No earlier year to validate on" in out and "naive" in out
+    code = main([*args, "--json"])
     payload = json.loads(capsys.readouterr().out)
-    assert {r["method"] for r in payload["scores"]} == {"counts", "kde", "gistar", "clusters"}
-    assert payload["params"]["split_date"].startswith("2021-01-01")
+    methods = {r["method"] for r in payload["scores"]}
+    assert methods == {"naive", "counts", "kde_narrow", "kde", "kde_wide", "gistar"}  # combined needs 2 years
+    assert payload["params"]["test_split"] == "2021-01-01"
+    assert payload["choice"]["surface"] in methods
+    hot = next(r for r in payload["scores"] if r["method"] == "naive" and r["coverage"] == 0.01)
+    assert hot["n_places"] >= 1 and hot["hit_rate"] >= 30 / 50  # last year's hot corner holds this year's 30
+    assert hot["pai"] == pytest.approx(hot["hit_rate"] / hot["area_share"])
+
+
+def test_cli_backtest_errors(tmp_path, capsys):
+    from planner.cli import main
+
+    inc, _ = _synthetic_incidents("EPSG:32630")
+    path = tmp_path / "one_year.csv"
+    one = inc[inc["occurred_at"].dt.year == 2021]
+    pd.DataFrame(
+        {"occurred_at": one["occurred_at"].dt.strftime("%Y-%m-%d"), "x": one.geometry.x, "y": one.geometry.y}
+    ).to_csv(path, index=False)
+    assert main(["backtest", str(path), "--crs", "EPSG:32630", "--category", "burglary"]) == 2
+    assert "at least two years" in capsys.readouterr().err
+    args = ["backtest", str(path), "--crs", "EPSG:32630", "--category", "burglary", "--split-date", "soon"]
+    assert main(args) == 2
+    assert "--split-date" in capsys.readouterr().err

@@ -290,10 +290,14 @@ def command(
     return register
 
 
+def ingest_fields(options: dict[str, Any], *, incidents: str | None) -> dict[str, Any]:
+    """The config fields of a command's ingest options (see :data:`INGEST_OPTIONS`)."""
+    return ingest_options(incidents=incidents, **{k: options[k] for k in _INGEST_NAMES if k in options})
+
+
 def ingest_config(options: dict[str, Any], *, incidents: str | None) -> RunConfig:
     """The :class:`RunConfig` of a command's ingest options only (its other options are its own)."""
-    given = {k: options[k] for k in _INGEST_NAMES if k in options}
-    return build_config(**ingest_options(incidents=incidents, **given))
+    return build_config(**ingest_fields(options, incidents=incidents))
 
 
 def config_from_options(options: dict[str, Any], *, incidents: str | None) -> RunConfig:

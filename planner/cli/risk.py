@@ -36,11 +36,21 @@ def register(app: typer.Typer) -> None:
             str, typer.Option("--distances", help="Distances in metres, comma-separated.")
         ] = "100,200,400",
         family: Annotated[str, typer.Option("--family", help="auto, poisson or negative_binomial.")] = "auto",
+        samples: Annotated[
+            int,
+            typer.Option(
+                "--samples",
+                help="Measure factors on an N x N lattice of points per cell (1 = the cell centre); "
+                "the model then estimates the risk at places, whatever the cell size.",
+            ),
+        ] = 1,
         seed: Annotated[int, typer.Option("--seed", help="Seed for the cross-validation folds.")] = 20261128,
         layer_crs: LayerCrs = None,
         as_json: opt.AsJson = False,
     ) -> None:
-        """Fit a risk terrain model: which layers raise risk and by how much (RRV with 95 % CI)."""
+        """Fit a risk terrain model: which layers raise risk and by how much (RRV with 95 % CI), checked
+        again on cells twice as large (verdict: risk, protective, unstable, not distinguishable from 1).
+        """
         from planner.export.stage_files import write_risk_outputs
         from planner.pipeline import risk_model
 
@@ -52,22 +62,38 @@ def register(app: typer.Typer) -> None:
         )
         grid = read_polygons(cells)
         layers = read_stage_layers(cfg.layers, analysis_crs=grid.crs, layer_crs=layer_crs)
-        model = risk_model(cfg).fit(grid, layers, y=y)
+        if samples < 1:
+            raise ConfigError(f"--samples must be 1 or more; got {samples}.")
+        model = risk_model(cfg).set_params(samples=samples).fit(grid, layers, y=y)
         rrs = model.predict(grid, layers)
         written = write_risk_outputs(
             grid.assign(risk_rrs=rrs), model.factors_, model.to_surface(grid, scores=rrs), out
         )
         shown = ["factor", "operationalisation", "distance_m", "rrv", "rrv_low", "rrv_high", "p_value"]
+        stability = ["rrv_coarse", "rrv_low_coarse", "rrv_high_coarse", "verdict"]
         if as_json:
             payload = {
                 "family": model.family_,
                 "bic": model.bic_,
-                "factors": json.loads(model.factors_[[*shown, "deficit"]].to_json(orient="records")),
+                "cell_size_m": model.cell_size_m_,
+                "coarse_cell_size_m": float(model.factors_["coarse_cell_size_m"].iloc[0])
+                if len(model.factors_)
+                else None,
+                "factors": json.loads(
+                    model.factors_[[*shown, "deficit", "when", *stability]].to_json(orient="records")
+                ),
                 "written": {k: str(v) for k, v in written.items()},
             }
             typer.echo(json.dumps(payload))
             return
-        typer.echo(f"Risk terrain ({model.family_}, BIC {model.bic_:.1f}) on {len(grid)} cells:")
+        typer.echo(
+            f"Risk terrain ({model.family_}, BIC {model.bic_:.1f}) on {len(grid)} cells of "
+            f"{model.cell_size_m_:g} m, checked on cells twice as large:"
+        )
         factors = model.factors_
-        typer.echo(factors[shown].round(3).to_string(index=False) if len(factors) else "no factors retained")
+        typer.echo(
+            factors[[*shown, "rrv_coarse", "verdict"]].round(3).to_string(index=False)
+            if len(factors)
+            else "no factors retained"
+        )
         typer.echo(f"wrote {', '.join(str(p) for p in written.values())}")

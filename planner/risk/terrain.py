@@ -1,27 +1,44 @@
 """The risk-terrain estimator: which environmental features go with crime, and by how much (RRV).
 
 Following risk terrain modelling (Caplan & Kennedy; RTMDx as described in ``PEERS.md`` §1.6), the
-candidates of :func:`planner.risk.features.risk_features` are standardised and **screened** by an
-elastic-net penalised Poisson GLM (our own coordinate-descent solver, :mod:`planner.risk.glm`; the
-penalty is chosen by K-fold cross-validated deviance with ``random_state`` folds unless ``alpha`` is
-given). The screened candidates enter a bidirectional stepwise **selection** by BIC (at most one
-operationalisation per layer) for a Poisson and a negative-binomial (NB2) GLM. The **final** model
-of each family is refitted with statsmodels and the family with the lower BIC wins
-(``family="auto"``). Cell area enters as an offset (log area in m²) so clipped edge cells are fair.
-Each factor's relative risk value is ``RRV = exp(β)`` per unit of its operationalisation with a
-95 % interval that is cluster-robust over square spatial blocks (``cluster_m``, 1 km by default),
-so unmeasured, spatially correlated variation widens it rather than hiding; intervals after
-selection remain somewhat optimistic (as in RTMDx). The relative risk score of a cell is
-``RRS = Π RRV_k^{x_k}``, scaled so the lowest cell is 1.
+candidates of :func:`planner.risk.features.risk_features` are (optionally) **screened** by an
+elastic-net penalised Poisson GLM (penalty by spatially blocked cross-validation unless ``alpha``
+is given) or by their score statistic per layer, enter a bidirectional stepwise **selection** by
+BIC (at most one operationalisation per layer; a term must also clear the BIC threshold log n with
+its Wald statistic measured cluster-robustly, since spatially correlated counts make the
+likelihood overconfident), and each retained layer's operationalisation and spatial-influence
+**distance** is then re-chosen by spatially blocked cross-validation of the final model
+(:mod:`planner.risk.select`).
+
+The **final** model is the point-intensity model of :mod:`planner.risk.intensity`: factors act at
+the lattice points of the cells (``samples`` per side), counts are per cell, so the estimate does
+not depend on the cell size. It is fitted as Poisson and NB2 and the lower BIC wins
+(``family="auto"``). Each factor's relative risk value is ``RRV = exp(β)`` per unit (from "not
+within" to "within", from outside to inside, per feature for density) with a 95 % interval that is
+cluster-robust over square spatial blocks (``cluster_m``, 1 km by default) and never narrower than
+the model-based one, so unmeasured, spatially correlated variation widens it rather than hiding;
+intervals after selection remain somewhat optimistic (as in RTMDx).
+
+**Stability.** The same factors are refitted on cells ``stability_factor`` times larger (squares
+anchored on multiples of their side; the same lattice points). A factor is called ``risk`` or
+``protective`` only when its interval excludes 1 on the same side at both sizes; a sign that flips
+is ``unstable``; an interval covering 1 at either size is ``not distinguishable from 1``.
+
+**Night.** With ``y=(night_counts, day_counts)`` the model is fitted to night and day counts of
+the same cells (with a night term), and lighting layers (guardians addressed only by lighting)
+also enter as night-time terms, each with its all-hours term: the night RRV is the risk at night
+over and above the same places by day, so place effects that lighting does not explain cancel.
+
+The relative risk score of a cell is the mean over its points of ``Π RRV_k^{x_k}`` (over a day,
+when fitted by night and day), scaled so the lowest cell is 1.
 """
 
 # Design matrices keep their statistical names (X, Z) as in scikit-learn and statsmodels.
-# ruff: noqa: N803, N806
+# ruff: noqa: N806
 from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 import geopandas as gpd
@@ -29,88 +46,77 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
+from threadpoolctl import threadpool_limits
 
 from planner._params import check_choice, check_fraction
 from planner.errors import ConfigError, InsufficientDataError, ValidationError
-from planner.risk import glm
-from planner.risk.features import OPERATIONALISATIONS, cell_centroids, risk_features
+from planner.risk import glm, intensity, select
+from planner.risk.design import (
+    NIGHT,
+    FitData,
+    PointBase,
+    RiskFeatures,
+    fit_data,
+    lighting_layers,
+    ordered,
+    point_base,
+    point_design,
+)
+from planner.risk.features import (
+    OPERATIONALISATIONS,
+    Lattice,
+    cell_lattice,
+    risk_features,
+    zone_field,
+    zone_shares,
+)
+from planner.risk.report import (
+    FACTOR_COLUMNS,
+    STABILITY_COLUMNS,
+    VERDICTS,
+    TableContext,
+    cell_side,
+    coarse_owner,
+    coarse_refit,
+    factor_table,
+    verdict,
+)
 from planner.surface import Surface, surface_from_cells
 
 logger = logging.getLogger(__name__)
 
 FAMILIES = ("auto", "poisson", "negative_binomial")
-FACTOR_COLUMNS = [
-    "factor",
-    "operationalisation",
-    "distance_m",
-    "coef",
-    "rrv",
-    "rrv_low",
-    "rrv_high",
-    "p_value",
-    "unit",
-    "role",
-    "deficit",
-    "addressed_by",
+__all__ = [
+    "FACTOR_COLUMNS",
+    "NIGHT",
+    "STABILITY_COLUMNS",
+    "VERDICTS",
+    "RiskFeatures",
+    "RiskTerrain",
+    "coarse_owner",
+    "lighting_layers",
+    "verdict",
 ]
-
-Features = tuple[pd.DataFrame, pd.DataFrame]
-
-
-@dataclass(frozen=True)
-class _Prepared:
-    """Arrays of one fit: usable candidate names, raw and standardised values, counts, offset."""
-
-    names: list[str]
-    raw: np.ndarray
-    y: np.ndarray
-    offset: np.ndarray
-    cov: np.ndarray
-    keep: np.ndarray
-
-
-def _counts(cells: gpd.GeoDataFrame, y: str) -> np.ndarray:
-    if y not in cells.columns:
-        raise ValidationError(
-            f"The cells have no {y!r} column of incident counts; count incidents first (planner.grid.count_incidents)."
-        )
-    counts = pd.to_numeric(cells[y], errors="coerce").to_numpy(dtype=float)
-    if np.isnan(counts).any() or (counts < 0).any():
-        raise ValidationError(f"Column {y!r} of the cells must hold non-negative counts without gaps.")
-    if counts.sum() == 0:
-        raise InsufficientDataError(
-            f"Column {y!r} is all zero: there is nothing for the risk terrain model to explain."
-        )
-    return counts
-
-
-def _covariates(cells: gpd.GeoDataFrame, names: tuple[str, ...]) -> np.ndarray:
-    missing = [c for c in names if c not in cells.columns]
-    if missing:
-        raise ValidationError(f"The covariates {missing} are not columns of the cells.")
-    values = cells[list(names)].apply(pd.to_numeric, errors="coerce").to_numpy(float)
-    if np.isnan(values).any():
-        raise ValidationError(f"The covariates {list(names)} have missing or non-numeric values.")
-    return values
 
 
 class RiskTerrain(BaseEstimator):
-    """Risk terrain model: penalised screening, stepwise BIC, Poisson or NB2 GLM, RRVs.
+    """Risk terrain model: screen, stepwise BIC, cross-validated distances, point-intensity
+    Poisson or NB2 model, RRVs with a stability check at a coarser cell size.
 
     Parameters
     ----------
     distances_m : tuple of float
-        Spatial-influence distances (metres) tested for proximity and density.
+        Spatial-influence distances (metres) tested for proximity, density and unlit streets.
     operationalisations : tuple of {"proximity", "density"}
     family : {"auto", "poisson", "negative_binomial"}
         ``"auto"`` picks the family with the lower BIC.
     alpha : float or None
         Elastic-net penalty for screening (on standardised features); ``None`` chooses it by
-        ``cv``-fold cross-validated Poisson deviance.
+        ``cv``-fold spatially blocked cross-validated Poisson deviance.
     l1_ratio : float in (0, 1]
         Share of the L1 penalty in the elastic net.
     cv : int
-        Folds for choosing ``alpha``.
+        Folds (of ``cluster_m`` blocks) for the penalty and the distances.
     max_factors : int or None
         Upper limit on retained factors (stepwise stops there).
     covariates : tuple of str
@@ -120,28 +126,39 @@ class RiskTerrain(BaseEstimator):
         Cut camera views by the ``buildings`` layer.
     cluster_m : float or None
         Intervals and p-values are cluster-robust (sandwich) over square spatial blocks of this side
-        in metres; ``None`` gives the model-based (independent cells) intervals.
+        in metres; ``None`` gives model-based intervals. The folds use the same blocks (1 km when
+        ``None``).
     view_samples : int
-        Camera coverage = share of a ``view_samples``² point lattice per cell in view.
+        With ``samples = 1``: camera coverage = share of a ``view_samples``² point lattice per cell.
+    samples : int
+        Lattice points per cell side where factors are measured (1 = the cell centre).
+    screen : bool
+        Run the elastic-net screen before the stepwise search.
+    cv_distances : bool
+        Re-choose each retained layer's distance by blocked cross-validation.
+    stability_factor : int or None
+        Refit on cells this many times larger and report the verdict; ``None`` skips it.
+    zones : str or None
+        A polygon layer of zones (land use) whose shares enter as covariates (the commonest zone
+        is the baseline); its text column is found from the values.
     random_state : int, Generator or None
         Seeds the cross-validation folds.
 
     Attributes
     ----------
     factors_ : DataFrame
-        ``factor, operationalisation, distance_m, coef, rrv, rrv_low, rrv_high, p_value`` (+ unit,
-        role, deficit, addressed_by), one row per retained factor.
+        ``FACTOR_COLUMNS`` then ``STABILITY_COLUMNS``, one row per retained factor.
     family_ : str
     bic_ : float
     alpha_ : float
-        The screening penalty used.
+        The screening penalty used (NaN without a screen).
     screened_ : list of str
-        Candidates kept by the penalised screen.
+        Candidates kept by the screen.
     candidates_ : DataFrame
         Every candidate tested (the ``meta`` of :func:`risk_features`).
     """
 
-    def __init__(
+    def __init__(  # noqa: PLR0913 - a scikit-learn estimator's hyperparameters are its __init__ keywords
         self,
         *,
         distances_m: tuple[float, ...] = (100, 200, 400),
@@ -155,6 +172,11 @@ class RiskTerrain(BaseEstimator):
         occlusion: bool = True,
         cluster_m: float | None = 1000.0,
         view_samples: int = 3,
+        samples: int = 1,
+        screen: bool = True,
+        cv_distances: bool = True,
+        stability_factor: int | None = 2,
+        zones: str | None = None,
         random_state: int | np.random.Generator | None = None,
     ) -> None:
         self.distances_m = distances_m
@@ -168,72 +190,213 @@ class RiskTerrain(BaseEstimator):
         self.occlusion = occlusion
         self.cluster_m = cluster_m
         self.view_samples = view_samples
+        self.samples = samples
+        self.screen = screen
+        self.cv_distances = cv_distances
+        self.stability_factor = stability_factor
+        self.zones = zones
         self.random_state = random_state
 
     # ------------------------------------------------------------------ API
-    def features(self, cells: gpd.GeoDataFrame, layers: Mapping[str, Any]) -> Features:
+    def features(self, cells: gpd.GeoDataFrame, layers: Mapping[str, Any]) -> RiskFeatures:
         """The candidate factors of ``cells`` with this model's distances (measure once, reuse in
-        :meth:`fit` and :meth:`predict`).
+        :meth:`fit` and :meth:`predict`, e.g. for several crime types on one grid).
         """
-        return risk_features(
+        lattice = cell_lattice(cells, int(self.samples))
+        X, meta = risk_features(
             cells,
             layers,
             distances_m=tuple(float(d) for d in self.distances_m),
             operationalisations=self.operationalisations,
             occlusion=self.occlusion,
             view_samples=int(self.view_samples),
+            samples=lattice,
         )
+        out = RiskFeatures(X, meta, lattice)
+        zone_layer = layers.get(self.zones) if self.zones else None
+        if isinstance(zone_layer, gpd.GeoDataFrame) and len(zone_layer):
+            column = zone_field(zone_layer)
+            if column is None:
+                logger.warning("risk terrain: zone layer %r has no text column of zones; ignored", self.zones)
+            else:
+                points = Lattice(lattice.xy, np.arange(len(lattice.xy)), len(lattice.xy), lattice.spacing_m)
+                out.zones = zone_shares(lattice, zone_layer, column).set_index(cells.index)
+                out.zone_points = zone_shares(points, zone_layer, column).reindex(columns=out.zones.columns)
+        return out
 
     def fit(
         self,
         cells: gpd.GeoDataFrame,
         layers: Mapping[str, Any],
-        y: str = "n_incidents",
+        y: str | tuple[str, str] = "n_incidents",
         *,
-        features: Features | None = None,
+        features: RiskFeatures | tuple[pd.DataFrame, pd.DataFrame] | None = None,
     ) -> RiskTerrain:
         """Fit the model to cell counts.
 
         Parameters
         ----------
         cells : GeoDataFrame of polygons (projected CRS, metres)
-            Grid cells with the count column ``y`` (and ``area_m2``, else computed).
+            Grid cells with the count column(s) ``y`` (and ``area_m2``, else computed).
         layers : mapping of str to GeoDataFrame or Surface
             Environmental layers in the cells' CRS.
-        y : str
-            Column of incident counts.
-        features : (X, meta), optional
-            The output of :meth:`features` for these cells and layers, to fit several crime types
-            on one grid without measuring it again.
+        y : str or (str, str)
+            Column of incident counts, or the columns of night and day counts (night terms for
+            lighting layers).
+        features : RiskFeatures or (X, meta), optional
+            The output of :meth:`features` for these cells and layers.
 
         Returns
         -------
         self
         """
         self._check_params()
-        X, meta = features if features is not None else self.features(cells, layers)
-        if len(X) != len(cells):
-            raise ValidationError(f"features has {len(X)} rows but there are {len(cells)} cells.")
-        data = self._prepare(cells, X, meta, y)
+        feats = self._as_features(cells, layers, features)
+        # Small dense products throughout: BLAS threads would only spin on shared cores.
+        with threadpool_limits(limits=1, user_api="blas"):
+            return self._fit(cells, layers, feats, y)
+
+    def _fit(
+        self,
+        cells: gpd.GeoDataFrame,
+        layers: Mapping[str, Any],
+        feats: RiskFeatures,
+        y: str | tuple[str, str],
+    ) -> RiskTerrain:
+        data = fit_data(
+            cells,
+            feats,
+            y,
+            layers=layers,
+            covariates=tuple(self.covariates),
+            block_m=float(self.cluster_m or 1000.0),
+        )
+        self.stacked_ = data.stacked
+        self.base_names_ = data.base_names
+        self.candidates_ = feats.meta
+        self.fill_values_ = feats.filled()[2]
+        self.n_cells_ = len(data.cells)
+        self.cell_size_m_ = cell_side(cells)
         if not data.names:
             logger.warning("risk terrain: no usable candidate factors among the layers %s", sorted(layers))
             return self._fit_empty(data)
-        screened = self._screen(data)
-        selected = self._select(data, screened, meta)
-        self._final(cells, data, screened, selected, meta)
+        problem = select.Problem(
+            y=data.y,
+            offset=data.offset,
+            base=data.base,
+            raw=data.raw,
+            source=data.source,
+            night_only=data.night_only,
+            stacked=data.stacked,
+            names=data.names,
+            groups=data.groups,
+            requires=data.requires,
+            folds=glm.block_folds(data.blocks, int(self.cv), self.random_state),
+            blocks=data.blocks if self.cluster_m is not None and len(np.unique(data.blocks)) >= 20 else None,
+        )
+        chosen = self._select(problem)
+        self.distance_rule_ = "stepwise BIC"
+        if self.cv_distances and chosen:
+            family = "poisson" if self.family == "poisson" else "negative_binomial"
+            evaluate = (
+                select.cell_evaluator(problem, family=family, nb_alpha=self.nb_alpha_)
+                if feats.lattice.single
+                else self._point_evaluator(cells, layers, feats, data, problem)
+            )
+            chosen = select.cv_distances(problem, chosen, evaluate)
+            self.distance_rule_ = f"cross-validated ({len(np.unique(problem.folds))} folds of spatial blocks)"
+        self._final(cells, layers, feats, data, chosen)
         return self
 
+    def _point_evaluator(
+        self,
+        cells: gpd.GeoDataFrame,
+        layers: Mapping[str, Any],
+        feats: RiskFeatures,
+        data: FitData,
+        problem: select.Problem,
+    ) -> select.Evaluator:
+        """Blocked-CV log-likelihood of the point-intensity model with the ``trial`` candidates
+        (the model that is reported), warm-started from the fit of ``current``.
+        """
+        family = "poisson" if self.family == "poisson" else "negative_binomial"
+        alpha = self.nb_alpha_ if family == "negative_binomial" else None
+        fits: dict[tuple[int, ...], intensity.IntensityFit | None] = {}
+        designs: dict[tuple[int, ...], intensity.PointDesign] = {}
+        base = point_base(cells, feats, data, tuple(self.covariates))
+
+        def design_of(chosen: list[int]) -> intensity.PointDesign:
+            if tuple(chosen) not in designs:
+                designs[tuple(chosen)] = self._point_design(base, feats, layers, data, chosen)
+            return designs[tuple(chosen)]
+
+        def fitted(chosen: list[int], start: np.ndarray | None) -> intensity.IntensityFit | None:
+            if tuple(chosen) not in fits:
+                design = design_of(chosen)
+                fits[tuple(chosen)] = intensity.fit_intensity(
+                    data.y, design, family=family, nb_alpha=alpha, start=start, update_alpha=False
+                )
+            return fits[tuple(chosen)]
+
+        def evaluate(trial: list[int], current: list[int], swap: dict[int, int]) -> float:
+            before = fitted(current, None)
+            start = None
+            if before is not None:
+                old_cols = ordered([data.names[i] for i in current])
+                back = {data.names[new]: data.names[old] for old, new in swap.items()}
+                k = len(before.params) - len(old_cols)
+                coef = dict(zip(old_cols, before.params[k:], strict=True))
+                new_cols = ordered([data.names[i] for i in trial])
+                start = np.r_[before.params[:k], [coef[back.get(c, c)] for c in new_cols]]
+            fit = fitted(trial, start)
+            if fit is None:
+                return -np.inf
+            return intensity.cv_loglik(data.y, design_of(trial), fit, problem.folds)
+
+        return evaluate
+
     def predict(
-        self, cells: gpd.GeoDataFrame, layers: Mapping[str, Any], *, features: Features | None = None
+        self,
+        cells: gpd.GeoDataFrame,
+        layers: Mapping[str, Any],
+        *,
+        features: RiskFeatures | tuple[pd.DataFrame, pd.DataFrame] | None = None,
     ) -> np.ndarray:
-        """Relative risk score per cell: ``Π RRV_k^{x_k}`` scaled so the lowest cell is 1."""
+        """Relative risk score per cell: the mean over its points of ``Π RRV_k^{x_k}`` (over a
+        day for night/day fits), scaled so the lowest cell is 1.
+        """
         check_is_fitted(self, "factors_")
         if len(self.coef_) == 0:
             return np.ones(len(cells))
-        X, _ = features if features is not None else self.features(cells, layers)
-        X = X.reindex(columns=self.coef_.index).fillna(self.fill_values_.reindex(self.coef_.index))
-        lin = X.to_numpy(float) @ self.coef_.to_numpy()
-        return np.exp(lin - np.nanmin(lin))
+        feats = self._as_features(cells, layers, features)
+        rel = self.relative_risk_at_points(feats, layers)
+        lat = feats.lattice
+        total = np.bincount(lat.owner, minlength=lat.n_cells)
+        score = np.bincount(lat.owner, weights=rel, minlength=lat.n_cells) / np.maximum(total, 1)
+        lowest = np.min(score[total > 0]) if (total > 0).any() else 1.0
+        return score / lowest
+
+    def relative_risk_at_points(self, features: RiskFeatures, layers: Mapping[str, Any]) -> np.ndarray:
+        """``Π RRV_k^{x_k}`` at each lattice point of ``features`` (covariates left out; over a
+        day, weighting night terms by the night share of the baseline, for night/day fits).
+        """
+        check_is_fitted(self, "factors_")
+        if len(self.coef_) == 0:
+            return np.ones(len(features.lattice.xy))
+        keys = [k.removesuffix(NIGHT) for k in self.coef_.index]
+        P = features.at_points(layers, list(dict.fromkeys(keys)), occlusion=self.occlusion)
+        mains = [k for k in self.coef_.index if not k.endswith(NIGHT)]
+        nights = [k for k in self.coef_.index if k.endswith(NIGHT)]
+        lin_all = P[mains].to_numpy(float) @ self.coef_[mains].to_numpy() if mains else np.zeros(len(P))
+        if not self.stacked_:
+            return np.exp(lin_all)
+        lin_night = (
+            P[[k.removesuffix(NIGHT) for k in nights]].to_numpy(float) @ self.coef_[nights].to_numpy()
+            if nights
+            else np.zeros(len(P))
+        )
+        night_w = self.night_share_
+        return np.exp(lin_all) * (night_w * np.exp(lin_night) + (1 - night_w))
 
     def to_surface(
         self,
@@ -262,7 +425,7 @@ class RiskTerrain(BaseEstimator):
             cell_size_m=cell_size_m,
         )
 
-    # ------------------------------------------------------------------ steps of fit
+    # ------------------------------------------------------------------ preparation
     def _check_params(self) -> None:
         where = "RiskTerrain"
         check_choice(self.family, FAMILIES, name="family", where=where)
@@ -281,159 +444,143 @@ class RiskTerrain(BaseEstimator):
             )
         if int(self.cv) < 2:
             raise ConfigError(f"The 'cv' parameter of {where} must be ≥ 2. Got {self.cv!r}.")
+        if int(self.samples) < 1:
+            raise ConfigError(f"The 'samples' parameter of {where} must be ≥ 1. Got {self.samples!r}.")
+        if self.stability_factor is not None and int(self.stability_factor) < 2:
+            raise ConfigError(
+                f"The 'stability_factor' parameter of {where} must be ≥ 2 or None. Got {self.stability_factor!r}."
+            )
 
-    def _prepare(self, cells: gpd.GeoDataFrame, X: pd.DataFrame, meta: pd.DataFrame, y: str) -> _Prepared:
-        counts = _counts(cells, y)
-        area = cells["area_m2"].to_numpy(float) if "area_m2" in cells else cells.geometry.area.to_numpy()
-        keep = area > 0
-        cov = _covariates(cells, tuple(self.covariates))
-        self.fill_values_ = X.mean().fillna(0.0)
-        X = X.fillna(self.fill_values_)
-        self.candidates_ = meta
-        self.n_cells_ = int(keep.sum())
-        names = [str(c) for c, s in zip(X.columns, X.std().to_numpy(), strict=True) if s > 0]
-        return _Prepared(
-            names=names,
-            raw=X[names].to_numpy(float)[keep],
-            y=counts[keep],
-            offset=np.log(area[keep]),
-            cov=cov[keep],
-            keep=keep,
-        )
+    def _as_features(self, cells: gpd.GeoDataFrame, layers: Mapping[str, Any], features: Any) -> RiskFeatures:
+        if features is None:
+            return self.features(cells, layers)
+        if isinstance(features, RiskFeatures):
+            out = features
+        else:
+            X, meta = features
+            out = RiskFeatures(X, meta, cell_lattice(cells, int(self.samples)))
+        if len(out.X) != len(cells):
+            raise ValidationError(f"features has {len(out.X)} rows but there are {len(cells)} cells.")
+        return out
 
-    def _fit_empty(self, data: _Prepared) -> RiskTerrain:
-        self.factors_ = pd.DataFrame(columns=FACTOR_COLUMNS)
+    def _fit_empty(self, data: FitData) -> RiskTerrain:
+        self.factors_ = pd.DataFrame(columns=[*FACTOR_COLUMNS, *STABILITY_COLUMNS])
         self.family_, self.alpha_ = "poisson", float("nan")
         self.screened_: list[str] = []
         self.coef_ = pd.Series(dtype=float)
-        null = glm.statsmodels_glm(data.y, np.zeros((len(data.y), 0)), data.offset, "poisson", 1.0)
-        self.bic_ = float(-2 * null.llf + np.log(len(data.y)))
+        self.night_share_ = 0.5
+        X = np.column_stack([np.ones(len(data.y)), data.base])
+        llf, _ = glm.irls_loglik(data.y, X, data.offset, "poisson", 0.0)
+        self.bic_ = float(-2 * llf + X.shape[1] * np.log(len(data.y)))
+        self.bics_ = {"poisson": self.bic_}
+        self.interval_method_ = "none (no factors)"
         return self
 
-    def _screen(self, data: _Prepared) -> np.ndarray:
-        """Indices (into ``data.names``) of candidates with a non-zero elastic-net coefficient and
-        not linearly dependent on the covariates or each other; sets ``alpha_`` and ``screened_``.
-        """
-        Z = (data.raw - data.raw.mean(axis=0)) / data.raw.std(axis=0)
-        # Covariates are never penalised: screen against the offset plus their fitted effect.
-        offset = data.offset
-        if data.cov.shape[1]:
-            base_fit = glm.statsmodels_glm(data.y, data.cov, data.offset, "poisson", 1.0)
-            offset = data.offset + np.asarray(base_fit.params)[1:] @ data.cov.T
-        self.alpha_ = float(self.alpha) if self.alpha is not None else self._cv_alpha(Z, data.y, offset)
-        _, beta = glm.enet_poisson_path(Z, data.y, offset, np.array([self.alpha_]), self.l1_ratio)[-1]
-        screened = np.flatnonzero(np.abs(beta) > 1e-8)
-        self.screened_ = [data.names[i] for i in screened]
-        logger.info(
-            "risk terrain: %d of %d candidates pass the screen (alpha=%.3g)",
-            len(screened),
-            len(data.names),
-            self.alpha_,
+    # ------------------------------------------------------------------ selection
+    def _select(self, problem: select.Problem) -> list[int]:
+        """Screen (optional), stepwise BIC, then blocked-CV distances; indices into candidates."""
+        pool = np.arange(len(problem.names))
+        self.alpha_ = float("nan")
+        if self.screen:
+            pool, self.alpha_ = select.screen(problem, alpha=self.alpha, l1_ratio=self.l1_ratio)
+            # a night term's all-hours twin stays available whenever the night term passed
+            extra = [problem.requires[j] for j in pool if problem.requires[j] >= 0]
+            pool = np.unique(np.r_[pool, extra]).astype(int)
+        else:
+            pool = select.prescreen(problem)
+        self.screened_ = [problem.names[i] for i in pool]
+        family = "poisson" if self.family == "poisson" else "negative_binomial"
+        self.nb_alpha_ = _dispersion(problem, pool)
+        chosen = select.stepwise(
+            problem, pool, family=family, nb_alpha=self.nb_alpha_, max_factors=self.max_factors
         )
-        return glm.independent_columns(np.hstack([data.cov, Z]), screened, offset=data.cov.shape[1])
+        return chosen
 
-    def _cv_alpha(self, Z: np.ndarray, y: np.ndarray, offset: np.ndarray) -> float:
-        """The penalty with the lowest ``cv``-fold cross-validated Poisson deviance."""
-        n = Z.shape[0]
-        mu0 = np.exp(offset) * (y.sum() / np.exp(offset).sum())
-        alpha_max = float(np.max(np.abs(Z.T @ (y - mu0))) / n / self.l1_ratio)
-        grid = alpha_max * np.logspace(-0.3, -3, 8)
-        folds = np.random.default_rng(self.random_state).permutation(n) % int(self.cv)
-        deviance = np.zeros(len(grid))
-        for k in range(int(self.cv)):
-            train, test = folds != k, folds == k
-            path = glm.enet_poisson_path(Z[train], y[train], offset[train], grid, self.l1_ratio)
-            for j, (b0, beta) in enumerate(path):
-                deviance[j] += glm.poisson_deviance(y[test], np.exp(b0 + Z[test] @ beta + offset[test]))
-        return float(grid[int(np.argmin(deviance))])
+    # ------------------------------------------------------------------ final fit
+    def _point_design(
+        self,
+        base: PointBase,
+        feats: RiskFeatures,
+        layers: Mapping[str, Any],
+        data: FitData,
+        chosen: list[int],
+    ) -> intensity.PointDesign:
+        """The compressed point-intensity design of the ``chosen`` candidates."""
+        cols = ordered([data.names[i] for i in chosen])
+        keys = list(dict.fromkeys(c.removesuffix(NIGHT) for c in cols))
+        values = feats.at_points(layers, keys, occlusion=self.occlusion)
+        return point_design(base, values, cols, data).compressed()
 
-    def _select(self, data: _Prepared, screened: np.ndarray, meta: pd.DataFrame) -> dict[str, list[int]]:
-        """Stepwise BIC selection per family among the screened candidates (index into ``screened``)."""
-        cand = data.raw[:, screened]
-        groups = [str(meta.loc[data.names[i], "factor"]) for i in screened]
-        # NB2 dispersion by moments from the Poisson fit with every screened candidate.
-        mu = glm.statsmodels_glm(
-            data.y, np.hstack([data.cov, cand]), data.offset, "poisson", 1.0
-        ).fittedvalues
-        self.nb_alpha_ = float(max(np.sum((data.y - mu) ** 2 - data.y) / np.sum(mu**2), 1e-6))
-        counts = glm.CountData(y=data.y, X=cand, groups=groups, offset=data.offset, base=data.cov)
-        families = ["poisson", "negative_binomial"] if self.family == "auto" else [self.family]
-        return {
-            f: glm.stepwise_bic(counts, family=f, nb_alpha=self.nb_alpha_, max_factors=self.max_factors)[0]
-            for f in families
-        }
-
-    def _robust_options(self, cells: gpd.GeoDataFrame, keep: np.ndarray) -> dict[str, Any]:
-        if self.cluster_m is None:
-            self.interval_method_ = "model-based (Wald)"
-            return {}
-        blocks = glm.spatial_blocks(cell_centroids(cells)[keep], float(self.cluster_m))
-        if len(np.unique(blocks)) < 20:
+    def _fit_point_model(
+        self, y: np.ndarray, design: intensity.PointDesign, blocks: np.ndarray
+    ) -> dict[str, intensity.IntensityFit]:
+        """The point-intensity model for each family to compare (cluster-robust when ≥ 20 blocks)."""
+        clusters = blocks if self.cluster_m is not None and len(np.unique(blocks)) >= 20 else None
+        if self.cluster_m is not None and clusters is None:
             logger.warning(
                 "risk terrain: only %d spatial blocks of %g m; intervals are model-based, not cluster-robust",
                 len(np.unique(blocks)),
                 self.cluster_m,
             )
-            self.interval_method_ = "model-based (Wald)"
-            return {}
-        self.interval_method_ = f"cluster-robust over {self.cluster_m:g} m blocks"
-        return {"cov_type": "cluster", "cov_kwds": {"groups": blocks}}
-
-    def _final_fit(
-        self, data: _Prepared, design: np.ndarray, family: str, robust: dict[str, Any]
-    ) -> tuple[Any, float]:
-        """The statsmodels fit of one family and its BIC."""
-        import statsmodels.api as sm
-
-        Xc = sm.add_constant(design, has_constant="add")
-        n = len(data.y)
-        if family == "poisson":
-            res = sm.GLM(data.y, Xc, family=sm.families.Poisson(), offset=data.offset).fit(**robust)
-            return res, float(-2 * res.llf + Xc.shape[1] * np.log(n))
-        try:
-            res = sm.NegativeBinomial(data.y, Xc, offset=data.offset, loglike_method="nb2").fit(
-                disp=0, maxiter=200, **robust
+        poisson = intensity.fit_intensity(y, design, family="poisson", clusters=clusters)
+        fits = {"poisson": poisson}
+        if self.family in ("auto", "negative_binomial"):
+            alpha = intensity.moment_alpha(y, poisson.mu) if poisson is not None else None
+            start = poisson.params if poisson is not None else None
+            fits["negative_binomial"] = intensity.fit_intensity(
+                y, design, family="negative_binomial", nb_alpha=alpha, clusters=clusters, start=start
             )
-            ok_fit = bool(np.all(np.isfinite(np.asarray(res.bse))))
-        except (ValueError, np.linalg.LinAlgError):
-            ok_fit = False
-        if not ok_fit:  # fall back to the GLM with the moment estimate of the dispersion
-            logger.info("risk terrain: NB2 maximum likelihood failed; using the moment dispersion")
-            fam_nb = sm.families.NegativeBinomial(alpha=self.nb_alpha_)
-            res = sm.GLM(data.y, Xc, family=fam_nb, offset=data.offset).fit(**robust)
-        return res, float(-2 * res.llf + (Xc.shape[1] + 1) * np.log(n))
+        if self.family == "negative_binomial":
+            fits.pop("poisson")
+        return {f: v for f, v in fits.items() if v is not None}
 
     def _final(
         self,
         cells: gpd.GeoDataFrame,
-        data: _Prepared,
-        screened: np.ndarray,
-        selected: dict[str, list[int]],
-        meta: pd.DataFrame,
+        layers: Mapping[str, Any],
+        feats: RiskFeatures,
+        data: FitData,
+        chosen: list[int],
     ) -> None:
-        """Refit each family's selection with statsmodels; keep the lower BIC; build the RRV table."""
-        robust = self._robust_options(cells, data.keep)
-        cand = data.raw[:, screened]
-        choice = {
-            fam: (chosen, *self._final_fit(data, np.hstack([data.cov, cand[:, chosen]]), fam, robust))
-            for fam, chosen in selected.items()
-        }
-        self.family_ = min(choice, key=lambda f: choice[f][2])
-        chosen, res, self.bic_ = choice[self.family_]
-        self.bics_ = {f: v[2] for f, v in choice.items()}
-        k_cov = data.cov.shape[1]
-        first, last = 1 + k_cov, 1 + k_cov + len(chosen)
-        params = np.asarray(res.params)
-        self.covariate_coefs_ = pd.Series(params[1:first], index=list(self.covariates), dtype=float)
-        ci = np.asarray(res.conf_int())[first:last]
-        cols = [data.names[int(screened[i])] for i in chosen]
-        table = meta.loc[cols].copy()
-        table["coef"] = params[first:last]
-        table["rrv"] = np.exp(params[first:last])
-        table["rrv_low"] = np.exp(ci[:, 0])
-        table["rrv_high"] = np.exp(ci[:, 1])
-        table["p_value"] = np.asarray(res.pvalues)[first:last]
-        self.factors_ = table.sort_values("rrv", ascending=False).reset_index(drop=True)[FACTOR_COLUMNS]
-        self.coef_ = pd.Series(params[first:last], index=cols)
-        self.intercept_ = float(params[0])
+        """Point-intensity fits (both families; lower BIC wins), the coarse refit and the table."""
+        cols = ordered([data.names[i] for i in chosen])
+        base = point_base(cells, feats, data, tuple(self.covariates))
+        design = self._point_design(base, feats, layers, data, chosen)
+        fits = self._fit_point_model(data.y, design, data.blocks)
+        if not fits:
+            raise InsufficientDataError("The risk terrain model could not be fitted (singular design).")
+        self.bics_ = {f: v.bic for f, v in fits.items()}
+        self.family_ = min(fits, key=lambda f: fits[f].bic)
+        fit = fits[self.family_]
+        self.bic_ = fit.bic
+        self.interval_method_ = (
+            f"cluster-robust over {self.cluster_m:g} m blocks" if fit.interval_method == "cluster-robust"
+            else fit.interval_method
+        )  # fmt: skip
+        k_base = len(fit.params) - 1 - len(cols)
+        self.intercept_ = float(fit.params[0])
+        self.covariate_coefs_ = pd.Series(fit.params[1 : 1 + k_base], index=data.base_names, dtype=float)
+        self.coef_ = pd.Series(fit.params[1 + k_base :], index=cols, dtype=float)
+        night = float(self.covariate_coefs_["night"]) if data.stacked else 0.0
+        self.night_share_ = float(np.exp(night) / (1 + np.exp(night))) if data.stacked else 1.0
+        coarse, side = None, float("nan")
+        if self.stability_factor is not None and cols:
+            side = self.cell_size_m_ * int(self.stability_factor)
+            coarse = coarse_refit(cells, data, design, fit, side_m=side)
+        ctx = TableContext(feats.meta, self.cell_size_m_, side, self.distance_rule_)
+        self.factors_ = factor_table(fit, coarse, cols, ctx)
         logger.info("risk terrain: %s, BIC %.1f, factors %s", self.family_, self.bic_, cols)
+
+
+def _dispersion(problem: select.Problem, pool: np.ndarray, top: int = 10) -> float:
+    """NB2 dispersion by moments from a Poisson fit with the ``top`` candidates of ``pool`` by
+    their score statistic (all of them when fewer): overdispersion net of the likely factors.
+    """
+    _, mu, _ = glm.irls_fit(problem.y, problem.design([]), problem.offset, "poisson", 0.0)
+    if mu is None:
+        return 1e-6
+    if len(pool) > top:
+        stat = select.score_stats(problem, mu, pool)
+        pool = np.sort(pool[np.argsort(-stat, kind="stable")[:top]])
+    _, fuller, _ = glm.irls_fit(problem.y, problem.design(list(pool)), problem.offset, "poisson", 0.0)
+    return intensity.moment_alpha(problem.y, fuller if fuller is not None else mu)
