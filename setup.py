@@ -21,6 +21,7 @@ class BuildWithMapAssets(build_py):
     """``build_py`` that first fetches or verifies the vendored map assets."""
 
     def run(self) -> None:
+        """Vendor (or verify) the map assets, then build as usual."""
         script = HERE / "scripts" / "vendor_assets.py"
         if script.exists():  # building from a tree without scripts/ (an sdist already holds the files)
             subprocess.run(
