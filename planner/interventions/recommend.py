@@ -37,6 +37,7 @@ from planner.interventions import baseline as bl
 from planner.interventions.catalog import Catalogue, Condition, Intervention, QuantityRule, load_catalogue
 from planner.interventions.costs import crime_cost, money, not_costed_reason, price_note
 from planner.interventions.jurisdictions import JurisdictionChoice, choose_jurisdiction
+from planner.interventions.ranking import RANK_RULES, rank_group, rank_rule
 from planner.interventions.reach import (
     IncidentFlags,
     Reach,
@@ -53,15 +54,6 @@ GB_SOURCE = (
     "Guerette, R. T. & Bowers, K. J. (2009). Assessing the extent of crime displacement and diffusion of benefits: "
     "a review of situational crime prevention evaluations. Criminology 47(4):1331-1368."
 )
-SIMILAR_VALUE = 0.8  # a camera may not outrank a non-surveillance measure worth ≥ 80% as much
-#: Ranking rules: name → (column holding the score, plain-language description).
-RANK_RULES = {
-    "net_benefit_per_cost": ("net_benefit_per_cost", "expected net benefit per unit of money spent"),
-    "net_benefit": ("net_benefit", "expected net benefit (present value)"),
-    "bcr": ("bcr", "median benefit-cost ratio"),
-    "prevented": ("prevented_per_year", "expected crimes prevented per year"),
-    "p_benefit_exceeds_cost": ("p_benefit_exceeds_cost", "probability that the benefit exceeds the cost"),
-}
 
 
 @dataclass(frozen=True)
@@ -249,8 +241,19 @@ def _hotspot_contexts(hotspots: gpd.GeoDataFrame, flags: IncidentFlags) -> list[
         inc = by_hotspot.get(hs["hotspot_id"], flags.frame.iloc[0:0])
         loc = inc["location"].dropna()
         share = loc.value_counts(normalize=True).to_dict() if len(loc) else None
-        out.append(HotspotContext(str(hs["hotspot_id"]), hs, inc, share))
+        row = hs.copy()
+        row["night_underlit_share"] = _night_underlit_share(inc)
+        out.append(HotspotContext(str(hs["hotspot_id"]), row, inc, share))
     return out
+
+
+def _night_underlit_share(inc: pd.DataFrame) -> float:
+    """Share of the hotspot's night-time crimes in under-lit places (NaN when the data cannot tell):
+    lighting applies where crimes happen in the dark, even when the streets around are lit.
+    """
+    known = inc[inc["night"].notna() & inc["under_lit"].notna()]
+    night = known[known["night"].astype(bool)]
+    return float(night["under_lit"].astype(bool).mean()) if len(night) else float("nan")
 
 
 # --------------------------------------------------------------------------- one measure, one hotspot
@@ -623,106 +626,6 @@ def _reasons(item: Intervention, a: Assessment, run: RunContext) -> str:
     return " ".join(parts)
 
 
-# --------------------------------------------------------------------------- ranking and output
-
-
-def _ordinal(n: int) -> str:
-    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
-    return f"{n}{suffix}"
-
-
-def _yield(g: pd.DataFrame, col: str, flag: str) -> tuple[pd.DataFrame, dict[str, str]]:
-    """Move each ``flag`` row with a positive score below the last lower-ranked non-``flag`` row worth
-    at least SIMILAR_VALUE as much; returns the reordered rows and, by measure id, whom each yielded to.
-    """
-    order = list(range(len(g)))
-    moved: dict[int, str] = {}
-    for i in range(len(g)):
-        score = g.loc[i, col]
-        if not g.loc[i, flag] or not score > 0:
-            continue
-        rivals = [
-            j
-            for j in range(len(g))
-            if not g.loc[j, flag]
-            and g.loc[j, col] >= SIMILAR_VALUE * score
-            and order.index(j) > order.index(i)
-        ]
-        if rivals:
-            last = max(rivals, key=order.index)
-            order.remove(i)
-            order.insert(order.index(last) + 1, i)
-            moved[i] = str(g.loc[last, "name"])
-    return g.loc[order].reset_index(drop=True), {
-        str(g.loc[i, "intervention_id"]): name for i, name in moved.items()
-    }
-
-
-def _rank_rule(run: RunContext) -> str:
-    """The ranking rule in force: the chosen one, or crimes prevented when nothing is costed."""
-    return run.options.rank_by if run.choice.jurisdiction is not None else "prevented"
-
-
-def _rank_group(g: pd.DataFrame, draws: list[np.ndarray], run: RunContext) -> pd.DataFrame:
-    col, label = RANK_RULES[_rank_rule(run)]
-    g = g.assign(_comparator=g["kind"].eq("comparator"))
-    g = g.sort_values(
-        ["_comparator", col, "intervention_id"], ascending=[True, False, True], na_position="last"
-    ).reset_index(drop=True)
-    g, unmeasured = _yield(g, col, "effect_unmeasured")
-    moved: dict[str, str] = {}
-    if not run.options.allow_surveillance_priority:
-        g, moved = _yield(g, col, "surveillance")
-    g["rank"] = np.arange(1, len(g) + 1)
-    d = [draws[int(i)] for i in g["_draw"]]
-    rows = g[["name", "kind", "intervention_id", col]].to_dict("records")
-    p_next, reasons = [], []
-    for i, row in enumerate(rows):
-        p = (
-            float((d[i] > d[i + 1]).mean())
-            if i + 1 < len(rows) and col != "p_benefit_exceeds_cost"
-            else np.nan
-        )
-        p_next.append(round(p, 3) if np.isfinite(p) else np.nan)
-        ident = str(row["intervention_id"])
-        note = ""
-        if ident in moved:
-            note = f"A surveillance measure, it is placed below {moved[ident]}, a non-surveillance measure worth at least {SIMILAR_VALUE:.0%} as much"
-        elif ident in unmeasured:
-            note = f"Its effect is unmeasured (an assumption), so it is placed below {unmeasured[ident]}, a measure with published evidence worth at least {SIMILAR_VALUE:.0%} as much"
-        reasons.append(_rank_text(rows, i, col=col, label=label, p=p, note=note, currency=run.currency))
-    g["p_beats_next"] = p_next
-    g["rank_reason"] = reasons
-    g["rank_score"] = g[col]
-    return g.drop(columns="_comparator")
-
-
-def _rank_text(
-    rows: list[dict[str, Any]], i: int, *, col: str, label: str, p: float, note: str, currency: str | None
-) -> str:
-    """Why row ``i`` sits where it does: the rule, its score, its neighbours and P(beats the next)."""
-    unit = f" per {currency}" if col == "net_benefit_per_cost" and currency else ""
-
-    def fmt(v: float) -> str:
-        return f"{v:,.0f}" if col == "net_benefit" else f"{v:,.2f}"
-
-    row = rows[i]
-    text = f"Ranked {_ordinal(i + 1)} by {label}. {row['name']}: {label} {fmt(row[col])}{unit}"
-    if i > 0:
-        text += f"; below {rows[i - 1]['name']} ({fmt(rows[i - 1][col])})"
-    if i + 1 < len(rows):
-        text += f"; above {rows[i + 1]['name']} ({fmt(rows[i + 1][col])})"
-        if rows[i + 1][col] > row[col]:
-            text += " despite its higher score (see the rule in its reason)"
-        if np.isfinite(p):
-            text += f", which it beats in {p:.0%} of simulations"
-    if note:
-        text += f". {note}"
-    if row["kind"] == "comparator":
-        text += ". A comparator (policing, not situational prevention): listed after the situational measures for reference"
-    return text + "."
-
-
 def _finish(
     hotspots: gpd.GeoDataFrame,
     rows: list[dict[str, Any]],
@@ -737,9 +640,9 @@ def _finish(
             crs=hotspots.crs,
         )
     else:
-        table = pd.DataFrame(rows).assign(_draw=np.arange(len(rows)), rank_by=_rank_rule(run))
+        table = pd.DataFrame(rows).assign(_draw=np.arange(len(rows)), rank_by=rank_rule(run))
         table = pd.concat(
-            [_rank_group(g, draws, run) for _, g in table.groupby("hotspot_id", sort=True)], ignore_index=True
+            [rank_group(g, draws, run) for _, g in table.groupby("hotspot_id", sort=True)], ignore_index=True
         )
         table = table.drop(columns="_draw")
         geoms = hotspots.set_index("hotspot_id").geometry
@@ -762,9 +665,9 @@ def _assumptions(run: RunContext, not_offered: list[dict[str, str]]) -> dict[str
         "price_year": run.price_year,
         "price_note": price_note(run.choice.jurisdiction, run.currency, run.price_year),
         "discount_rate": opts.discount_rate,
-        "rank_by": _rank_rule(run),
-        "rank_rule": RANK_RULES[_rank_rule(run)][1]
-        + ("" if _rank_rule(run) == opts.rank_by else f" (nothing is costed, so not {opts.rank_by})"),
+        "rank_by": rank_rule(run),
+        "rank_rule": RANK_RULES[rank_rule(run)][1]
+        + ("" if rank_rule(run) == opts.rank_by else f" (nothing is costed, so not {opts.rank_by})"),
         "n_draws": opts.n_draws,
         "random_state": opts.random_state,
         "displacement_prior": run.prior.source,
