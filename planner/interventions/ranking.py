@@ -68,7 +68,8 @@ def rank_rule(run: Any) -> str:
 
 def rank_group(g: pd.DataFrame, draws: list[np.ndarray], run: Any) -> pd.DataFrame:
     """One hotspot's rows in rank order with ``rank``, ``rank_reason``, ``p_beats_next`` and
-    ``rank_score`` (``draws``: each row's Monte Carlo draws of the score, by its ``_draw`` index)."""
+    ``rank_score`` (``draws``: each row's Monte Carlo draws of the score, by its ``_draw`` index).
+    """
     col, label = RANK_RULES[rank_rule(run)]
     # tiers, then the rule's score: measures expected to pay back and reaching enough crimes; those
     # reaching fewer than MIN_REACHED; those not expected to pay back; comparators last
