@@ -27,17 +27,14 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from planner._params import check_choice, check_fraction, check_positive
-from planner.crs import require_projected
-from planner.errors import InsufficientDataError, ValidationError
+from planner._params import check_fraction
+from planner.errors import ValidationError
 
 logger = logging.getLogger(__name__)
 
-METHODS = ("counts", "kde", "gistar", "clusters")
 _WHERE = "evaluate.accuracy"
 
 
@@ -222,167 +219,7 @@ def scores_at_coverage(
     return pd.DataFrame(rows)
 
 
-def _risk_for_method(
-    method: str,
-    cells: gpd.GeoDataFrame,
-    train: gpd.GeoDataFrame,
-    *,
-    bandwidth_m: float | None,
-    kernel: str,
-    neighbourhood: Any,
-    eps_m: float | None,
-    min_samples: int,
-) -> np.ndarray:
-    from planner.grid import count_incidents
-
-    if method == "counts":
-        return count_incidents(cells, train)["n_incidents"].to_numpy(dtype="float64")
-    if method == "kde":
-        from planner.hotspots.kde import kde_at_cells, kde_surface
-
-        p = cells.attrs.get("params", {})
-        cs = float(p.get("cell_size_m") or np.sqrt(np.median(cells["area_m2"])))
-        surface = kde_surface(
-            train,
-            cell_size_m=cs if p.get("grid_kind") == "square" else cs / 2.0,
-            bandwidth_m=bandwidth_m,
-            kernel=kernel,
-            extent=cells,
-        )
-        return np.nan_to_num(kde_at_cells(cells, surface)["kde"].to_numpy(dtype="float64"))
-    if method == "gistar":
-        from planner.hotspots.gistar import gistar_cells
-
-        counted = count_incidents(cells, train)
-        return gistar_cells(counted, neighbourhood=neighbourhood)["gi_z"].to_numpy(dtype="float64")
-    from planner.hotspots.clusters import clusters_dbscan, risk_from_clusters
-
-    eps = eps_m if eps_m is not None else float(cells.attrs.get("params", {}).get("cell_size_m", 200.0))
-    clusters = clusters_dbscan(train, eps_m=eps, min_samples=min_samples)
-    return risk_from_clusters(cells, clusters)
-
-
-def backtest(
-    incidents: gpd.GeoDataFrame,
-    cells: gpd.GeoDataFrame,
-    *,
-    split_date: Any,
-    methods: Sequence[str] = METHODS,
-    coverages: Sequence[float] = (0.01, 0.05, 0.1),
-    train_days: float | None = None,
-    test_days: float | None = None,
-    bandwidth_m: float | None = None,
-    kernel: str = "quartic",
-    neighbourhood: Any = "queen",
-    eps_m: float | None = None,
-    min_samples: int = 10,
-) -> pd.DataFrame:
-    """Train hotspot methods on ``[split − train_days, split)`` and score them on ``[split, split + test_days)``.
-
-    Parameters
-    ----------
-    incidents : GeoDataFrame
-        Incidents with ``occurred_at``, projected CRS (metres).
-    cells : GeoDataFrame
-        Grid from :func:`planner.grid.grid_from_boundary` (the places that are selected).
-    split_date : str or Timestamp
-        First instant of the test period.
-    methods : sequence of {"counts", "kde", "gistar", "clusters"}
-        counts = training counts per cell; kde = density at the cell (``bandwidth_m``, ``kernel``);
-        gistar = Gi* z of training counts (``neighbourhood``); clusters = density of the DBSCAN cluster
-        (``eps_m``, default the cell size; ``min_samples``) covering the cell, 0 elsewhere.
-    coverages : sequence of float
-        Area coverages (fractions of cells).
-    train_days, test_days : float, optional
-        Window lengths in days; default everything before / from the split.
-
-    Returns
-    -------
-    DataFrame
-        Tidy: one row per method and coverage with ``method`` plus the columns of
-        :func:`scores_at_coverage`, ``n_train``, ``n_test``, ``split_date``; ``attrs["params"]``
-        records every option.
-    """
-    require_projected(incidents, what="incidents")
-    if "occurred_at" not in incidents.columns:
-        raise ValidationError("Backtests need an 'occurred_at' column in the incidents.")
-    for m in methods:
-        check_choice(m, set(METHODS), name="methods", where="evaluate.accuracy.backtest")
-    try:
-        split = pd.Timestamp(split_date)
-    except (TypeError, ValueError) as exc:
-        raise ValidationError(f"split_date {split_date!r} is not a date; use e.g. '2017-01-01'.") from exc
-    t = pd.to_datetime(incidents["occurred_at"])
-    lo = (
-        split - pd.Timedelta(days=check_positive(train_days, name="train_days", where=_WHERE))
-        if train_days
-        else None
-    )
-    hi = (
-        split + pd.Timedelta(days=check_positive(test_days, name="test_days", where=_WHERE))
-        if test_days
-        else None
-    )
-    train_mask = (t < split) & ((t >= lo) if lo is not None else True)
-    test_mask = (t >= split) & ((t < hi) if hi is not None else True)
-    train = incidents.loc[np.asarray(train_mask)]
-    test = incidents.loc[np.asarray(test_mask)]
-    if len(train) < 2 or len(test) < 1:
-        raise InsufficientDataError(
-            f"The split at {split.date()} leaves {len(train)} training and {len(test)} test incidents; "
-            "choose a split date inside the data period."
-        )
-    from planner.grid import count_incidents
-
-    obs = count_incidents(cells, test)["n_incidents"].to_numpy(dtype="float64")
-    area = cells["area_m2"].to_numpy(dtype="float64")
-    frames = []
-    for m in methods:
-        risk = _risk_for_method(
-            m,
-            cells,
-            train,
-            bandwidth_m=bandwidth_m,
-            kernel=kernel,
-            neighbourhood=neighbourhood,
-            eps_m=eps_m,
-            min_samples=min_samples,
-        )
-        scores = scores_at_coverage(risk, obs, area, coverages=coverages)
-        scores.insert(0, "method", m)
-        frames.append(scores)
-    out = pd.concat(frames, ignore_index=True)
-    out["n_train"] = len(train)
-    out["n_test"] = len(test)
-    out["split_date"] = str(split.date())
-    out.attrs["params"] = {
-        "split_date": str(split),
-        "train_days": train_days,
-        "test_days": test_days,
-        "coverages": list(coverages),
-        "bandwidth_m": bandwidth_m,
-        "kernel": kernel,
-        "neighbourhood": neighbourhood,
-        "eps_m": eps_m,
-        "min_samples": min_samples,
-        "tie_rule": "open_cp top_slice: exactly floor(N*c) cells; ties at the cut-off keep later cells",
-    }
-    return out
-
-
-def best_method(scores: pd.DataFrame) -> pd.DataFrame:
-    """Per coverage, the method that captured most test incidents (ties: higher PAI, then name)."""
-    ranked = scores.sort_values(
-        ["coverage", "captured", "pai", "method"], ascending=[True, False, False, True]
-    )
-    return ranked.groupby("coverage", as_index=False).first()[
-        ["coverage", "method", "hit_rate", "pai", "pei"]
-    ]
-
-
 __all__ = [
-    "backtest",
-    "best_method",
     "hit_rate",
     "hit_rates",
     "pai",
