@@ -331,3 +331,13 @@ def test_chicago_2017_fine_grid_factors_are_stable_or_marked() -> None:
     stable = table[table["verdict"].isin(["risk", "protective"])]
     assert len(stable) >= 2
     assert np.all(np.abs(np.log(stable["rrv_coarse"] / stable["rrv"])) < np.log(2.0))
+
+
+def test_no_factor_chosen_fits_the_base_model(town) -> None:
+    """Counts unrelated to every layer: the search keeps no factor and the final fit is the base
+    model (it used to index an empty point table and crash the pipeline on the bench's city)."""
+    cells, layers = town
+    noise = cells.assign(n_incidents=np.random.default_rng(7).poisson(3.0, len(cells)))
+    model = RiskTerrain(random_state=0, max_factors=0).fit(noise, layers)
+    assert model.factors_.empty
+    assert np.allclose(model.predict(noise, layers), 1.0)

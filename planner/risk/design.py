@@ -82,15 +82,16 @@ class RiskFeatures:
 
     def at_points(self, layers: Mapping[str, Any], keys: list[str], *, occlusion: bool) -> pd.DataFrame:
         """Candidates at the lattice points (each cell's own value when a cell is one point)."""
+        rows = pd.RangeIndex(len(self.lattice.owner))  # one row per point, also with no keys
         if self.lattice.single:
             _, _, means = self.filled()
             X = self.X[keys].fillna(means)
-            return pd.DataFrame({k: X[k].to_numpy(float)[self.lattice.owner] for k in keys})
+            return pd.DataFrame({k: X[k].to_numpy(float)[self.lattice.owner] for k in keys}, index=rows)
         missing = [k for k in keys if k not in self.points]
         if missing:
             measured = point_features(self.lattice, layers, missing, occlusion=occlusion)
             self.points.update({k: measured[k].to_numpy(float) for k in missing})
-        return pd.DataFrame({k: self.points[k] for k in keys})
+        return pd.DataFrame({k: self.points[k] for k in keys}, index=rows)
 
 
 def _counts(cells: gpd.GeoDataFrame, y: str) -> np.ndarray:
