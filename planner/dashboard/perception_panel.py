@@ -9,6 +9,7 @@ night crimes per cell are not published), as the public view's layer does
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -78,6 +79,17 @@ def disagreement_counts(
     return table, str(layer.attrs.get("rule", "")), what
 
 
+def readable_warnings(warnings: list[str], groups: list[str]) -> list[str]:
+    """Coverage warnings with group names in plain words (``young_people`` → ``young people``)."""
+    out = []
+    for text in warnings:
+        for group in sorted(groups, key=len, reverse=True):
+            if "_" in group:
+                text = text.replace(group, group_name(group))
+        out.append(text)
+    return out
+
+
 def coverage_display(coverage: pd.DataFrame) -> pd.DataFrame:
     """The coverage table in plain words (group, period, audits, cells covered, share)."""
     return pd.DataFrame(
@@ -102,7 +114,7 @@ def _import_summary(result: Any) -> None:
         value = rep.get(key)
         col.metric(name, f"{value:,}" if isinstance(value, int) else "–")
     st.caption(
-        f"From {rep.get('source', 'the audit file')}: each audit scores a place 0–3 (3 = good) on lighting, "
+        f"From {Path(str(rep.get('source', 'the audit file'))).name}: each audit scores a place 0–3 (3 = good) on lighting, "
         "openness, visibility, people around, gender mix, security, walking path and public transport; its "
         f"perceived safety is the mean. Scores are smoothed over a {result.params.get('bandwidth_m', 400):.0f} m "
         f"radius; a cell needs {result.params.get('min_audits', 5)} audits within it to be mapped."
@@ -149,8 +161,9 @@ def show(plan: Plan, *, analyst: bool) -> None:
     _import_summary(result)
     st.markdown("**Coverage per auditor group, by day and at night**")
     st.dataframe(coverage_display(result.coverage), hide_index=True, width="stretch", key="perc_coverage")
-    for warning in result.warnings:
-        st.warning(warning)
+    if result.warnings:
+        lines = readable_warnings(result.warnings, list(result.coverage["group"].unique()))
+        st.warning("**Read with care:**\n" + "\n".join(f"- {line}" for line in lines))
     st.subheader("Where fear and recorded crime disagree")
     st.caption(
         "The map's layer 'Fear vs recorded crime' (layer control, top right) shows all audits against "

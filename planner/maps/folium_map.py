@@ -437,11 +437,12 @@ def _add_incidents(m: Any, incidents: gpd.GeoDataFrame, max_points: int) -> None
 NEAR_HOTSPOT_M = 100.0
 
 FEAR_LAYER_NAME = "Fear vs recorded crime"
-# Okabe–Ito: the two disagreements in contrasting hues, agreement on high in vermilion, the rest grey
+# Colour-blind safe and apart from the Gi* blues/reds and the hotspot purple: the two disagreements in
+# orange and teal (ColorBrewer BrBG), both high in dark brown; consistent cells a faint grey haze
 FEAR_CLASS_COLOURS = {
     "fear, little crime": "#E69F00",
-    "crime, little fear": "#0072B2",
-    "both high": "#D55E00",
+    "crime, little fear": "#01665E",
+    "both high": "#8C510A",
     "consistent": "#BDBDBD",
 }
 _FEAR_FIELDS = {
@@ -475,9 +476,8 @@ def _add_fear_layer(m: Any, perception: Any) -> list[tuple[str, str, str]]:
             _geojson(_to_web(shape, ["class"])),
             style_function=lambda _f: {
                 "fillColor": FEAR_CLASS_COLOURS["consistent"],
-                "color": "#9e9e9e",
-                "weight": 0.3,
-                "fillOpacity": 0.2,
+                "weight": 0,
+                "fillOpacity": 0.12,
             },
             tooltip=folium.GeoJsonTooltip(fields=["class"], aliases=[_FEAR_FIELDS["class"]]),
         ).add_to(group)
@@ -492,9 +492,9 @@ def _add_fear_layer(m: Any, perception: Any) -> list[tuple[str, str, str]]:
             _geojson(web),
             style_function=lambda f: {
                 "fillColor": FEAR_CLASS_COLOURS.get(str(f["properties"].get("class")), "#ffffff"),
-                "color": "#555555",
-                "weight": 0.3,
-                "fillOpacity": 0.6,
+                "color": "#ffffff",
+                "weight": 0.4,
+                "fillOpacity": 0.7,
             },
             tooltip=folium.GeoJsonTooltip(
                 fields=fields, aliases=[html.escape(_FEAR_FIELDS[c]) for c in fields]
