@@ -322,7 +322,9 @@ def test_fear_layer_and_per_group_view(server_url, browser):
     frame = page.frame_locator(MAP_FRAME)
     label = _open_layer_control(page).locator(".leaflet-control-layers-overlays label", has_text=FEAR_LAYER)
     assert label.count() == 1
-    cells = frame.locator("path[fill='#E69F00']")  # 'fear, little crime' cells
+    from planner.maps.folium_map import FEAR_CLASS_COLOURS
+
+    cells = frame.locator(f"path[fill='{FEAR_CLASS_COLOURS['fear, little crime']}']")
     assert cells.count() == 0  # off until chosen
     label.locator("input").check(timeout=10_000)
     assert label.locator("input").is_checked()

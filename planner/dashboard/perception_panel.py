@@ -82,7 +82,8 @@ def disagreement_counts(
 def readable_warnings(warnings: list[str], groups: list[str]) -> list[str]:
     """Coverage warnings with group names in plain words (``young_people`` → ``young people``)."""
     out = []
-    for text in warnings:
+    for warning in warnings:
+        text = warning
         for group in sorted(groups, key=len, reverse=True):
             if "_" in group:
                 text = text.replace(group, group_name(group))
@@ -134,9 +135,12 @@ def _disagreement_chooser(plan: Plan, *, analyst: bool) -> None:
     groups = list(dict.fromkeys(surface["group"]))
     c1, c2 = st.columns(2)
     group = c1.selectbox("Auditor group", groups, format_func=group_name, key="perc_group")
-    period = c2.selectbox(
-        "Audits made", ["all", "day", "night"], format_func=PERIOD_LABELS.get, key="perc_period"
+    period = str(
+        c2.selectbox(
+            "Audits made", list(PERIOD_LABELS), format_func=lambda p: PERIOD_LABELS[p], key="perc_period"
+        )
     )
+    group = str(group)
     table, rule, what = disagreement_counts(plan, group, period, analyst=analyst)
     st.markdown(
         f"**Fear vs recorded crime: audits by {group_name(group)} {PERIOD_LABELS[period]}**, "

@@ -437,10 +437,11 @@ def _add_incidents(m: Any, incidents: gpd.GeoDataFrame, max_points: int) -> None
 NEAR_HOTSPOT_M = 100.0
 
 FEAR_LAYER_NAME = "Fear vs recorded crime"
-# Colour-blind safe and apart from the Gi* blues/reds and the hotspot purple: the two disagreements in
-# orange and teal (ColorBrewer BrBG), both high in dark brown; consistent cells a faint grey haze
+# Apart from the Gi* blues/reds, the hotspot purple and the layers' Okabe–Ito colours: the two
+# disagreements in magenta (ColorBrewer PiYG) and dark teal (BrBG), both high in dark brown (BrBG), of
+# different lightness; consistent cells a faint grey haze
 FEAR_CLASS_COLOURS = {
-    "fear, little crime": "#E69F00",
+    "fear, little crime": "#C51B7D",
     "crime, little fear": "#01665E",
     "both high": "#8C510A",
     "consistent": "#BDBDBD",
