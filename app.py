@@ -12,9 +12,18 @@ import pandas as pd
 import streamlit as st
 
 from planner import export
-from planner._hours import NIGHT_LABEL
 from planner.config import RunConfig
-from planner.dashboard import access, charts, state, tables, uploads, widgets
+from planner.dashboard import (
+    access,
+    charts,
+    evaluation_panel,
+    groups,
+    perception_panel,
+    state,
+    tables,
+    uploads,
+    widgets,
+)
 from planner.dashboard import map_component as mapc
 from planner.errors import PlannerError
 from planner.maps import overlay_script as plan_overlay
@@ -43,7 +52,9 @@ with st.sidebar:
     if not analyst:
         st.caption(
             "You see the published view: no incident points, no count below "
-            f"{RunConfig(**config_values).k_min}, nothing from which one could be worked back."
+            f"{RunConfig(**config_values).k_min}, nothing from which one could be worked back. Filters "
+            "and per-group (victim) views are for analysts: two filtered public views, differenced, "
+            "would give small counts away."
         )
     if source == "Upload a file":
         upload = st.file_uploader(
@@ -69,6 +80,9 @@ with st.sidebar:
 if analyst:  # filters, cell size: analysts only (two filtered public views, differenced, would
     # give small counts away)
     with st.sidebar:
+        victims = groups.victim_group_filter(base_plan.incidents)
+        if victims:
+            config_values["attribute_filters"] = victims
         st.header("Filters")
         all_cats = sorted(base_plan.incidents["category"].unique())
         cats = st.multiselect("Crime types", all_cats, default=all_cats, format_func=tables.label, key="cats")
@@ -103,7 +117,18 @@ plan = state.get_plan(RunConfig(**config_values), analyst=analyst, container=not
 if plan is None:
     st.stop()
 
-tabs = st.tabs(["Map & hotspots", "Overview", "Environment", "Interventions", "Evaluation", "Export", "Data"])
+tabs = st.tabs(
+    [
+        "Map & hotspots",
+        "Overview",
+        "Environment",
+        "Perceived safety",
+        "Interventions",
+        "Evaluation",
+        "Export",
+        "Data",
+    ]
+)
 
 # ---------------------------------------------------------------- overview
 with tabs[1]:
@@ -209,6 +234,16 @@ with tabs[0]:
         with c1:
             st.markdown("**Crime types**")
             st.altair_chart(charts.category_mix_chart(profile), width="stretch")
+            victims_mix = tables.victim_mix_table(profile, k=None if analyst else int(plan.config.k_min))
+            if len(victims_mix):
+                st.markdown("**Victims (sex and age band)**")
+                st.dataframe(
+                    victims_mix,
+                    hide_index=True,
+                    width="stretch",
+                    height=tables.table_height(len(victims_mix)),
+                    key="victim_mix",
+                )
         with c2:
             st.markdown("**When: hour of day and weekday**")
             st.altair_chart(charts.time_profile_chart(profile), width="stretch")
@@ -235,7 +270,7 @@ with tabs[0]:
             widgets.show_whatif_comparison(plan, edited, selected, key="whatif_table_map")
 
 # ---------------------------------------------------------------- data and fitness
-with tabs[6]:
+with tabs[7]:
     rep = plan.ingest_report
     st.subheader("Ingest report")
     cols = st.columns(3)
@@ -287,8 +322,12 @@ with tabs[2]:
     else:
         st.info("No risk-terrain model: load environmental layers to fit one.")
 
-# ---------------------------------------------------------------- interventions
+# ---------------------------------------------------------------- perceived safety
 with tabs[3]:
+    perception_panel.show(plan, analyst=analyst)
+
+# ---------------------------------------------------------------- interventions
+with tabs[4]:
     recs = edited.recommendations
     if recs is None or not len(recs):
         st.info("No hotspots, so no measures to rank.")
@@ -326,6 +365,9 @@ with tabs[3]:
                     st.warning(f"Privacy: {r['privacy_note']}")
                 if r["access_note"]:
                     st.warning(f"Public access: {r['access_note']}")
+                victims_text = tables.groups_reached_text(r.get("groups_reached"))
+                if victims_text and "Victims of the reached crimes" not in str(r["reasons"]):
+                    st.caption(f"Victims of the reached crimes: {victims_text}")
                 st.caption(f"Source: {r['source']}")
 
         st.subheader("Portfolio under a budget")
@@ -357,48 +399,11 @@ with tabs[3]:
         st.altair_chart(charts.budget_chart(curve), width="stretch")
 
 # ---------------------------------------------------------------- evaluation
-with tabs[4]:
-    st.subheader("Evaluate a scheme: displacement and diffusion")
-    st.caption(
-        "Fix the design (treatment area, buffer, control, periods) before work starts; the planner proposes a "
-        "control area with a similar before-period level and trend that does not touch the buffer."
-    )
-    areas = tables.evaluation_areas(plan) if analyst else {}
-    if not analyst:
-        st.info("Evaluations count incidents before and after in small areas: they are open to analysts.")
-    elif not areas:
-        st.info("Load ward polygons or find hotspots to choose a treatment area.")
-    else:
-        c1, c2, c3 = st.columns(3)
-        area_name = c1.selectbox("Treatment area", list(areas), key="eval_area")
-        tmin, tmax = plan.incidents["occurred_at"].min(), plan.incidents["occurred_at"].max()
-        mid = (tmin + (tmax - tmin) / 2).date()
-        start = c2.date_input(
-            "Start of the measure", mid, min_value=tmin.date(), max_value=tmax.date(), key="eval_start"
-        )
-        night = c3.toggle(f"Night-time only ({NIGHT_LABEL})", value=True, key="eval_night")
-        if st.button("Evaluate", key="eval_go"):
-            try:
-                st.session_state["evaluation"] = tables.evaluate_area(
-                    plan, areas[area_name], start, night_only=night
-                )
-            except PlannerError as exc:
-                st.error(str(exc))
-        ev = st.session_state.get("evaluation")
-        if ev is None:
-            st.info(
-                "Choose the area where the measure goes and the date it starts, then press Evaluate: the "
-                "planner compares crime before and after in the area, in a buffer around it (did crime move "
-                "next door, or did the benefit spread?) and in a similar control area."
-            )
-        else:
-            st.markdown(ev["interpretation"])
-            st.dataframe(ev["counts"], width="stretch")
-            st.altair_chart(ev["chart"], width="stretch")
-            st.json(ev["numbers"], expanded=False)
+with tabs[5]:
+    evaluation_panel.show(plan, analyst=analyst)
 
 # ---------------------------------------------------------------- export
-with tabs[5]:
+with tabs[6]:
     st.subheader("Export the plan")
     st.caption(
         "The same files as `planner export`: GeoPackage with QGIS styles, GeoJSON, Shapefile, KML, "

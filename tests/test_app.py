@@ -86,6 +86,7 @@ def test_environment_and_interventions_tabs(app):
         "Map & hotspots",
         "Overview",
         "Environment",
+        "Perceived safety",
         "Interventions",
         "Evaluation",
         "Export",

@@ -135,3 +135,51 @@ def test_a_viewer_export_is_public_and_audited(viewer_app, tmp_path, monkeypatch
     assert "csv/incidents.csv" not in names and manifest["privacy"] == "public"
     record = json.loads(log.read_text().splitlines()[-1])
     assert record["role"] == "viewer" and record["privacy"] == "public" and record["formats"] == ["csv"]
+
+
+def test_a_viewer_gets_the_fear_layer_without_crime_counts_and_no_group_view(viewer_app):
+    at = viewer_app
+    script = str(at.get("component_instance")[0].proto.json_args)
+    assert "Fear vs recorded crime" in script and "fear, little crime" in script
+    assert "Recorded crimes" not in script and "crimes_per_km2" not in script and "crime_rank" not in script
+    assert not [w for w in at.radio if w.key == "victims"]  # no per-group view (differencing)
+    assert not [w for w in at.selectbox if str(w.key).startswith("victim_group")]
+    assert "per-group" in " ".join(c.value for c in at.caption)
+    coverage = next(d.value for d in at.dataframe if "Auditors" in d.value.columns)
+    assert len(coverage) == 15
+    counts = next(d.value for d in at.dataframe if "Class" in d.value.columns)
+    assert set(counts.columns) == {"Class", "Cells", "Share of audited cells"}
+    assert not [w for w in at.radio if w.key == "eval_method"]  # evaluations are for analysts
+
+
+def test_public_view_perception_is_derived_from_published_counts_only():
+    """The public plan's fear-vs-crime layer holds class and perceived safety only, and its classes
+    are those of the rule applied to the published cell counts (withheld counts as 0): changing a
+    withheld count cannot change the public layer."""
+    import dataclasses
+
+    import numpy as np
+
+    from planner.config import RunConfig
+    from planner.dashboard import state
+    from planner.export.privacy import apply_privacy
+    from planner.perception import fear_crime_disagreement
+
+    plan = state.cached_plan(RunConfig().model_dump_json())
+    public, _ = apply_privacy(plan, privacy="public", k=5)
+    result = public.perception
+    assert list(result.disagreement.columns) == ["cell_id", "perceived_safety", "class", "geometry"]
+    assert result.night_disagreement is None and len(result.audits) == 0 and result.quarantine.empty
+    assert "/" not in result.report["source"] and "reasons" not in result.report
+    published = public.cells["n_incidents"].astype("Float64").fillna(0).to_numpy(dtype=float)
+    expected = fear_crime_disagreement(plan.perception.surface, plan.cells, published)
+    assert (result.disagreement["class"].to_numpy() == expected["class"].to_numpy()).all()
+    # the internal layer ranks the small counts too, so some classes differ from the public ones
+    assert (plan.perception.disagreement["class"].to_numpy() != expected["class"].to_numpy()).any()
+    # a withheld (below k) count changed: the public layer is the same
+    cells = plan.cells.copy()
+    small = np.flatnonzero((cells["n_incidents"] > 0) & (cells["n_incidents"] < 5))[:20]
+    cells.loc[cells.index[small], "n_incidents"] = 4 - cells["n_incidents"].iloc[small]
+    moved = dataclasses.replace(plan, cells=cells)
+    again, _ = apply_privacy(moved, privacy="public", k=5)
+    assert again.perception.disagreement["class"].equals(result.disagreement["class"])

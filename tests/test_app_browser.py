@@ -249,3 +249,111 @@ def test_bad_upload_shows_clear_message(server_url, browser, tmp_path):
     assert "Traceback" not in page.content()
     assert "bad.csv" in alert.first.inner_text()
     assert log.failed == []
+
+
+FEAR_LAYER = "Fear vs recorded crime"
+
+# The centre of the largest drawn fear-vs-crime cell of a class (cells at the edge are clipped).
+FEAR_CELL_JS = """
+(cls) => {
+  let best = null, bestSize = 0;
+  for (const key in window.map._layers) {
+    const layer = window.map._layers[key];
+    if (layer.feature && layer.feature.properties && layer.feature.properties["class"] === cls) {
+      const b = layer.getBounds();
+      const size = (b.getNorth() - b.getSouth()) * (b.getEast() - b.getWest());
+      if (size > bestSize) { bestSize = size; best = b.getCenter(); }
+    }
+  }
+  return best ? [best.lat, best.lng] : null;
+}
+"""
+
+
+def _open_layer_control(page):
+    """Hover the map's layer control until its list shows (it folds away when the mouse leaves)."""
+    frame = page.frame_locator(MAP_FRAME)
+    listing = frame.locator(".leaflet-control-layers-list")
+    for _ in range(5):
+        if listing.is_visible():
+            return frame
+        frame.locator(".leaflet-control-layers").hover(timeout=10_000)
+        try:
+            listing.wait_for(state="visible", timeout=5_000)
+            return frame
+        except Exception:
+            page.mouse.move(5, 5)
+    raise AssertionError("the layer control did not open")
+
+
+def _hover_map_at(page, lat, lng):
+    """Centre the map on (lat, lng) zoomed in, then move the mouse there (shows the tooltip)."""
+    page.mouse.move(5, 5)  # off the map: the layer control folds away
+    frame = _map_frame(page)
+    frame.evaluate("([lat, lng]) => window.map.setView([lat, lng], 16, {animate: false})", [lat, lng])
+    page.wait_for_timeout(600)
+    x, y = frame.evaluate(
+        "([lat, lng]) => { const p = window.map.latLngToContainerPoint([lat, lng]); return [p.x, p.y]; }",
+        [lat, lng],
+    )
+    box = page.locator(MAP_FRAME).bounding_box()
+    page.mouse.move(box["x"] + x - 20, box["y"] + y - 20)
+    page.mouse.move(box["x"] + x, box["y"] + y, steps=5)
+
+
+def _grid_cell(page, row, col):
+    """Text of a cell of the first table on the page (Glide's accessible grid: row 0 is the header)."""
+    grid = page.locator("[data-testid='stDataFrame']").first
+    return grid.locator("[role='row']").nth(row).locator("[role='gridcell']").nth(col).inner_text()
+
+
+def test_fear_layer_and_per_group_view(server_url, browser):
+    """Issue #19: the map's layer control holds the fear-vs-crime layer, drawn with class, perceived
+    safety and (for an analyst) the recorded crimes in its tooltip; picking a victim group re-runs the
+    plan on that group and the hotspot table shows its numbers."""
+    from planner.config import RunConfig
+    from planner.pipeline import run
+
+    female = run(RunConfig(attribute_filters={"victim_sex": ["female"]}), stages=())
+    everyone = run(RunConfig(), stages=())
+    log = NetworkLog()
+    page = open_dashboard(browser, server_url, log)
+    _wait_for_text(page, "Profile of hotspot H01")
+    frame = page.frame_locator(MAP_FRAME)
+    label = _open_layer_control(page).locator(".leaflet-control-layers-overlays label", has_text=FEAR_LAYER)
+    assert label.count() == 1
+    from planner.maps.folium_map import FEAR_CLASS_COLOURS
+
+    cells = frame.locator(f"path[fill='{FEAR_CLASS_COLOURS['fear, little crime']}']")
+    assert cells.count() == 0  # off until chosen
+    label.locator("input").check(timeout=10_000)
+    assert label.locator("input").is_checked()
+    cells.first.wait_for(state="attached", timeout=30_000)
+    assert cells.count() > 100
+    where = _map_frame(page).evaluate(FEAR_CELL_JS, "fear, little crime")
+    assert where is not None
+    _hover_map_at(page, *where)
+    tooltip = frame.locator(".leaflet-tooltip").filter(has_text="Fear vs crime")
+    tooltip.first.wait_for(timeout=10_000)
+    text = tooltip.first.inner_text()
+    assert "fear, little crime" in text and "Perceived safety" in text and "Recorded crimes" in text
+    assert _grid_cell(page, 1, 1) == str(int(everyone.hotspots["n_incidents"].iloc[0]))
+    page.locator("[data-testid='stSidebar']").get_by_text("by sex").click()
+    _wait_for_text(page, "for crimes against women and girls only")
+    expected = str(int(female.hotspots["n_incidents"].iloc[0]))
+    page.wait_for_function(
+        """(want) => {
+          const row = document.querySelectorAll("[data-testid='stDataFrame'] [role='row']")[1];
+          return row && row.querySelectorAll("[role='gridcell']")[1].innerText.trim() === want;
+        }""",
+        arg=expected,
+        timeout=120_000,
+    )
+    assert expected != str(int(everyone.hotspots["n_incidents"].iloc[0]))
+    _tab(page, "Overview")
+    metric = page.locator("[data-testid='stMetric']").filter(has_text="Incidents analysed")
+    assert f"{len(female.incidents):,}" in metric.inner_text()
+    _tab(page, "Perceived safety")
+    _wait_for_text(page, "Coverage per auditor group")
+    screenshot(page, "dashboard_perceived_safety")
+    assert log.failed == []

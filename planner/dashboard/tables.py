@@ -107,7 +107,7 @@ def hotspot_profile(plan: Plan, hotspot_id: str) -> dict[str, Any]:
         "area_m2": float(rec["area_m2"]),
         "night_share": float(rec.get("night_share", float("nan"))),
     }
-    for key in ("category_mix", "location_mix"):
+    for key in ("category_mix", "location_mix", "victim_sex_mix", "victim_age_mix"):
         if key in rec and isinstance(rec[key], str) and rec[key]:
             profile[key] = json.loads(rec[key])
     for key in ("hour_profile", "weekday_profile"):
@@ -191,8 +191,62 @@ def recommendation_table(recs: pd.DataFrame) -> pd.DataFrame:
         "p_benefit_exceeds_cost": "P(benefit > cost)",
         "evidence_strength": "Evidence",
         "privacy_impact": "Privacy impact",
+        "groups_reached": "Victims reached",
     }
-    return pd.DataFrame(recs[[c for c in cols if c in recs.columns]]).rename(columns=cols)
+    table = pd.DataFrame(recs[[c for c in cols if c in recs.columns]])
+    if "groups_reached" in table.columns:
+        table["groups_reached"] = table["groups_reached"].map(groups_reached_text)
+    return table.rename(columns=cols)
+
+
+VICTIM_MIXES = {"victim_sex_mix": "Sex", "victim_age_mix": "Age band"}
+
+
+def groups_reached_text(value: Any) -> str:
+    """A measure's ``groups_reached`` (JSON column → group → count) in a few words: the two largest
+    known groups of each kind with their shares, e.g. ``men and boys 56%, women and girls 38%``.
+    Empty when no victim group is known (or the public view withholds them).
+    """
+    from planner.io.groups import group_label
+
+    parsed = json.loads(value) if isinstance(value, str) and value else value
+    if not isinstance(parsed, dict):
+        return ""
+    parts = []
+    for column in ("victim_sex", "victim_age_band"):
+        counts = {k: v for k, v in (parsed.get(column) or {}).items() if v}
+        total = sum(counts.values())
+        if total:
+            top = sorted(counts, key=lambda k: (-counts[k], k))[:2]
+            parts.append(", ".join(f"{group_label(k)} {counts[k] / total:.0%}" for k in top))
+    return " · ".join(parts)
+
+
+def victim_mix_table(profile: dict[str, Any], *, k: int | None = None) -> pd.DataFrame:
+    """A hotspot's victims by sex and age band (from its ``victim_*_mix`` profiles): group, incidents
+    and share of the incidents whose group is shown. Counts the public view withholds read
+    ``< k`` (or ``withheld``); empty when the data hold no victim attributes.
+    """
+    from planner.io.groups import group_label
+
+    rows = []
+    for key, kind in VICTIM_MIXES.items():
+        mix = profile.get(key)
+        if not isinstance(mix, dict) or not mix:
+            continue
+        shown = {g: float(n) for g, n in mix.items() if n is not None}
+        total = sum(shown.values())
+        for group in sorted(mix, key=lambda g: (mix[g] is None, -shown.get(g, 0.0), g)):
+            n = mix[group]
+            rows.append(
+                {
+                    "Victims": kind,
+                    "Group": group_label(str(group)),
+                    "Incidents": (f"< {k}" if k else "withheld") if n is None else f"{int(n):,}",
+                    "Share": "" if n is None or not total else f"{float(n) / total:.0%}",
+                }
+            )
+    return pd.DataFrame(rows, columns=["Victims", "Group", "Incidents", "Share"])
 
 
 def portfolio_and_curve(
@@ -221,17 +275,17 @@ def evaluation_areas(plan: Plan) -> dict[str, Any]:
     return areas
 
 
-def evaluate_area(plan: Plan, area: Any, start: Any, *, night_only: bool) -> dict[str, Any]:
-    """Design (automatic buffer and control) and evaluation for one area (same functions as the CLI)."""
-    from planner.dashboard.charts import before_after_chart
+def evaluation_design(plan: Plan, area: Any, start: Any, *, night_only: bool) -> Any:
+    """The dashboard's design for one area: before and after periods of equal length (up to a year
+    each, at least 30 days), the automatic buffer and control (same functions as the CLI).
+    """
     from planner.evaluate.design import AreaChoice, CrimeSelection, Periods, make_design
-    from planner.evaluate.results import before_after_series, evaluate_design
 
     t0, t1 = plan.incidents["occurred_at"].min(), plan.incidents["occurred_at"].max()
     start_ts = pd.Timestamp(start)
     days = int(min((start_ts - t0).days, (t1 - start_ts).days, 365))
     hours = list(NIGHT_HOURS) if night_only else None
-    design = make_design(
+    return make_design(
         area,
         start=start_ts,
         periods=Periods(before_days=max(days, 30), after_days=max(days, 30)),
@@ -240,6 +294,14 @@ def evaluate_area(plan: Plan, area: Any, start: Any, *, night_only: bool) -> dic
         areas=AreaChoice(study_area=plan.study_area, cell_size_m=plan.params.get("cell_size_m")),
         name="dashboard",
     )
+
+
+def evaluate_area(plan: Plan, area: Any, start: Any, *, night_only: bool) -> dict[str, Any]:
+    """Design (automatic buffer and control) and evaluation for one area (same functions as the CLI)."""
+    from planner.dashboard.charts import before_after_chart
+    from planner.evaluate.results import before_after_series, evaluate_design
+
+    design = evaluation_design(plan, area, start, night_only=night_only)
     result = evaluate_design(design, plan.incidents)
     series = before_after_series(plan.incidents, design)
     numbers = result.to_dict()
@@ -248,6 +310,50 @@ def evaluate_area(plan: Plan, area: Any, start: Any, *, night_only: bool) -> dic
         "counts": result.counts,
         "chart": before_after_chart(series, design.start),
         "numbers": {k: numbers[k] for k in ("wdq", "wdd", "rate_ratio", "e_tests", "power")},
+    }
+
+
+BALANCE_COLUMNS = {
+    "constraint": "Matched on",
+    "kind": "Kind",
+    "treated": "Treated area",
+    "synthetic": "Synthetic control",
+    "all_scaled": "All places (scaled)",
+    "rel_diff": "Difference",
+}
+
+
+def microsynth_area(
+    plan: Plan, area: Any, start: Any, *, night_only: bool, n_placebos: int = 250
+) -> dict[str, Any]:
+    """Micro-synthetic control of one area (:func:`planner.evaluate.microsynth.evaluate_microsynth`
+    on :func:`evaluation_design`): Trt/Con/% change table, balance table, placebo-band chart, notes.
+    """
+    from planner.dashboard.charts import placebo_band_chart, placebo_band_data
+    from planner.evaluate.microsynth import MicrosynthOptions, effects_summary, evaluate_microsynth
+
+    design = evaluation_design(plan, area, start, night_only=night_only)
+    result = evaluate_microsynth(
+        design,
+        plan.incidents,
+        options=MicrosynthOptions(n_placebos=int(n_placebos)),
+        study_area=plan.study_area,
+    )
+    treated = result.areas["treatment"]
+    balance = treated.balance[list(BALANCE_COLUMNS)].rename(columns=BALANCE_COLUMNS)
+    balance = balance.round(
+        {"Treated area": 1, "Synthetic control": 1, "All places (scaled)": 1, "Difference": 3}
+    )
+    notes = [f"{name}: {note}" for name, a in result.areas.items() for note in a.fit["notes"]]
+    omnibus = treated.omnibus.get("p_perm")
+    return {
+        "interpretation": result.interpretation,
+        "effects": effects_summary(result).rename(columns={"change": "% change"}),
+        "balance": balance,
+        "chart": placebo_band_chart(placebo_band_data(result), design.start),
+        "notes": [*notes, *result.notes],
+        "omnibus": None if omnibus is None else float(omnibus),
+        "fit": {k: v for k, v in treated.fit.items() if k != "notes"},
     }
 
 

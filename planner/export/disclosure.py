@@ -425,6 +425,7 @@ def public_view(plan: Plan, *, k: int, round_to: int) -> tuple[Plan, PrivacyRepo
     from planner.export.public_context import public_context
     from planner.export.public_geometry import public_geometry
     from planner.export.public_measures import public_measures
+    from planner.export.public_perception import public_perception
 
     report = PrivacyReport(level="public", k=k, round_to=round_to, note=public_note(k, round_to))
     base_cells, study_area, area_rule = public_geometry(plan.cells, plan.study_area, plan.params)
@@ -459,6 +460,7 @@ def public_view(plan: Plan, *, k: int, round_to: int) -> tuple[Plan, PrivacyRepo
         warnings=[],
     )
     public = public_measures(public, plan, pc, report=report)
+    public = dataclasses.replace(public, perception=public_perception(plan.perception, cells))
     report.rules = public_rules(k=k, round_to=round_to, area_rule=area_rule)
     logger.info(
         "public view: %d cells and %d hotspots suppressed, %d profiles withheld",

@@ -243,6 +243,7 @@ def plan_map(
     _add_gi_cells(m, plan.cells)
     _add_hotspots(m, plan.hotspots, selected_hotspot)
     layer_legend = _add_layers(m, plan, layers, max_layer_points=max_layer_points)
+    layer_legend += _add_fear_layer(m, getattr(plan, "perception", None))
     if show_incidents and len(plan.incidents):
         _add_incidents(m, plan.incidents, max_incident_points)
     if extra_points is not None and len(extra_points):
@@ -434,6 +435,74 @@ def _add_incidents(m: Any, incidents: gpd.GeoDataFrame, max_points: int) -> None
 
 
 NEAR_HOTSPOT_M = 100.0
+
+FEAR_LAYER_NAME = "Fear vs recorded crime"
+# Apart from the Gi* blues/reds, the hotspot purple and the layers' Okabe–Ito colours: the two
+# disagreements in magenta (ColorBrewer PiYG) and dark teal (BrBG), both high in dark brown (BrBG), of
+# different lightness; consistent cells a faint grey haze
+FEAR_CLASS_COLOURS = {
+    "fear, little crime": "#C51B7D",
+    "crime, little fear": "#01665E",
+    "both high": "#8C510A",
+    "consistent": "#BDBDBD",
+}
+_FEAR_FIELDS = {
+    "class": "Fear vs crime",
+    "perceived_safety": "Perceived safety (0–3)",
+    "crimes": "Recorded crimes",
+    "crimes_per_km2": "Crimes per km²",
+}
+
+
+def _add_fear_layer(m: Any, perception: Any) -> list[tuple[str, str, str]]:
+    """Grid cells coloured by the fear-vs-recorded-crime class, in one layer of the layer control.
+
+    Cells where fear and crime disagree (or are both high) are drawn one by one with a tooltip of
+    the columns the layer has, so a public layer (class and perceived safety only) shows no crime
+    counts; 'consistent' cells are drawn faint as one shape (most cells are consistent: one shape
+    keeps the page light) and cells with too few audits are not drawn. Returns the legend rows.
+    """
+    import folium
+
+    layer = getattr(perception, "disagreement", None)
+    if layer is None or not len(layer) or "class" not in layer.columns:
+        return []
+    group = folium.FeatureGroup(name=FEAR_LAYER_NAME, show=False)
+    consistent = layer[layer["class"] == "consistent"]
+    if len(consistent):
+        shape = gpd.GeoDataFrame(
+            {"class": ["consistent"]}, geometry=[consistent.geometry.union_all()], crs=layer.crs
+        )
+        folium.GeoJson(
+            _geojson(_to_web(shape, ["class"])),
+            style_function=lambda _f: {
+                "fillColor": FEAR_CLASS_COLOURS["consistent"],
+                "weight": 0,
+                "fillOpacity": 0.12,
+            },
+            tooltip=folium.GeoJsonTooltip(fields=["class"], aliases=[_FEAR_FIELDS["class"]]),
+        ).add_to(group)
+    drawn = layer[layer["class"].isin([c for c in FEAR_CLASS_COLOURS if c != "consistent"])]
+    if len(drawn):
+        fields = [c for c in _FEAR_FIELDS if c in drawn.columns]
+        web = _to_web(drawn, fields)
+        for col in ("perceived_safety", "crimes_per_km2"):
+            if col in web.columns:
+                web[col] = web[col].round(2 if col == "perceived_safety" else 0)
+        folium.GeoJson(
+            _geojson(web),
+            style_function=lambda f: {
+                "fillColor": FEAR_CLASS_COLOURS.get(str(f["properties"].get("class")), "#ffffff"),
+                "color": "#ffffff",
+                "weight": 0.4,
+                "fillOpacity": 0.7,
+            },
+            tooltip=folium.GeoJsonTooltip(
+                fields=fields, aliases=[html.escape(_FEAR_FIELDS[c]) for c in fields]
+            ),
+        ).add_to(group)
+    group.add_to(m)
+    return [(colour, f"Fear vs crime: {label}", "box") for label, colour in FEAR_CLASS_COLOURS.items()]
 
 
 def _readable_hotspots(web: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
