@@ -333,11 +333,18 @@ with tabs[4]:
         st.info("No hotspots, so no measures to rank.")
     else:
         st.subheader(f"Ranked measures for hotspot {selected}")
+        costed = plan.config.currency is not None
         st.caption(
             "Expected crimes prevented per year and benefit-cost ratio (BCR) with 90% intervals from a Monte "
-            f"Carlo simulation; costs are present values in {plan.config.currency} (labelled assumptions); every "
-            "effect cites its source. Pick another hotspot on the map or in the Map & hotspots tab."
+            + (
+                f"Carlo simulation; costs are present values in {plan.config.currency} (labelled assumptions); "
+                if costed
+                else "Carlo simulation; measures are ranked by crimes prevented, not costed (see below); "
+            )
+            + "every effect cites its source. Pick another hotspot on the map or in the Map & hotspots tab."
         )
+        if not costed:
+            st.info(tables.not_costed_reason(plan))
         if edits:
             st.info(
                 f"Includes your {len(edits)} what-if edit(s) from the map; the comparison with the plan as it "
@@ -371,32 +378,39 @@ with tabs[4]:
                 st.caption(f"Source: {r['source']}")
 
         st.subheader("Portfolio under a budget")
-        total = float(recs.loc[recs["net_benefit"] > 0, "cost"].sum())
-        c1, c2 = st.columns(2)
-        budget = c1.number_input(
-            f"Budget ({plan.config.currency}, present value)",
-            min_value=0.0,
-            value=float(round(total / 4, -3)),
-            step=10000.0,
-            key="budget",
-        )
-        cap = c2.slider("Max share of budget on surveillance", 0.0, 1.0, 1.0, 0.05, key="cap")
-        portfolio, curve = state.cached_portfolio(config_json, edits_json, float(budget), float(cap), analyst)
-        st.metric(
-            "Chosen measures",
-            len(portfolio),
-            help="The best set of measures (across all hotspots) whose total cost fits the budget: the exact "
-            "optimum of expected net benefit (benefit minus cost).",
-        )
-        st.dataframe(
-            tables.recommendation_table(portfolio),
-            hide_index=True,
-            width="stretch",
-            column_config=widgets.RECOMMENDATION_COLUMNS,
-            key="portfolio_table",
-        )
-        st.markdown("**What each budget buys**: expected net benefit of the best portfolio at each budget")
-        st.altair_chart(charts.budget_chart(curve), width="stretch")
+        if not costed:
+            st.info("No portfolio: choosing measures under a budget needs costs in the place's own currency.")
+        else:
+            total = float(recs.loc[recs["net_benefit"] > 0, "cost"].sum())
+            c1, c2 = st.columns(2)
+            budget = c1.number_input(
+                f"Budget ({plan.config.currency}, present value)",
+                min_value=0.0,
+                value=float(round(total / 4, -3)),
+                step=10000.0,
+                key="budget",
+            )
+            cap = c2.slider("Max share of budget on surveillance", 0.0, 1.0, 1.0, 0.05, key="cap")
+            portfolio, curve = state.cached_portfolio(
+                config_json, edits_json, float(budget), float(cap), analyst
+            )
+            st.metric(
+                "Chosen measures",
+                len(portfolio),
+                help="The best set of measures (across all hotspots) whose total cost fits the budget: the exact "
+                "optimum of expected net benefit (benefit minus cost).",
+            )
+            st.dataframe(
+                tables.recommendation_table(portfolio),
+                hide_index=True,
+                width="stretch",
+                column_config=widgets.RECOMMENDATION_COLUMNS,
+                key="portfolio_table",
+            )
+            st.markdown(
+                "**What each budget buys**: expected net benefit of the best portfolio at each budget"
+            )
+            st.altair_chart(charts.budget_chart(curve), width="stretch")
 
 # ---------------------------------------------------------------- evaluation
 with tabs[5]:

@@ -477,3 +477,19 @@ def exposure_summary(plan: Plan, hotspot_id: str) -> pd.DataFrame:
         elif "length_m" in m:
             rows.append((title, kind, "Street length", f"{m['length_m'] / 1000:.1f} km"))
     return pd.DataFrame(rows, columns=["Layer", "Kind", "Measure", "Value"])
+
+
+NOT_COSTED = "Recommendations are not costed: "
+
+
+def not_costed_reason(plan: Any) -> str:
+    """Why a plan's measures carry no costs (no jurisdiction's cost table fits the place), in plain words."""
+    recs = plan.recommendations
+    how = (recs.attrs.get("assumptions") or {}).get("jurisdiction_how") if recs is not None else None
+    if not how:
+        how = next((w.removeprefix(NOT_COSTED) for w in plan.warnings if w.startswith(NOT_COSTED)), None)
+    why = str(how).rstrip(".") if how else "no jurisdiction's cost table applies to this place"
+    return (
+        f"Not costed: {why}. Costs and benefit-cost ratios need the place's own cost-of-crime table "
+        "(UK, US or Canada); on the command line `--jurisdiction UK|US|CA` picks one."
+    )
