@@ -326,7 +326,9 @@ def test_fear_layer_and_per_group_view(server_url, browser):
 
     cells = frame.locator(f"path[fill='{FEAR_CLASS_COLOURS['fear, little crime']}']")
     assert cells.count() == 0  # off until chosen
-    label.locator("input").check(timeout=10_000)
+    # a script click, as Leaflet's control handles it: a pointer click races the control folding
+    # away (and Streamlit's rerun overlay) on a loaded machine
+    label.locator("input").evaluate("el => { if (!el.checked) el.click(); }", timeout=10_000)
     assert label.locator("input").is_checked()
     cells.first.wait_for(state="attached", timeout=30_000)
     assert cells.count() > 100

@@ -128,7 +128,7 @@ def test_gi_z_gives_every_suppressed_count_back_positive_control(request, name):
     )["gi_z"]
     small = int(((truth >= 1) & (truth < K)).sum())
     # the attack is live: most counts of 1 … k−1 come back exactly. On the sample city nearly all;
-    # on Chicago's sparse 8,000-cell grid (automatic ~100 m cells) about a quarter lie in the null
+    # on Chicago's sparse 8,000-cell grid (automatic 300 m cells) about a quarter lie in the null
     # space of the neighbourhood system or beyond the least-squares tolerance (77 % recovered).
     share = 0.9 if name == "sample" else 0.6
     assert small > 20 and len(got.exact) >= share * small
