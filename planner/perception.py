@@ -504,7 +504,7 @@ def coverage_warnings(
     for row in coverage.itertuples():
         if row.group == ALL and row.period == ALL:
             continue
-        who = ("all groups" if row.group == ALL else str(row.group)) + {
+        who = ("all groups" if row.group == ALL else str(row.group).replace("_", " ")) + {
             "day": " by day",
             "night": " at night",
         }.get(str(row.period), "")
@@ -642,6 +642,29 @@ class PerceptionResult:
         }
 
 
+def crimes_per_cell(cells: gpd.GeoDataFrame, incidents: gpd.GeoDataFrame, *, period: str = ALL) -> np.ndarray:
+    """Recorded crimes per cell (order of ``cells``) to set against audits of ``period``.
+
+    ``period`` is ``all``, ``night`` (:data:`planner._hours.NIGHT_HOURS`) or ``day``; ``night`` and
+    ``day`` need incidents with a time of day (``attrs["time_resolution"]``), else a clear error.
+    """
+    from planner._hours import has_time_of_day
+    from planner.grid import cell_index_of_points
+
+    if period not in (ALL, *PERIODS):
+        raise ConfigError(f"period={period!r} is not one of {[ALL, *PERIODS]} (crimes_per_cell).")
+    idx = cell_index_of_points(cells, incidents)
+    keep = idx >= 0
+    if period != ALL:
+        if not has_time_of_day(incidents.attrs.get("time_resolution")):
+            raise ConfigError(
+                f"The incidents have no time of day, so crimes {period}-time cannot be counted."
+            )
+        night = pd.to_datetime(incidents["occurred_at"]).dt.hour.isin(NIGHT_HOURS).to_numpy()
+        keep &= night if period == "night" else ~night
+    return np.bincount(idx[keep], minlength=len(cells)).astype(float)
+
+
 def perception_from_audits(
     imported: AuditImport,
     cells: gpd.GeoDataFrame,
@@ -658,7 +681,6 @@ def perception_from_audits(
     (19:00–07:00) and is left out when the incidents have no time of day.
     """
     from planner._hours import has_time_of_day
-    from planner.grid import cell_index_of_points
 
     audits = crs_mod.to_analysis_crs(imported.audits, crs_mod.require_projected(cells, what="cells"))
     surface = perception_surfaces(audits, cells, bandwidth_m=bandwidth_m, min_audits=min_audits)
@@ -668,12 +690,9 @@ def perception_from_audits(
     )
     night_layer = None
     if incidents is not None:
-        idx = cell_index_of_points(cells, incidents)
-        ok = idx >= 0
-        crimes = np.bincount(idx[ok], minlength=len(cells)).astype(float)
+        crimes = crimes_per_cell(cells, incidents)
         if has_time_of_day(incidents.attrs.get("time_resolution")):
-            night = pd.to_datetime(incidents["occurred_at"]).dt.hour.isin(NIGHT_HOURS).to_numpy()
-            night_crimes = np.bincount(idx[ok & night], minlength=len(cells)).astype(float)
+            night_crimes = crimes_per_cell(cells, incidents, period="night")
             night_layer = fear_crime_disagreement(surface, cells, night_crimes, period="night")
         else:
             warnings.append(

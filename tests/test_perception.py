@@ -258,7 +258,7 @@ def test_sample_fear_vs_crime_layer_finds_the_planted_places(sample):
 
 def test_sample_coverage_warnings_name_the_thin_group(sample):
     _, _, result, cells = sample
-    assert any("older_people" in w for w in result.warnings)
+    assert any("older people" in w for w in result.warnings)  # group names in plain words
     assert not any(w.startswith("Too few audits by women") for w in result.warnings)
     wide = result.surface_gdf(cells)
     assert "safety__women__night" in wide.columns and len(wide) == len(cells)
@@ -363,3 +363,36 @@ def test_rows_always_reconcile(tmp_path, seed):
     assert rep["rows_read"] == n == rep["rows_accepted"] + rep["rows_quarantined"]
     assert res.quarantine["reason"].str.len().gt(0).all()
     assert res.audits[PARAMS].isin([0, 1, 2, 3]).where(res.audits[PARAMS].notna(), True).all().all()
+
+
+def test_crimes_per_cell_by_hand():
+    """Two 100 m cells; three crimes in the west cell (one at 23:00), one in the east at noon, one
+    outside the grid: all 3/1, night 1/0, day 2/1; without a time of day only 'all' is counted."""
+    cells = gpd.GeoDataFrame(
+        {"cell_id": [0, 1]}, geometry=[box(0, 0, 100, 100), box(100, 0, 200, 100)], crs=32630
+    )
+    incidents = gpd.GeoDataFrame(
+        {
+            "occurred_at": pd.to_datetime(
+                [
+                    "2024-01-01 23:00",
+                    "2024-01-02 10:00",
+                    "2024-01-03 14:00",
+                    "2024-01-04 12:00",
+                    "2024-01-05 23:30",
+                ]
+            )
+        },
+        geometry=[Point(10, 10), Point(50, 50), Point(90, 90), Point(150, 50), Point(500, 500)],
+        crs=32630,
+    )
+    incidents.attrs["time_resolution"] = "minute"
+    assert perception.crimes_per_cell(cells, incidents).tolist() == [3.0, 1.0]
+    assert perception.crimes_per_cell(cells, incidents, period="night").tolist() == [1.0, 0.0]
+    assert perception.crimes_per_cell(cells, incidents, period="day").tolist() == [2.0, 1.0]
+    incidents.attrs["time_resolution"] = "day"
+    assert perception.crimes_per_cell(cells, incidents).tolist() == [3.0, 1.0]
+    with pytest.raises(PlannerError, match="no time of day"):
+        perception.crimes_per_cell(cells, incidents, period="night")
+    with pytest.raises(PlannerError, match="period='dusk'"):
+        perception.crimes_per_cell(cells, incidents, period="dusk")

@@ -377,19 +377,13 @@ def test_outside_known_jurisdictions_nothing_is_costed_and_the_reason_is_given()
     assert (recs["rank_by"] == "prevented").all()
     assert "outside the built-in outlines" in recs.iloc[0]["reasons"]
     assert "Surveillance Camera Code" not in " ".join(recs["privacy_note"])
-    # the dashboard says why nothing is costed, from the measures or from the run's warning
+    # the dashboard says why nothing is costed, from what the recommend stage recorded
     from types import SimpleNamespace
 
     from planner.dashboard.tables import not_costed_reason
 
-    why = not_costed_reason(SimpleNamespace(recommendations=recs, warnings=[]))
+    why = not_costed_reason(SimpleNamespace(params={"recommend": recs.attrs["assumptions"]}))
     assert why.startswith("Not costed: ") and "outside the built-in outlines" in why
-    warned = SimpleNamespace(
-        recommendations=recs.iloc[:0].copy(),  # attrs dropped, as after some table operations
-        warnings=[f"Recommendations are not costed: {recs.attrs['assumptions']['jurisdiction_how']}."],
-    )
-    warned.recommendations.attrs = {}
-    assert not_costed_reason(warned) == why
 
 
 def test_jurisdiction_override_and_bad_code():

@@ -31,25 +31,23 @@ def crimes_per_cell(plan: Plan, period: str, *, analyst: bool) -> tuple[np.ndarr
     """Recorded crimes per cell (order of ``plan.cells``) to compare with audits of ``period``, and
     what they are in words.
 
-    An analyst's are counted from the incidents (of that period when the data have a time of day);
-    a viewer's are the published cell counts (:func:`planner.export.public_perception.published_crimes`).
+    An analyst's are counted from the incidents (:func:`planner.perception.crimes_per_cell`, of that
+    period when the data have a time of day); a viewer's are the published cell counts
+    (:func:`planner.export.public_perception.published_crimes`).
     """
-    from planner._hours import NIGHT_HOURS, NIGHT_LABEL, has_time_of_day
+    from planner import perception
+    from planner._hours import NIGHT_LABEL, has_time_of_day
     from planner.export.public_perception import published_crimes
-    from planner.grid import cell_index_of_points
 
     if not analyst or not len(plan.incidents):
         return published_crimes(
             plan.cells
         ), "published crimes per cell (counts below k withheld, ranked as 0)"
-    idx = cell_index_of_points(plan.cells, plan.incidents)
-    keep = idx >= 0
-    what = "recorded crimes per cell"
     if period in {"day", "night"} and has_time_of_day(plan.incidents.attrs.get("time_resolution")):
-        night = pd.to_datetime(plan.incidents["occurred_at"]).dt.hour.isin(NIGHT_HOURS).to_numpy()
-        keep &= night if period == "night" else ~night
-        what = f"recorded crimes per cell {'at night' if period == 'night' else 'by day'} ({NIGHT_LABEL} is night)"
-    return np.bincount(idx[keep], minlength=len(plan.cells)).astype(float), what
+        when = "at night" if period == "night" else "by day"
+        what = f"recorded crimes per cell {when} ({NIGHT_LABEL} is night)"
+        return perception.crimes_per_cell(plan.cells, plan.incidents, period=period), what
+    return perception.crimes_per_cell(plan.cells, plan.incidents), "recorded crimes per cell"
 
 
 def disagreement_counts(
@@ -77,18 +75,6 @@ def disagreement_counts(
         }
     )
     return table, str(layer.attrs.get("rule", "")), what
-
-
-def readable_warnings(warnings: list[str], groups: list[str]) -> list[str]:
-    """Coverage warnings with group names in plain words (``young_people`` → ``young people``)."""
-    out = []
-    for warning in warnings:
-        text = warning
-        for group in sorted(groups, key=len, reverse=True):
-            if "_" in group:
-                text = text.replace(group, group_name(group))
-        out.append(text)
-    return out
 
 
 def coverage_display(coverage: pd.DataFrame) -> pd.DataFrame:
@@ -166,8 +152,7 @@ def show(plan: Plan, *, analyst: bool) -> None:
     st.markdown("**Coverage per auditor group, by day and at night**")
     st.dataframe(coverage_display(result.coverage), hide_index=True, width="stretch", key="perc_coverage")
     if result.warnings:
-        lines = readable_warnings(result.warnings, list(result.coverage["group"].unique()))
-        st.warning("**Read with care:**\n" + "\n".join(f"- {line}" for line in lines))
+        st.warning("**Read with care:**\n" + "\n".join(f"- {line}" for line in result.warnings))
     st.subheader("Where fear and recorded crime disagree")
     st.caption(
         "The map's layer 'Fear vs recorded crime' (layer control, top right) shows all audits against "

@@ -479,15 +479,11 @@ def exposure_summary(plan: Plan, hotspot_id: str) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["Layer", "Kind", "Measure", "Value"])
 
 
-NOT_COSTED = "Recommendations are not costed: "
-
-
 def not_costed_reason(plan: Any) -> str:
-    """Why a plan's measures carry no costs (no jurisdiction's cost table fits the place), in plain words."""
-    recs = plan.recommendations
-    how = (recs.attrs.get("assumptions") or {}).get("jurisdiction_how") if recs is not None else None
-    if not how:
-        how = next((w.removeprefix(NOT_COSTED) for w in plan.warnings if w.startswith(NOT_COSTED)), None)
+    """Why a plan's measures carry no costs (no jurisdiction's cost table fits the place), in plain
+    words, from what the recommend stage recorded (``params["recommend"]["jurisdiction_how"]``).
+    """
+    how = (plan.params.get("recommend") or {}).get("jurisdiction_how")
     why = str(how).rstrip(".") if how else "no jurisdiction's cost table applies to this place"
     return (
         f"Not costed: {why}. Costs and benefit-cost ratios need the place's own cost-of-crime table "
