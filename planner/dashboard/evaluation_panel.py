@@ -87,6 +87,12 @@ def _microsynth(plan: Plan, area: Any, start: Any, night: bool) -> None:
     if ms["omnibus"] is not None:
         st.caption(f"Omnibus test across crime types (treatment area): permutation p = {ms['omnibus']:.3f}.")
     st.markdown("**Balance before the start**: treated area against its synthetic control")
+    st.caption(
+        "The weights are fitted on a random half of each place's crimes before the start (doubled) and "
+        "match the treated area exactly there ('counts fitted'); 'all counts' applies them to every crime "
+        "before the start. Con is scaled to the treated area's level measured on the half the weights never "
+        "saw, so places weighted for a chance high before the start do not bias the estimate."
+    )
     st.dataframe(ms["balance"], hide_index=True, width="stretch", key="ms_balance")
     st.markdown("**Placebo band**: the area's gap to its synthetic control against the placebo areas' gaps")
     st.altair_chart(ms["chart"], width="stretch")

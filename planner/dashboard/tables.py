@@ -317,9 +317,19 @@ BALANCE_COLUMNS = {
     "constraint": "Matched on",
     "kind": "Kind",
     "treated": "Treated area",
-    "synthetic": "Synthetic control",
+    "synthetic_fit": "Synthetic, counts fitted",
+    "synthetic": "Synthetic, all counts",
     "all_scaled": "All places (scaled)",
-    "rel_diff": "Difference",
+    "rel_diff": "Difference, all counts",
+}
+EFFECT_COLUMNS = {
+    "area": "Area",
+    "outcome": "Crime type",
+    "Trt": "Trt",
+    "Con": "Con",
+    "change": "% change",
+    "interval": "Interval",
+    "p": "p",
 }
 
 
@@ -340,15 +350,17 @@ def microsynth_area(
         study_area=plan.study_area,
     )
     treated = result.areas["treatment"]
-    balance = treated.balance[list(BALANCE_COLUMNS)].rename(columns=BALANCE_COLUMNS)
-    balance = balance.round(
-        {"Treated area": 1, "Synthetic control": 1, "All places (scaled)": 1, "Difference": 3}
+    balance = treated.balance[list(BALANCE_COLUMNS)].round(
+        {"treated": 1, "synthetic_fit": 1, "synthetic": 1, "all_scaled": 1, "rel_diff": 3}
     )
+    balance = balance.rename(columns=BALANCE_COLUMNS)
+    effects = effects_summary(result)
+    effects["outcome"] = effects["outcome"].map(lambda o: "all counted crimes" if o == "all" else label(o))
     notes = [f"{name}: {note}" for name, a in result.areas.items() for note in a.fit["notes"]]
     omnibus = treated.omnibus.get("p_perm")
     return {
         "interpretation": result.interpretation,
-        "effects": effects_summary(result).rename(columns={"change": "% change"}),
+        "effects": effects.rename(columns=EFFECT_COLUMNS),
         "balance": balance,
         "chart": placebo_band_chart(placebo_band_data(result), design.start),
         "notes": [*notes, *result.notes],
