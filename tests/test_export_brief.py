@@ -93,3 +93,28 @@ def test_internal_brief_says_so_on_every_page(tmp_path):
     assert "INTERNAL" in info.stdout
     html = (tmp_path / "brief.html").read_text(encoding="utf-8")
     assert html.count("INTERNAL - contains incident-level data") >= 3
+
+
+def test_why_here_is_written_once():
+    """The ranking writes its reasons as "Why here: …"; the brief shows that label once (it read
+    "Why here: Why here: …").
+    """
+    import dataclasses
+
+    import pandas as pd
+
+    from planner.export.brief import hotspot_section
+    from planner.export.privacy import apply_privacy
+
+    recs = pd.DataFrame(
+        {
+            "hotspot_id": ["H01"],
+            "rank": [1],
+            "name": ["Street lighting"],
+            "reasons": ["Why here: 2 of 2 lamps are broken. Reached: night crimes."],
+        }
+    )
+    plan, report = apply_privacy(dataclasses.replace(tiny_plan(), recommendations=recs), privacy="internal")
+    lines = hotspot_section(plan, "H01", report).lines
+    why = [line for line in lines if "Why here" in line]
+    assert why == ["Why here: 2 of 2 lamps are broken. Reached: night crimes."]

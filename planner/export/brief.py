@@ -188,7 +188,7 @@ def hotspot_section(plan: Plan, hid: str, report: PrivacyReport) -> Section:
     if len(recs) and "source" in recs.columns:
         notes.append(f"Evidence for '{_fmt(recs.iloc[0].get('name'))}': {_fmt(recs.iloc[0].get('source'))}")
     if len(recs) and "reasons" in recs.columns and pd.notna(recs.iloc[0].get("reasons")):
-        lines.append(f"Why here: {recs.iloc[0].get('reasons')}")
+        lines.append(_why_here(str(recs.iloc[0].get("reasons"))))
     tables = []
     if len(deficits):
         tables.append(("Environment compared with the study area (largest differences)", deficits))
@@ -200,6 +200,12 @@ def hotspot_section(plan: Plan, hid: str, report: PrivacyReport) -> Section:
 
 #: Exposure measures that do not grow with area, so a hotspot compares with single cells.
 _INTENSIVE = ("per_km2", "_share", "nearest_m", "mean_lux", "min_lux", "per_km_street")
+
+
+def _why_here(reasons: str) -> str:
+    """The reasons of a measure under one "Why here:" label (the ranking already writes it first)."""
+    text = reasons.strip()
+    return text if text.lower().startswith("why here") else f"Why here: {text}"
 
 
 def environment_differences(plan: Plan, hotspot: pd.Series, n: int = 6) -> pd.DataFrame:

@@ -146,10 +146,12 @@ def source_crs_of(
         return SourceCRS(CRS.from_epsg(4326))
     if qx[0] >= -90 and qx[1] <= 90 and qy[0] >= -180 and qy[1] <= 180:
         return SourceCRS(CRS.from_epsg(4326), swapped=True)
+    # the 1st-99th percentiles decide (a stray value must not), but the message states the file's
+    # true minimum and maximum, which is what a user checks against the CRS's extent
     raise CRSError(
         f"{source}: the coordinates are bare numbers that are not longitude/latitude "
-        f"(x from {qx[0]:.1f} to {qx[1]:.1f}, y from {qy[0]:.1f} to {qy[1]:.1f}), so the CRS they are written "
-        f"in cannot be guessed. {_crs_hint()}"
+        f"(x from {np.min(xs[fin]):.1f} to {np.max(xs[fin]):.1f}, y from {np.min(ys[fin]):.1f} to "
+        f"{np.max(ys[fin]):.1f}), so the CRS they are written in cannot be guessed. {_crs_hint()}"
     )
 
 
