@@ -199,6 +199,9 @@ def merge_results(results: list[Any]) -> Any:
     xy = np.c_[incidents.geometry.x.to_numpy(), incidents.geometry.y.to_numpy()]
     dup_share = float(pd.DataFrame(xy).duplicated(keep=False).mean()) if len(xy) else 0.0
     fit = fitness_report(incidents, resolution=resolution, duplicate_location_share=dup_share)
+    # the partitions' coordinates as written (the merged geometry is in the analysis CRS)
+    decimals = [d for r in reports if isinstance(d := r.fitness.get("coordinate_decimals"), int)]
+    fit["coordinate_decimals"] = max(decimals) if len(decimals) == len(reports) else None
     warnings = [w for r in reports for w in r.warnings] + fit.pop("warnings", [])
     reasons: dict[str, int] = {}
     for r in reports:

@@ -26,24 +26,41 @@ def time_resolution(t: pd.Series) -> str:
 
 
 def coordinate_decimals(values: np.ndarray) -> int | None:
-    """Decimals the coordinates appear rounded to (None when not rounded to ≤ 6)."""
+    """Decimals the coordinates appear rounded to (None when not rounded to ≤ 6).
+
+    Works for degrees (``-1.2449``: 4) and projected metres alike (``512345.67``: 2, whole metres:
+    0). A value counts as rounded to ``d`` decimals when it lies within a thousandth of a step
+    (``10**-d``) of the rounded value, or within float precision of it, whichever is larger: a
+    relative tolerance would call every six-figure easting rounded to whole metres.
+    """
     v = np.asarray(values, float)
     v = v[np.isfinite(v)]
     if not len(v):
         return None
+    precision = 8 * np.finfo(float).eps * max(1.0, float(np.abs(v).max()))
     for d in range(7):
-        if np.allclose(v, np.round(v, d), atol=1e-9 * max(1.0, float(np.abs(v).max()))):
+        step = 10.0**-d
+        if np.all(np.abs(v - np.round(v, d)) <= max(1e-3 * step, precision)):
             return d
     return None
 
 
 def fitness_report(
-    incidents: gpd.GeoDataFrame, *, resolution: str, duplicate_location_share: float
+    incidents: gpd.GeoDataFrame,
+    *,
+    resolution: str,
+    duplicate_location_share: float,
+    source_xy: np.ndarray | None = None,
 ) -> dict[str, Any]:
     """Which analyses the data supports, with reasons, plus coverage and precision facts.
 
+    ``source_xy`` is the accepted rows' coordinates as the source wrote them ((n, 2), in the source
+    CRS: degrees or projected units), whose rounding ``coordinate_decimals`` reports; by default the
+    incidents' geometry (analysis CRS) is used.
+
     Returns a dict with ``analyses`` (name → {"ok", "reason"}), ``categories`` (counts),
-    ``missing_months``, ``months_covered``, and ``warnings`` (list of text, removed by the caller).
+    ``missing_months``, ``months_covered``, ``coordinate_decimals`` and ``warnings`` (list of text,
+    removed by the caller).
     """
     warn: list[str] = []
     t = incidents["occurred_at"]
@@ -88,6 +105,8 @@ def fitness_report(
             "(snapped or anonymised points): treat fine-scale results with caution."
         )
     xy = np.c_[incidents.geometry.x, incidents.geometry.y] if len(incidents) else np.empty((0, 2))
+    if source_xy is not None:
+        xy = np.asarray(source_xy, float).reshape(-1, 2)
     return {
         "analyses": analyses,
         "categories": {str(k): int(v) for k, v in incidents["category"].value_counts().items()},

@@ -196,6 +196,7 @@ def read_incidents(
         cols=cols,
         times=times,
         src_crs=points.crs,
+        source_xy=np.c_[points.xs[reasons.ok], points.ys[reasons.ok]],
         exact_dup=exact_dup,
         warn=warn,
     )
@@ -388,6 +389,7 @@ def _report(
     cols: dict[str, str],
     times: Times,
     src_crs: CRS,
+    source_xy: np.ndarray,
     exact_dup: np.ndarray,
     warn: list[str],
 ) -> IngestReport:
@@ -395,7 +397,9 @@ def _report(
     resolution = incidents.attrs["time_resolution"]
     xy = np.c_[incidents.geometry.x.to_numpy(), incidents.geometry.y.to_numpy()]
     dup_share = float(pd.DataFrame(xy).duplicated(keep=False).mean()) if len(xy) else 0.0
-    fit = fitness_report(incidents, resolution=resolution, duplicate_location_share=dup_share)
+    fit = fitness_report(
+        incidents, resolution=resolution, duplicate_location_share=dup_share, source_xy=source_xy
+    )
     dated = times.present and len(incidents) > 0
     report = IngestReport(
         source=name,
