@@ -49,6 +49,11 @@ class RunConfig(BaseModel):
         description="Layer kind → FILE[::LAYER][@CRS]; @CRS (e.g. @EPSG:2263) is the CRS of bare x/y "
         "coordinates in that layer's file.",
     )
+    layer_dirs: list[str] = Field(
+        default_factory=list,
+        description="Folders of the user's own layer specs (*.toml, one per kind), added to the shipped "
+        "ones in layers/; a spec with a shipped kind's name replaces it.",
+    )
     category_map: list[str] = Field(
         default_factory=list,
         description="User category-map TOML files (publishers' offence names → categories), tried "

@@ -42,7 +42,7 @@ class ValidationError(PlannerError, ValueError):
 
 
 class LayerDefinitionError(PlannerError, ValueError):
-    """A layer spec (``planner/exposure/specs/*.toml``) is malformed."""
+    """A layer spec (``layers/*.toml``, or a user's own) is malformed, or its folder is missing."""
 
 
 class ConfigError(PlannerError, ValueError):

@@ -133,9 +133,11 @@ def load_inputs(config: RunConfig, *, client: Any = None, with_layers: bool = Tr
 def run_layers(config: RunConfig, analysis_crs: Any) -> dict[str, Any]:
     """The environmental layers a run uses (the sample city's, plus ``config.layers``) in ``analysis_crs``."""
     from planner import io
+    from planner.exposure.layers import user_layer_dirs
 
     refs = _sources(config)["layers"]
-    check_layer_kinds(refs)
+    with user_layer_dirs(config.layer_dirs):  # the user's own kinds (--layers-dir) are known kinds
+        check_layer_kinds(refs)
     return io.read_layers(refs, analysis_crs=analysis_crs)
 
 
@@ -149,7 +151,8 @@ def check_layer_kinds(refs: dict[str, str]) -> None:
         listing = _hints.hint("planner.exposure.layers.known_layer_kinds()", "planner layers")
         raise ConfigError(
             f"Unknown layer kind(s) {unknown}. Known kinds: {', '.join(sorted(known))} "
-            f"(their meaning: {listing}). Add a spec file to use another kind."
+            f"(their meaning: {listing}). Add a spec file to use another kind (a folder of them: "
+            f"{_hints.hint('RunConfig(layer_dirs=[...])', '--layers-dir DIR')})."
         )
 
 

@@ -157,6 +157,22 @@ def _hotspot_params(
     }
 
 
+def _with_layer_dirs(stage: Callable[..., Any]) -> Callable[..., Any]:
+    """Run ``stage(plan, ...)`` with the plan's user layer-spec folders (``config.layer_dirs``) in
+    effect, so every registry the stage loads knows the user's own kinds.
+    """
+    from functools import wraps
+
+    from planner.exposure.layers import user_layer_dirs
+
+    @wraps(stage)
+    def with_dirs(plan: Plan, *args: Any, **kwargs: Any) -> Any:
+        with user_layer_dirs(plan.config.layer_dirs):
+            return stage(plan, *args, **kwargs)
+
+    return with_dirs
+
+
 def run(
     config: RunConfig | None = None,
     *,
@@ -178,14 +194,18 @@ def run(
 
     ``config.engine == "dask"`` runs ingest, grid counts and exposure on a Dask cluster (the one at
     ``config.scheduler``, else a local one); the plan is identical to the in-memory engine's.
+    ``config.layer_dirs`` (the user's own layer specs) are in effect for every stage.
     """
-    config = config or RunConfig()
-    if config.engine == "dask":
-        from planner import dask_engine
+    from planner.exposure.layers import user_layer_dirs
 
-        with dask_engine.connect(config.scheduler) as client:
-            return _run(config, progress or _noop, client, stages)
-    return _run(config, progress or _noop, None, stages)
+    config = config or RunConfig()
+    with user_layer_dirs(config.layer_dirs):
+        if config.engine == "dask":
+            from planner import dask_engine
+
+            with dask_engine.connect(config.scheduler) as client:
+                return _run(config, progress or _noop, client, stages)
+        return _run(config, progress or _noop, None, stages)
 
 
 @contextmanager
@@ -491,6 +511,7 @@ def _space_time_limits(plan: Plan, analyses: dict[str, Any]) -> dict[str, str]:
     return out
 
 
+@_with_layer_dirs
 def add_exposure(plan: Plan, *, client: Any = None) -> Plan:
     """Exposure columns on cells and hotspots (when there are environmental layers).
 
@@ -512,6 +533,7 @@ def add_exposure(plan: Plan, *, client: Any = None) -> Plan:
     return dataclasses.replace(plan, cells=cells, hotspots=hotspots)
 
 
+@_with_layer_dirs
 def add_risk(plan: Plan) -> Plan:
     """Risk terrain on its own fine grid (per crime type), projected onto the hotspot cells.
 
@@ -556,6 +578,7 @@ def risk_model(config: RunConfig) -> Any:
     return RiskTerrain(distances_m=distances, family=config.risk_family, random_state=config.seed)
 
 
+@_with_layer_dirs
 def add_recommendations(plan: Plan) -> Plan:
     """Ranked interventions per hotspot and, with a budget, the portfolio.
 
@@ -630,6 +653,7 @@ def _recommend_for(plan: Plan, hotspots: gpd.GeoDataFrame, layers: dict[str, Any
     )
 
 
+@_with_layer_dirs
 def rerank_with_edit(plan: Plan, edit: Any) -> tuple[gpd.GeoDataFrame, pd.DataFrame | None, dict[str, Any]]:
     """What-if: apply an environmental edit, re-measure the affected hotspots, re-rank measures.
 

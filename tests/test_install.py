@@ -9,6 +9,7 @@ entry (not its editable install of ``planner``), and run from a folder outside t
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
@@ -23,7 +24,8 @@ from _paths import ROOT
 from planner.maps import assets
 
 EXTERNAL = re.compile(r"<(?:script|link)[^>]+(?:src|href)=\"https?://", re.I)
-SOURCES = ("pyproject.toml", "setup.py", "MANIFEST.in", "README.md", "planner", "scripts")
+SOURCES = ("pyproject.toml", "setup.py", "MANIFEST.in", "README.md", "planner", "scripts", "layers")
+LAYER_KINDS = sorted(p.stem for p in (ROOT / "layers").glob("*.toml"))
 
 pytestmark = pytest.mark.slow
 
@@ -93,8 +95,22 @@ def test_wheel_ships_assets_specs_and_category_map(installed):
     names = set(zipfile.ZipFile(installed["wheel"]).namelist())
     assert "planner/maps/vendor/leaflet/dist/leaflet.js" in names
     assert "planner/maps/vendor/MANIFEST.json" in names
-    assert "planner/exposure/specs/street_lights.toml" in names
     assert "planner/io/category_map.toml" in names
+    assert LAYER_KINDS and {f"planner/layer_specs/{kind}.toml" for kind in LAYER_KINDS} <= names
+    record = next(n for n in names if n.endswith(".dist-info/RECORD"))
+    recorded = zipfile.ZipFile(installed["wheel"]).read(record).decode()
+    assert all(f"planner/layer_specs/{kind}.toml," in recorded for kind in LAYER_KINDS)
+
+
+def test_installed_planner_lists_every_shipped_layer_kind(installed, tmp_path):
+    """The wheel reads its own copy of layers/ (not the checkout's) and `planner layers` lists each kind."""
+    shipped = installed["site"] / "planner" / "layer_specs"
+    assert sorted(p.stem for p in shipped.glob("*.toml")) == LAYER_KINDS
+    listed = _run([str(installed["venv"] / "bin" / "planner"), "layers", "--json"], cwd=tmp_path)
+    assert listed.returncode == 0, listed.stderr[-3000:]
+    rows = {r["kind"]: r for r in json.loads(listed.stdout)}
+    assert set(LAYER_KINDS) <= set(rows)
+    assert all(Path(rows[kind]["spec"]).parent == shipped for kind in LAYER_KINDS)
 
 
 def test_pip_installed_planner_writes_an_offline_map(installed, tmp_path):

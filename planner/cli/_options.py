@@ -45,6 +45,14 @@ Layer = Annotated[
         "(repeatable; 'planner layers' lists the kinds).",
     ),
 ]
+LayersDir = Annotated[
+    list[Path] | None,
+    typer.Option(
+        "--layers-dir",
+        help="Folder of your own layer specs (*.toml, one per kind) added to the shipped ones in layers/ "
+        "(repeatable; 'planner layers --layers-dir DIR' lists them).",
+    ),
+]
 Column = Annotated[
     list[str] | None,
     typer.Option(
@@ -150,23 +158,24 @@ def parse_columns(items: list[str] | None) -> dict[str, str]:
     return pairs
 
 
-def parse_layers(items: list[str] | None) -> dict[str, str]:
+def parse_layers(items: list[str] | None, *, layer_dirs: list[str] | None = None) -> dict[str, str]:
     """``--layer KIND=PATH[::LAYER][@CRS]`` items as a kind → reference mapping; an unknown kind or a
-    CRS that cannot be read is an error naming the option.
+    CRS that cannot be read is an error naming the option. Kinds of the specs in ``layer_dirs``
+    (``--layers-dir``) are known too.
     """
     from planner import crs as crs_mod
-    from planner.exposure.layers import known_layer_kinds
+    from planner.exposure.layers import known_layer_kinds, load_registry
     from planner.io.layers import parse_layer_ref
 
     pairs = parse_pairs(
         items, option="--layer", example="KIND=PATH[@CRS], e.g. --layer street_lights=lamps.gpkg"
     )
-    known = known_layer_kinds()
+    known = known_layer_kinds(load_registry(extra_dirs=layer_dirs or ()))
     unknown = sorted(set(pairs) - set(known))
     if unknown:
         raise ConfigError(
             f"--layer names unknown layer kind(s) {unknown}. Known kinds: {', '.join(known)}. "
-            "'planner layers' says what each one is."
+            "'planner layers' says what each one is; --layers-dir DIR adds a folder of your own specs."
         )
     for kind, ref in pairs.items():
         crs = parse_layer_ref(ref).crs
@@ -310,7 +319,22 @@ def config_from_options(options: dict[str, Any], *, incidents: str | None) -> Ru
         if key in _INGEST_NAMES or key in {"config", "out", "overwrite", "incidents", "path", "as_json"}:
             continue
         if key == "layer":
-            fields["layers"] = parse_layers(given)
+            fields["layers"] = parse_layers(given, layer_dirs=_layer_dirs(options))
+        elif key == "layers_dir":
+            fields["layer_dirs"] = layer_dirs_option(options) or None
         else:
             fields[key] = (given or None) if key in _FLAGS else given
     return build_config(options.get("config"), **fields)
+
+
+def _layer_dirs(options: dict[str, Any]) -> list[str]:
+    """The user spec folders a command's ``--layer`` kinds may come from: the config file's
+    ``layer_dirs`` (when ``--config`` is given), then ``--layers-dir``.
+    """
+    dirs = list(load_config(options["config"]).layer_dirs) if options.get("config") else []
+    return [*dirs, *layer_dirs_option(options)]
+
+
+def layer_dirs_option(options: dict[str, Any]) -> list[str]:
+    """A command's ``--layers-dir`` folders as config values (``layer_dirs``)."""
+    return [str(p) for p in options.get("layers_dir") or []]

@@ -144,6 +144,7 @@ BACKTEST_OPTIONS = [
     opt.option("boundary", opt.Boundary),
     opt.option("cell_size_m", opt.CellSize),
     opt.option("layer", opt.Layer),
+    opt.option("layers_dir", opt.LayersDir),
     opt.option("layer_crs", LayerCrs),
     opt.option("split_date", SplitDate),
     opt.option("coverage", Coverage),
@@ -164,15 +165,19 @@ def register(app: typer.Typer) -> None:
             **opt.ingest_fields(options, incidents=options["path"]),
             boundary=options["boundary"],
             cell_size_m=options["cell_size_m"],
-            layers=opt.parse_layers(options["layer"]),
+            layers=opt.parse_layers(options["layer"], layer_dirs=opt.layer_dirs_option(options)),
+            layer_dirs=opt.layer_dirs_option(options),
         )
         split_date, coverage, layer_crs, as_json = (
             options[k] for k in ("split_date", "coverage", "layer_crs", "as_json")
         )
         coverages = tuple(coverage or (0.01, 0.02, 0.05))
-        scores, choice, test, info = _run(
-            cfg, split_date=split_date, coverages=coverages, layer_crs=layer_crs
-        )
+        from planner.exposure.layers import user_layer_dirs
+
+        with user_layer_dirs(cfg.layer_dirs):
+            scores, choice, test, info = _run(
+                cfg, split_date=split_date, coverages=coverages, layer_crs=layer_crs
+            )
         if as_json:
             payload = {
                 "params": {**info, "test_split": test["split"], "coverages": list(coverages)},

@@ -52,6 +52,7 @@ def register(app: typer.Typer) -> None:
         cells: Cells,
         out: Annotated[Path, typer.Option("--out", help="Folder for exposure.gpkg and exposure_cells.csv.")],
         layer: opt.Layer = None,
+        layers_dir: opt.LayersDir = None,
         hotspots: Annotated[
             str | None, typer.Option("--hotspots", help="Hotspot polygons as FILE[::LAYER].")
         ] = None,
@@ -61,13 +62,16 @@ def register(app: typer.Typer) -> None:
         """Measure lighting, surveillance, access and generators around every cell (and hotspot)."""
         from planner.export.stage_files import write_exposure_outputs
         from planner.exposure import exposure_for_cells, exposure_for_hotspots
+        from planner.exposure.layers import user_layer_dirs
 
-        cfg = opt.build_config(layers=opt.parse_layers(layer))
+        dirs = [str(d) for d in layers_dir or []]
+        cfg = opt.build_config(layers=opt.parse_layers(layer, layer_dirs=dirs), layer_dirs=dirs)
         grid = read_polygons(cells)
         layers = read_stage_layers(cfg.layers, analysis_crs=grid.crs, layer_crs=layer_crs)
-        result = {"cells": exposure_for_cells(grid, layers)}
-        if hotspots:
-            result["hotspots"] = exposure_for_hotspots(read_polygons(hotspots), layers)
+        with user_layer_dirs(cfg.layer_dirs):
+            result = {"cells": exposure_for_cells(grid, layers)}
+            if hotspots:
+                result["hotspots"] = exposure_for_hotspots(read_polygons(hotspots), layers)
         written = write_exposure_outputs(result, out)
         columns = [c for c in result["cells"].columns if "__" in c]
         notes = result["cells"].attrs.get("exposure_notes", [])

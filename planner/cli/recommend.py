@@ -31,6 +31,7 @@ RECOMMEND_OPTIONS = [
     inspect.Parameter("plan_path", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=PlanPath),
     opt.option("out", RecsOut, inspect.Parameter.empty),
     opt.option("layer", ReachLayer),
+    opt.option("layers_dir", opt.LayersDir),
     opt.option("jurisdiction", opt.Jurisdiction),
     opt.option("currency", opt.Currency),
     opt.option("rank_by", opt.RankBy),
@@ -67,11 +68,13 @@ def register(app: typer.Typer) -> None:
         base = plan.config.model_dump()
         if options["jurisdiction"] is not None:
             base.pop("currency")  # the run's resolved currency belongs to its jurisdiction
+        dirs = [*plan.config.layer_dirs, *(str(d) for d in options["layers_dir"] or [])]
         cfg = opt.build_config(
             **{
                 **base,
                 "budget": None,
-                "layers": {**plan.config.layers, **opt.parse_layers(options["layer"])},
+                "layer_dirs": list(dict.fromkeys(dirs)),
+                "layers": {**plan.config.layers, **opt.parse_layers(options["layer"], layer_dirs=dirs)},
                 **{k: v for k, v in overrides.items() if v is not None},
             }
         )

@@ -29,6 +29,7 @@ def register(app: typer.Typer) -> None:
         cells: Cells,
         out: Annotated[Path, typer.Option("--out", help="Folder for risk_factors.csv, risk.tif, risk.gpkg.")],
         layer: opt.Layer = None,
+        layers_dir: opt.LayersDir = None,
         y: Annotated[
             str, typer.Option("--y", help="Column of incident counts in the cells.")
         ] = "n_incidents",
@@ -52,10 +53,13 @@ def register(app: typer.Typer) -> None:
         again on cells twice as large (verdict: risk, protective, unstable, not distinguishable from 1).
         """
         from planner.export.stage_files import write_risk_outputs
+        from planner.exposure.layers import user_layer_dirs
         from planner.pipeline import risk_model
 
+        dirs = [str(d) for d in layers_dir or []]
         cfg = opt.build_config(
-            layers=opt.parse_layers(layer),
+            layers=opt.parse_layers(layer, layer_dirs=dirs),
+            layer_dirs=dirs,
             risk_distances_m=_distances(distances),
             risk_family=family,
             seed=seed,
@@ -64,11 +68,12 @@ def register(app: typer.Typer) -> None:
         layers = read_stage_layers(cfg.layers, analysis_crs=grid.crs, layer_crs=layer_crs)
         if samples < 1:
             raise ConfigError(f"--samples must be 1 or more; got {samples}.")
-        model = risk_model(cfg).set_params(samples=samples).fit(grid, layers, y=y)
-        rrs = model.predict(grid, layers)
-        written = write_risk_outputs(
-            grid.assign(risk_rrs=rrs), model.factors_, model.to_surface(grid, scores=rrs), out
-        )
+        with user_layer_dirs(cfg.layer_dirs):
+            model = risk_model(cfg).set_params(samples=samples).fit(grid, layers, y=y)
+            rrs = model.predict(grid, layers)
+            written = write_risk_outputs(
+                grid.assign(risk_rrs=rrs), model.factors_, model.to_surface(grid, scores=rrs), out
+            )
         shown = ["factor", "operationalisation", "distance_m", "rrv", "rrv_low", "rrv_high", "p_value"]
         stability = ["rrv_coarse", "rrv_low_coarse", "rrv_high_coarse", "verdict"]
         if as_json:

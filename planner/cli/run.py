@@ -32,6 +32,7 @@ RUN_OPTIONS = [
     *opt.INGEST_OPTIONS,
     *opt.HOTSPOT_OPTIONS,
     opt.option("layer", opt.Layer),
+    opt.option("layers_dir", opt.LayersDir),
     opt.option("config", opt.ConfigFile),
     opt.option("budget", opt.Budget),
     opt.option("jurisdiction", opt.Jurisdiction),

@@ -1,6 +1,6 @@
 """Environment: layer specs, exposure of places to them, and what-if edits.
 
-Modules: ``layers`` (the layer kinds declared in ``planner/exposure/specs/*.toml``, parsed into frozen specs),
+Modules: ``layers`` (the layer kinds declared in ``layers/*.toml``, parsed into frozen specs),
 ``measure`` (lighting, surveillance, access and generators per cell and hotspot), ``streets``
 (unlit street stretches of a place) and ``whatif`` (edits to the layers and their re-measurement).
 """

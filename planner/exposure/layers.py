@@ -1,9 +1,11 @@
 """Layer specs: what each kind of environmental-design layer is and how it acts on a place.
 
-Each kind is one TOML file in ``planner/exposure/specs/`` (package data, so every install has
-them). A file is parsed into a frozen, validated :class:`LayerSpec`. Users add a kind with a folder
-of their own specs passed as ``load_registry(extra_dirs=[...])``; a layer of a kind the registry does
-not know is adapted to a spec with :func:`map_layer`. :func:`known_layer_kinds` lists every kind a
+Each kind is one TOML file in the top-level ``layers/`` folder of the source tree; the build copies
+them into the package (``planner/layer_specs/``), so every install has them (:func:`bundled_layers_dir`
+finds either). A file is parsed into a frozen, validated :class:`LayerSpec`. Users add a kind with a
+folder of their own specs: ``load_registry(extra_dirs=[...])``, or for every registry loaded inside
+``with user_layer_dirs([...]):`` (what ``--layers-dir`` and ``RunConfig.layer_dirs`` do); a layer of a
+kind the registry does not know is adapted to a spec with :func:`map_layer`. :func:`known_layer_kinds` lists every kind a
 run accepts with its meaning (``planner layers``), including :data:`EXTRA_KINDS` read without a spec.
 
 A spec says the kind's **role** (``guardian``: lighting, cameras; ``generator``: bars, transit stops;
@@ -19,18 +21,84 @@ from __future__ import annotations
 import logging
 import re
 import tomllib
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
 
+from planner import _hints
 from planner.errors import LayerDefinitionError, ValidationError
 
 logger = logging.getLogger(__name__)
 
-LAYERS_DIR = Path(__file__).resolve().parent / "specs"
+_PACKAGE_DIR = Path(__file__).resolve().parents[1]
+# Where the build puts the specs inside the package (setup.py copies layers/*.toml there).
+INSTALLED_LAYERS_DIR = _PACKAGE_DIR / "layer_specs"
+# The top-level folder of a source or editable checkout, next to the planner package.
+SOURCE_LAYERS_DIR = _PACKAGE_DIR.parent / "layers"
+
+
+def bundled_layers_dir() -> Path:
+    """The folder of the shipped layer specs: inside an installed package ``planner/layer_specs/``,
+    in a source or editable checkout the top-level ``layers/`` next to the ``planner`` package.
+
+    Raises
+    ------
+    LayerDefinitionError
+        When neither folder holds any ``*.toml`` spec (a broken install).
+    """
+    for folder in (INSTALLED_LAYERS_DIR, SOURCE_LAYERS_DIR):
+        if folder.is_dir() and any(folder.glob("*.toml")):
+            return folder
+    raise LayerDefinitionError(
+        f"The layer specs are missing: neither {INSTALLED_LAYERS_DIR} (installed package) nor "
+        f"{SOURCE_LAYERS_DIR} (source checkout) holds *.toml files. Reinstall the planner "
+        "(pip install scp-planner) or pass paths= to load_registry."
+    )
+
+
+def _default_layers_dir() -> Path:
+    try:
+        return bundled_layers_dir()
+    except LayerDefinitionError:
+        return INSTALLED_LAYERS_DIR  # load_registry raises the clear message when it is needed
+
+
+LAYERS_DIR = _default_layers_dir()
+_USER_DIRS: ContextVar[tuple[Path, ...]] = ContextVar("planner_user_layer_dirs", default=())
+
+
+@contextmanager
+def user_layer_dirs(dirs: Iterable[str | Path]) -> Iterator[tuple[Path, ...]]:
+    """Inside the block, every :func:`load_registry` call also loads the specs in ``dirs``.
+
+    This is how a run's ``layer_dirs`` (``--layers-dir``) reach every stage that reads the
+    registry (exposure, risk terrain, recommendations, the map) without passing it down.
+
+    Parameters
+    ----------
+    dirs : iterable of path
+        Folders of user specs (``*.toml``), added after any already in effect (a folder already in
+        effect is not added twice).
+
+    Yields
+    ------
+    tuple of Path
+        The folders in effect inside the block.
+    """
+    current = _USER_DIRS.get()
+    folders = (*current, *(d for d in dict.fromkeys(Path(d) for d in dirs) if d not in current))
+    token = _USER_DIRS.set(folders)
+    try:
+        yield folders
+    finally:
+        _USER_DIRS.reset(token)
+
+
 # Kinds the planner reads without a spec: they are context for summaries and maps, not measured.
 EXTRA_KINDS: dict[str, str] = {
     "wards": "Ward polygons (ward_id, name): hotspots and measures are labelled with their ward and "
@@ -130,7 +198,7 @@ class LayerFields:
 
 @dataclass(frozen=True)
 class LayerSpec:
-    """A validated layer kind (one ``specs/<name>.toml`` file).
+    """A validated layer kind (one ``layers/<name>.toml`` file).
 
     Attributes
     ----------
@@ -331,28 +399,25 @@ def load_registry(
     Parameters
     ----------
     paths : iterable of path, optional
-        Spec files to load instead of the bundled ``specs/*.toml``.
+        Spec files to load instead of the bundled ones (:func:`bundled_layers_dir`).
     extra_dirs : iterable of path
-        Folders of user specs (``*.toml``) loaded after the bundled ones; a user file with the
-        same name as a bundled kind replaces it (logged).
+        Folders of user specs (``*.toml``) loaded after the bundled ones and after those of an
+        enclosing :func:`user_layer_dirs`; a user file with the same name as a bundled kind
+        replaces it (logged).
 
     Returns
     -------
     dict of str to LayerSpec, sorted by name.
     """
-    if paths is None:
-        if not LAYERS_DIR.is_dir():
-            raise LayerDefinitionError(
-                f"The layer-spec folder {LAYERS_DIR} is missing from the installed package. Reinstall "
-                "the planner (pip install scp-planner) or pass paths= to load_registry."
-            )
-        files = sorted(LAYERS_DIR.glob("*.toml"))
-    else:
-        files = [Path(p) for p in paths]
-    for entry in extra_dirs:
+    files = sorted(bundled_layers_dir().glob("*.toml")) if paths is None else [Path(p) for p in paths]
+    for entry in (*_USER_DIRS.get(), *extra_dirs):
         folder = Path(entry)
         if not folder.is_dir():
-            raise LayerDefinitionError(f"extra_dirs entry {folder} is not a folder of *.toml specs.")
+            option = _hints.hint("layer_dirs=[...] (or extra_dirs=[...])", "--layers-dir DIR")
+            raise LayerDefinitionError(
+                f"The layer-spec folder {folder} does not exist or is not a folder. Give a folder of "
+                f"*.toml layer specs as {option}."
+            )
         files += sorted(folder.glob("*.toml"))
     registry: dict[str, LayerSpec] = {}
     for path in files:
@@ -440,12 +505,16 @@ def known_layer_kinds(registry: Mapping[str, LayerSpec] | None = None) -> dict[s
 
 __all__ = [
     "EXTRA_KINDS",
+    "INSTALLED_LAYERS_DIR",
     "LAYERS_DIR",
+    "SOURCE_LAYERS_DIR",
     "LayerFields",
     "LayerSpec",
     "LayerStyle",
+    "bundled_layers_dir",
     "known_layer_kinds",
     "load_registry",
     "map_layer",
     "read_spec",
+    "user_layer_dirs",
 ]

@@ -47,7 +47,7 @@ SELECTED_COLOUR = "#000000"
 
 
 def _layer_styles() -> dict[str, dict[str, Any]]:
-    """Map styles from the layer registry (``planner/exposure/specs/*.toml``), keyed by layer kind."""
+    """Map styles from the layer registry (``layers/*.toml`` and the user's own), keyed by layer kind."""
     try:
         from planner.exposure.layers import load_registry
 
