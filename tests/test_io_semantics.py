@@ -4,6 +4,7 @@ that showed it, with the expected answer written down.
 
 from __future__ import annotations
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
@@ -81,3 +82,65 @@ def test_ingest_reports_decimals_of_the_coordinates_as_written(tmp_path):
     path = tmp_path / "uk.csv"
     uk.to_csv(path, index=False)
     assert read_incidents(path, now=NOW).report.fitness["coordinate_decimals"] == 4
+
+
+def _police_uk_like(months: list[str], per_month: int = 10) -> pd.DataFrame:
+    """Rows shaped like police.uk street-level data (``nottingham_burglary_2022.csv``): ``month``
+    (``YYYY-MM``), ``longitude``, ``latitude`` rounded to 4 decimals, ``location``, ``lsoa_code``.
+    """
+    rng = np.random.default_rng(7)
+    n = len(months) * per_month
+    return pd.DataFrame(
+        {
+            "month": np.repeat(months, per_month),
+            "longitude": np.round(-1.20 + rng.uniform(0, 0.05, n), 4),
+            "latitude": np.round(52.93 + rng.uniform(0, 0.05, n), 4),
+            "location": "Supermarket",
+            "lsoa_code": "E01013810",
+        }
+    )
+
+
+def test_month_resolution_period_is_the_months_covered(tmp_path):
+    """January to November 2022 at month resolution is 11/12 of a year (the span between the
+    first days, 304 days + 1, gave 0.835); the rates per year of hotspots use it.
+    """
+    from planner._period import period_years, year_index
+    from planner.hotspots.polygons import period_years_of
+    from planner.risk.fine import _period_years
+
+    months = [f"2022-{m:02d}" for m in range(1, 12)]
+    path = tmp_path / "nottingham_burglary.csv"
+    _police_uk_like(months).to_csv(path, index=False)
+    inc = read_incidents(path, now=NOW).incidents
+    assert inc.attrs["time_resolution"] == "month"
+    assert period_years_of(inc) == pytest.approx(11 / 12, abs=1e-12)
+    assert _period_years(inc) == pytest.approx(11 / 12, abs=1e-12)
+    # without the attribute, the dates (all on the 1st at 00:00) say month resolution themselves
+    assert period_years(inc["occurred_at"]) == pytest.approx(11 / 12, abs=1e-12)
+    # two full years of months: 24/12; months 0-11 are year 0, 12-23 year 1
+    t = pd.Series(pd.date_range("2021-01-01", periods=24, freq="MS"))
+    assert period_years(t, "month") == pytest.approx(2.0, abs=1e-12)
+    assert year_index(t, "month").tolist() == [0] * 12 + [1] * 12
+    # day resolution: first to last day, both included
+    days = pd.Series(pd.to_datetime(["2022-01-01", "2022-12-31"]))
+    assert period_years(days, "day") == pytest.approx(365 / 365.25, abs=1e-12)
+
+
+def test_month_data_full_year_counts_as_a_year_for_measures(tmp_path):
+    """A year of monthly records (Jan–Dec) is one full year of baseline counts for the measures
+    (the span Jan 1 → Dec 1 was 334 days, so there were no full years).
+    """
+    from shapely.geometry import box
+
+    from planner.interventions.reach import incident_flags
+
+    path = tmp_path / "nottingham_robbery.csv"
+    _police_uk_like([f"2022-{m:02d}" for m in range(1, 13)], per_month=3).to_csv(path, index=False)
+    inc = read_incidents(path, now=NOW).incidents
+    area = gpd.GeoDataFrame(
+        {"hotspot_id": ["H01"]}, geometry=[box(*inc.total_bounds).buffer(10)], crs=inc.crs
+    )
+    flags = incident_flags(area, inc)
+    assert flags.full_years == 1
+    assert set(flags.frame["year"]) == {0}

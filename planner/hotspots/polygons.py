@@ -27,6 +27,7 @@ from scipy import sparse
 from scipy.sparse.csgraph import connected_components
 
 from planner._hours import NIGHT_HOURS, has_time_of_day
+from planner._period import period_years
 from planner.crs import check_same_crs, require_projected
 from planner.errors import ValidationError
 from planner.grid import cell_index_of_points
@@ -51,14 +52,12 @@ HOTSPOT_COLUMNS = [
 
 
 def period_years_of(incidents: gpd.GeoDataFrame) -> float:
-    """Length of the incidents' period in years: (last − first) + 1 day, over 365.25 days."""
+    """Length of the incidents' period in years (NaN without dates): (last − first) + 1 day over
+    365.25 days, or the months covered over 12 for month-resolution dates (:mod:`planner._period`).
+    """
     if "occurred_at" not in incidents.columns or len(incidents) == 0:
         return float("nan")
-    t = pd.to_datetime(incidents["occurred_at"])
-    if t.isna().all():
-        return float("nan")
-    days = max((t.max() - t.min()).total_seconds() / 86400.0 + 1.0, 1.0)
-    return days / 365.25
+    return period_years(incidents["occurred_at"], incidents.attrs.get("time_resolution"))
 
 
 def _mix(values: pd.Series) -> str:

@@ -33,6 +33,7 @@ import shapely
 from scipy.spatial import cKDTree
 
 from planner._hours import NIGHT_LABEL, has_time_of_day, night_flags
+from planner._period import period_years, year_index
 from planner.interventions.catalog import Intervention
 
 logger = logging.getLogger(__name__)
@@ -202,9 +203,7 @@ def incident_flags(
         },
         index=incidents.index,
     )
-    t = pd.to_datetime(incidents["occurred_at"])
-    days = (t - t.min()).dt.total_seconds() / 86400.0
-    base["year"] = np.floor(days / 365.25).fillna(-1).astype(int).to_numpy()
+    base["year"] = year_index(incidents["occurred_at"], resolution)
     pts = gpd.GeoDataFrame(base, geometry=incidents.geometry.values, crs=incidents.crs)
     joined = gpd.sjoin(pts, hotspots[["hotspot_id", "geometry"]], predicate="within", how="inner")
     xy = shapely.get_coordinates(np.asarray(joined.geometry.values))
@@ -230,7 +229,8 @@ def incident_flags(
         if lit is not None
         else pd.Series(pd.NA, index=frame.index, dtype="boolean")
     )
-    years = (t.max() - t.min()).total_seconds() / 86400.0 / 365.25 if len(t) else 0.0
+    years = period_years(incidents["occurred_at"], resolution) if len(incidents) else 0.0
+    years = years if np.isfinite(years) else 0.0
     return IncidentFlags(
         frame=frame,
         car_park_method=" or ".join(methods) or None,
