@@ -29,6 +29,7 @@ import pandas as pd
 from scipy.spatial import cKDTree
 
 from planner._hours import has_time_of_day, night_flags
+from planner._period import period_years
 from planner.errors import InsufficientDataError, PlannerWarning
 from planner.risk.terrain import RiskFeatures, RiskTerrain, lighting_layers
 from planner.surface import Surface
@@ -286,6 +287,8 @@ def fit_fine_terrain(
     night = _night_of(incidents, layers)
     probe = _model(options, distances, zones)
     features = probe.features(cells, layers)
+    if features.X.shape[1] == 0:
+        raise InsufficientDataError(_no_factor_message(layers))
     models: dict[str, RiskTerrain] = {}
     tables = []
     for name, mask in groups.items():
@@ -316,11 +319,28 @@ def fit_fine_terrain(
     return FineTerrain(cells, features, models, factors, params)
 
 
+def _no_factor_message(layers: Mapping[str, Any]) -> str:
+    """Why no risk factor could be measured from ``layers`` (e.g. only wards, a context kind)."""
+    from planner.exposure.layers import load_registry
+
+    registry = load_registry()
+    context = [k for k in sorted(layers) if k not in registry or not registry[k].risk_candidate]
+    why = (
+        f": {', '.join(context)} {'is' if len(context) == 1 else 'are'} context for the plan (labels, "
+        "zones, sight lines), not a risk factor"
+        if context
+        else ": none of them has features the model can measure inside the study area"
+    )
+    return (
+        f"no environmental factor can be measured from the layers given ({', '.join(sorted(layers))})"
+        f"{why}. Add a layer such as street_lights, licensed_premises or transit_stops "
+        "('planner layers' lists the kinds)."
+    )
+
+
 def _period_years(incidents: gpd.GeoDataFrame) -> float:
-    """Years spanned by the incidents' dates (1 when unknown)."""
+    """Years covered by the incidents' dates (1 when unknown; months covered for month data)."""
     if "occurred_at" not in incidents.columns or not len(incidents):
         return 1.0
-    t = pd.to_datetime(incidents["occurred_at"]).dropna()
-    if t.empty:
-        return 1.0
-    return max(float((t.max() - t.min()).days + 1) / 365.25, 1.0 / 365.25)
+    years = period_years(incidents["occurred_at"], incidents.attrs.get("time_resolution"))
+    return years if np.isfinite(years) else 1.0

@@ -468,9 +468,16 @@ class RiskTerrain(BaseEstimator):
         self.family_, self.alpha_ = "poisson", float("nan")
         self.screened_: list[str] = []
         self.coef_ = pd.Series(dtype=float)
-        self.night_share_ = 0.5
         X = np.column_stack([np.ones(len(data.y)), data.base])
-        llf, _ = glm.irls_loglik(data.y, X, data.offset, "poisson", 0.0)
+        llf, _, beta = glm.irls_fit(data.y, X, data.offset, "poisson", 0.0)
+        if beta is None:  # a singular base: the overall rate per unit of exposure
+            rate = max(float(np.sum(data.y)), 0.5) / float(np.sum(np.exp(data.offset)))
+            beta = np.r_[np.log(rate), np.zeros(X.shape[1] - 1)]
+        # the baseline rate the (empty) factor model predicts everywhere, so projecting it works
+        self.intercept_ = float(beta[0])
+        self.covariate_coefs_ = pd.Series(beta[1:], index=list(data.base_names), dtype=float)
+        night = float(self.covariate_coefs_.get("night", 0.0)) if data.stacked else 0.0
+        self.night_share_ = float(np.exp(night) / (1 + np.exp(night))) if data.stacked else 0.5
         self.bic_ = float(-2 * llf + X.shape[1] * np.log(len(data.y)))
         self.bics_ = {"poisson": self.bic_}
         self.interval_method_ = "none (no factors)"
