@@ -144,3 +144,79 @@ def test_month_data_full_year_counts_as_a_year_for_measures(tmp_path):
     flags = incident_flags(area, inc)
     assert flags.full_years == 1
     assert set(flags.frame["year"]) == {0}
+
+
+def _overlay_like(n: int = 40) -> pd.DataFrame:
+    """Rows shaped like ``chicago_2017_overlay/burglaries_2017.csv``: ``x, y`` (EPSG:26971 metres)
+    and ``lon, lat`` (EPSG:4326) of the same points, plus a date. Rows 3, 4 and 5 (0-based) have
+    lon/lat blank but x/y present; rows 8 and 9 have x/y blank but lon/lat present; row 6 has
+    neither (truly missing).
+    """
+    from pyproj import Transformer
+
+    i = np.arange(n)
+    x = 350000.0 + 37.0 * i
+    y = 570000.0 + 23.0 * i
+    lon, lat = Transformer.from_crs("EPSG:26971", "EPSG:4326", always_xy=True).transform(x, y)
+    frame = pd.DataFrame(
+        {
+            "x": x,
+            "y": y,
+            "lon": np.round(lon, 7),
+            "lat": np.round(lat, 7),
+            "date": (pd.Timestamp("2017-03-01") + pd.to_timedelta(i, unit="D")).strftime("%Y-%m-%d"),
+        }
+    )
+    frame.loc[[3, 4, 5], ["lon", "lat"]] = np.nan
+    frame.loc[[8, 9], ["x", "y"]] = np.nan
+    frame.loc[6, ["lon", "lat", "x", "y"]] = np.nan
+    return frame
+
+
+def test_missing_coordinates_with_the_other_pair_and_a_known_crs(tmp_path):
+    """With --crs EPSG:26971 x/y are read, and rows 8 and 9 (no x/y) are placed from their
+    lon/lat (EPSG:4326, always known) at x = 350000 + 37 i, y = 570000 + 23 i within 5 cm (lon/lat
+    are written to 7 decimals, about 1 cm);
+    only row 6, with neither pair, is quarantined as missing coordinates.
+    """
+    path = tmp_path / "burglaries_2017.csv"
+    _overlay_like().to_csv(path, index=False)
+    r = read_incidents(path, crs="EPSG:26971", now=NOW)
+    assert r.report.rows_read == 40
+    assert (r.report.rows_accepted, r.report.rows_quarantined) == (39, 1)
+    assert r.quarantine["source_row"].tolist() == [7]
+    assert r.quarantine["reason"].tolist() == ["missing or unparseable coordinates"]
+    pts = r.incidents.set_index("incident_id").geometry
+    for i in (8, 9):
+        assert pts[f"row{i + 1}"].x == pytest.approx(350000.0 + 37.0 * i, abs=0.05)
+        assert pts[f"row{i + 1}"].y == pytest.approx(570000.0 + 23.0 * i, abs=0.05)
+    assert any("2 row(s) have no x/y" in w and "'lon'/'lat'" in w for w in r.report.warnings)
+
+
+def test_missing_lonlat_with_xy_in_an_unknown_crs_says_crs_recovers_them(tmp_path):
+    """Without a CRS lon/lat are read; rows 3-5 (no lon/lat, x/y present) are set aside with a
+    reason saying that a CRS recovers them, not as "missing coordinates"; rows 8 and 9 have lon/lat.
+    """
+    path = tmp_path / "burglaries_2017.csv"
+    _overlay_like().to_csv(path, index=False)
+    r = read_incidents(path, now=NOW)  # no CRS: lon/lat are used, x/y cannot be read
+    assert r.report.rows_read == r.report.rows_accepted + r.report.rows_quarantined == 40
+    assert r.report.rows_quarantined == 4
+    reasons = dict(zip(r.quarantine["source_row"], r.quarantine["reason"], strict=True))
+    assert reasons[7] == "missing or unparseable coordinates"
+    for row in (4, 5, 6):
+        assert "x/y in 'x'/'y' present but their CRS is unknown" in reasons[row]
+        assert "crs=" in reasons[row]
+    note = next(w for w in r.report.warnings if "no longitude/latitude" in w)
+    assert "3 row(s)" in note and "crs=" in note
+
+
+def test_missing_lonlat_hint_names_the_cli_flag(tmp_path):
+    """On the command line the same rows point to --crs."""
+    from planner._hints import cli_interface
+
+    path = tmp_path / "burglaries_2017.csv"
+    _overlay_like().to_csv(path, index=False)
+    with cli_interface():
+        r = read_incidents(path, now=NOW)
+    assert any("--crs EPSG:" in w and "3 row(s)" in w for w in r.report.warnings)

@@ -17,7 +17,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from pyproj import CRS
+from pyproj import CRS, Transformer
 
 from planner import _hints
 from planner import crs as crs_mod
@@ -158,3 +158,82 @@ def source_crs_of(
 def is_projected_crs(crs: Any) -> bool:
     """True when ``crs`` (any pyproj input, or None) names a projected CRS."""
     return crs is not None and crs_mod.as_crs(crs).is_projected
+
+
+@dataclass(frozen=True)
+class OtherPair:
+    """Coordinates completed from the file's other coordinate pair.
+
+    ``xs``/``ys`` are the coordinates with the rows that lacked them filled in where the other
+    pair's CRS is known; ``unrecovered`` marks rows that lack them, have the other pair, but cannot
+    use it (its CRS is unknown); ``reason`` is those rows' quarantine reason; ``note`` says what
+    was done (None when nothing was).
+    """
+
+    xs: np.ndarray
+    ys: np.ndarray
+    unrecovered: np.ndarray
+    reason: str = ""
+    note: str | None = None
+
+
+def _usable(xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
+    return np.asarray(np.isfinite(xs) & np.isfinite(ys) & ~((xs == 0) & (ys == 0)), dtype=bool)
+
+
+def fill_from_other_pair(
+    xs: np.ndarray,
+    ys: np.ndarray,
+    df: pd.DataFrame,
+    other: dict[str, str],
+    *,
+    target: CRS,
+    crs: Any,
+    source: str,
+) -> OtherPair:
+    """Rows without coordinates in the chosen pair take them from the other pair (``other``: the
+    ``x``/``y`` or ``lon``/``lat`` columns) when its CRS is known: lon/lat are EPSG:4326; bare x/y
+    are in ``crs`` (the user's, when projected). Without it, those rows are not "missing
+    coordinates": their reason and the note say that ``--crs`` recovers them.
+
+    ``target`` is the CRS of ``xs``/``ys``; the result is in it.
+    """
+    none = np.zeros(len(xs), dtype=bool)
+    if not other:
+        return OtherPair(xs, ys, none)
+    is_lonlat = "lon" in other
+    a, b = (other["lon"], other["lat"]) if is_lonlat else (other["x"], other["y"])
+    ox, oy = as_numbers(df[a]).to_numpy(float), as_numbers(df[b]).to_numpy(float)
+    rows = ~_usable(xs, ys) & _usable(ox, oy)
+    if not rows.any():
+        return OtherPair(xs, ys, none)
+    given = crs_mod.as_crs(crs, what="crs") if crs is not None else None
+    other_crs = (
+        CRS.from_epsg(4326) if is_lonlat else given if given is not None and given.is_projected else None
+    )
+    n, pair = int(rows.sum()), f"{a!r}/{b!r}"
+    lacking = "x/y" if is_lonlat else "longitude/latitude"
+    if other_crs is None:
+        option = _hints.hint("crs='EPSG:…'", "--crs EPSG:…")
+        return OtherPair(
+            xs,
+            ys,
+            rows,
+            reason=f"no {lacking}; x/y in {pair} present but their CRS is unknown (pass {option})",
+            note=(
+                f"{source}: {n} row(s) have no {lacking} but do have x/y in columns {pair}; they were "
+                f"set aside because the CRS of {pair} is not known. Pass {option} (the CRS of {pair}) "
+                "to recover them."
+            ),
+        )
+    filled_x, filled_y = xs.copy(), ys.copy()
+    if other_crs.equals(target):
+        filled_x[rows], filled_y[rows] = ox[rows], oy[rows]
+    else:
+        tr = Transformer.from_crs(other_crs, target, always_xy=True)
+        filled_x[rows], filled_y[rows] = tr.transform(ox[rows], oy[rows])
+    note = (
+        f"{source}: {n} row(s) have no {lacking}; their location was taken from columns {pair} "
+        f"({other_crs.to_string()})."
+    )
+    return OtherPair(filled_x, filled_y, none, note=note)

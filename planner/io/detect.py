@@ -113,6 +113,8 @@ class Detection:
 
     roles: dict[str, str]
     notes: list[str] = field(default_factory=list)
+    # the other coordinate pair when a file has both x/y and lon/lat (rows missing one use the other)
+    other_pair: dict[str, str] = field(default_factory=dict)
 
 
 def _stem(p: ColumnProfile, drop: frozenset[str] = frozenset()) -> frozenset[str]:
@@ -165,7 +167,10 @@ def _best_pair(
     return best[1] if best else None
 
 
-def _coordinate_roles(profiles: list[ColumnProfile], *, prefer_xy: bool) -> dict[str, str]:
+def _coordinate_roles(
+    profiles: list[ColumnProfile], *, prefer_xy: bool
+) -> tuple[dict[str, str], dict[str, str]]:
+    """The coordinate roles, and the other pair when the file has both x/y and lon/lat."""
     numeric = [p for p in profiles if p.numeric >= 0.3 and p.present > 0]
     lon = [p for p in numeric if set(p.tokens) & _LON]
     lat = [p for p in numeric if set(p.tokens) & _LAT]
@@ -173,14 +178,16 @@ def _coordinate_roles(profiles: list[ColumnProfile], *, prefer_xy: bool) -> dict
     ys = [p for p in numeric if set(p.tokens) & _Y and not set(p.tokens) & (_LON | _LAT)]
     geo = _best_pair(lon, lat, _LON | _LAT, (180.0, 90.0))
     xy = _best_pair(xs, ys, _X | _Y, None)
+    geo_roles = {"lon": geo[0], "lat": geo[1]} if geo else {}
+    xy_roles = {"x": xy[0], "y": xy[1]} if xy else {}
     if xy and (prefer_xy or not geo):
-        return {"x": xy[0], "y": xy[1]}
+        return xy_roles, geo_roles
     if geo:
-        return {"lon": geo[0], "lat": geo[1]}
+        return geo_roles, xy_roles
     for p in sorted(profiles, key=lambda q: -q.point_text):
         if p.point_text >= 0.8:
-            return {"wkt" if p.wkt >= 0.5 else "latlon": p.name}
-    return {}
+            return {"wkt" if p.wkt >= 0.5 else "latlon": p.name}, {}
+    return {}, {}
 
 
 # --------------------------------------------------------------------------------------- dates, times
@@ -382,9 +389,11 @@ def detect_roles(
     roles: dict[str, str] = {}
     is_geo = getattr(df, "_geometry_column_name", None) in df.columns
     coordinate_roles = {"x", "y", "lon", "lat", "wkt", "latlon"}
+    other_pair: dict[str, str] = {}
     if not is_geo and not coordinate_roles & set(overrides):
-        roles.update(_coordinate_roles(profiles, prefer_xy=prefer_xy))
-    taken = {*overrides.values(), *roles.values()}
+        found_roles, other_pair = _coordinate_roles(profiles, prefer_xy=prefer_xy)
+        roles.update(found_roles)
+    taken = {*overrides.values(), *roles.values(), *other_pair.values()}
     rest = [p for p in profiles if p.name not in taken]
     roles.update(
         _time_roles(df, rest + [p for p in profiles if p.name == overrides.get("date")], overrides, source)
@@ -400,7 +409,7 @@ def detect_roles(
     roles.update({k: v for k, v in found.items() if k not in overrides})
     roles.update(overrides)
     logger.info("%s: columns detected %s", source, roles)
-    return Detection(roles, notes)
+    return Detection(roles, notes, other_pair)
 
 
 def detect_columns(

@@ -23,7 +23,13 @@ from planner import _hints, _validate
 from planner import crs as crs_mod
 from planner.errors import ValidationError
 from planner.io.categories import CategoryMap, load_category_map
-from planner.io.coords import coordinates_of, is_projected_crs, source_crs_of
+from planner.io.coords import (
+    OtherPair,
+    coordinates_of,
+    fill_from_other_pair,
+    is_projected_crs,
+    source_crs_of,
+)
 from planner.io.dates import Times, read_times
 from planner.io.detect import ROLES, detect_roles
 from planner.io.fitness import fitness_report, time_resolution
@@ -89,6 +95,7 @@ class _SourcePoints:
     kind: str  # 'xy', 'lonlat' or 'geometry'
     swapped: bool
     note: str | None = None
+    other: OtherPair | None = None  # rows completed from (or needing) the file's other pair
 
 
 def as_category_map(category_map: Any) -> CategoryMap:
@@ -163,7 +170,7 @@ def read_incidents(
     cmap = as_category_map(category_map)
     found = detect_roles(df, columns, source=name, prefer_xy=is_projected_crs(crs), category_map=cmap)
     cols = found.roles
-    points = _source_points(df, cols, name, crs=crs)
+    points = _source_points(df, cols, name, crs=crs, other_pair=found.other_pair)
     times = read_times(df, cols, dayfirst=dayfirst)
     warn = _source_warnings(name, points, times)
     reasons = _validate.RowReasons(len(df))
@@ -212,6 +219,8 @@ def _source_warnings(name: str, points: _SourcePoints, times: Times) -> list[str
         warn.append(f"{name}: longitude and latitude columns appear swapped; they were swapped back.")
     if points.note:
         warn.append(points.note)
+    if points.other is not None and points.other.note:
+        warn.append(points.other.note)
     if not times.present:
         warn.append(
             f"{name}: no usable date column, so the analyses that need dates (rates per year, space-time "
@@ -221,12 +230,15 @@ def _source_warnings(name: str, points: _SourcePoints, times: Times) -> list[str
     return warn
 
 
-def _source_points(df: pd.DataFrame, cols: dict[str, str], name: str, *, crs: Any) -> _SourcePoints:
+def _source_points(
+    df: pd.DataFrame, cols: dict[str, str], name: str, *, crs: Any, other_pair: dict[str, str]
+) -> _SourcePoints:
     xs, ys, kind = coordinates_of(df, cols, name)
     found = source_crs_of(xs, ys, kind, df, crs=crs, source=name)
     if found.swapped:
         xs, ys = ys, xs
-    return _SourcePoints(xs, ys, found.crs, kind, found.swapped, found.note)
+    other = fill_from_other_pair(xs, ys, df, other_pair, target=found.crs, crs=crs, source=name)
+    return _SourcePoints(other.xs, other.ys, found.crs, kind, found.swapped, found.note, other)
 
 
 def _flag_source_rows(
@@ -240,6 +252,8 @@ def _flag_source_rows(
 ) -> None:
     """Row checks on the values as read: geometry, coordinates, dates, repeated ids."""
     geom_types = df.geometry.geom_type if points.kind == "geometry" else None
+    if points.other is not None:
+        reasons.flag(points.other.unrecovered, points.other.reason)
     _validate.flag_coordinates(
         reasons, points.xs, points.ys, geographic=points.crs.is_geographic, geom_types=geom_types
     )
