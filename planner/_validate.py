@@ -77,15 +77,18 @@ def flag_dates(reasons: RowReasons, occurred_at: pd.Series, *, column: str, now:
     reasons.flag((occurred_at < EARLIEST_DATE).to_numpy(), "date before 1900")
 
 
-def flag_ids(reasons: RowReasons, ids: pd.Series, *, column: str) -> None:
-    """Repeated incident ids (the first occurrence is kept). Missing ids are not a reason: ingest
-    numbers those rows (police.uk anti-social behaviour records have no crime id).
+def flag_ids(reasons: RowReasons, ids: pd.Series, *, column: str) -> np.ndarray:
+    """Repeated incident ids among the rows still accepted: the first usable row of each incident
+    is kept, the others are further rows of it (several rows per incident). Missing ids are not a
+    reason: ingest numbers those rows (police.uk anti-social behaviour records have no crime id).
+    Returns the mask of rows flagged here.
     """
     text = ids.astype("string").str.strip()
-    present = (text.notna() & (text != "")).to_numpy()
+    present = (text.notna() & (text != "")).to_numpy() & reasons.ok
     repeated = np.zeros(len(text), dtype=bool)
     repeated[present] = text[present].duplicated(keep="first").to_numpy()
-    reasons.flag(repeated, f"duplicate id in column {column!r}")
+    reasons.flag(repeated, f"further row of an incident already counted (same id in column {column!r})")
+    return repeated
 
 
 def flag_locations(

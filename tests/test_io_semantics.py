@@ -220,3 +220,96 @@ def test_missing_lonlat_hint_names_the_cli_flag(tmp_path):
     with cli_interface():
         r = read_incidents(path, now=NOW)
     assert any("--crs EPSG:" in w and "3 row(s)" in w for w in r.report.warnings)
+
+
+def _several_rows_like() -> tuple[pd.DataFrame, int]:
+    """Rows shaped like a police incident file written once per offence (Boston's crime incident
+    reports): ``INCIDENT_NUMBER, OFFENSE_DESCRIPTION, OCCURRED_ON_DATE, Lat, Long``. 60 incidents
+    spread over a 3 km square in Boston; incidents 0-19 have 2 rows and 20-29 have 3 rows (40 extra
+    rows, 100 in all), each further row on the same date-time and 10-40 m from the first.
+    Returns the frame and the number of incidents.
+    """
+    rng = np.random.default_rng(22)
+    n = 60
+    lat0, lon0 = 42.33, -71.08
+    dy = rng.uniform(0, 3000, n)
+    dx = rng.uniform(0, 3000, n)
+    when = pd.Timestamp("2023-01-01") + pd.to_timedelta(rng.integers(0, 365 * 24 * 60, n), unit="min")
+    rows = []
+    for i in range(n):
+        copies = 3 if 20 <= i < 30 else 2 if i < 20 else 1
+        for k in range(copies):
+            off = 0.0 if k == 0 else rng.uniform(10, 40)
+            angle = rng.uniform(0, 2 * np.pi)
+            rows.append(
+                {
+                    "INCIDENT_NUMBER": f"I23{i:06d}",
+                    "OFFENSE_DESCRIPTION": ["ROBBERY", "ASSAULT - SIMPLE", "VANDALISM"][k],
+                    "OCCURRED_ON_DATE": when[i].strftime("%Y-%m-%d %H:%M:%S"),
+                    "Lat": round(lat0 + (dy[i] + off * np.sin(angle)) / 111_320.0, 6),
+                    "Long": round(lon0 + (dx[i] + off * np.cos(angle)) / 82_000.0, 6),
+                }
+            )
+    return pd.DataFrame(rows), n
+
+
+def test_several_rows_per_incident_are_detected_and_named(tmp_path):
+    """Without an id the 100 rows count as 100 incidents, and ingest says which column to name."""
+    from planner._hints import cli_interface
+
+    frame, _ = _several_rows_like()
+    path = tmp_path / "crime_incident_reports.csv"
+    frame.to_csv(path, index=False)
+    rep = read_incidents(path, now=NOW).report
+    assert (rep.rows_read, rep.rows_accepted, rep.rows_quarantined) == (100, 100, 0)
+    warning = next(w for w in rep.warnings if "several rows per incident" in w)
+    assert "'INCIDENT_NUMBER' repeats 30 value(s) over 40 extra row(s)" in warning
+    assert "columns={'id': 'INCIDENT_NUMBER'}" in warning
+    with cli_interface():
+        rep = read_incidents(path, now=NOW).report
+    assert any("--column id=INCIDENT_NUMBER" in w for w in rep.warnings)
+
+
+def test_with_the_id_incidents_are_counted_once_and_rows_reconcile(tmp_path):
+    """Named as the id: 60 incidents (the first row of each), 40 further rows set aside with their
+    reason, 100 = 60 + 40; the report says so.
+    """
+    frame, n = _several_rows_like()
+    path = tmp_path / "crime_incident_reports.csv"
+    frame.to_csv(path, index=False)
+    r = read_incidents(path, columns={"id": "INCIDENT_NUMBER"}, now=NOW)
+    rep = r.report
+    assert (rep.rows_read, rep.rows_accepted, rep.rows_quarantined) == (100, n, 40)
+    assert rep.rows_read == rep.rows_accepted + rep.rows_quarantined
+    assert r.incidents["incident_id"].is_unique
+    assert set(r.incidents["source_category"]) == {"ROBBERY"}  # the first row of each incident
+    assert rep.quarantine_reasons == {
+        "further row of an incident already counted (same id in column 'INCIDENT_NUMBER')": 40
+    }
+    assert any("40 row(s) are further rows of incidents" in w for w in rep.warnings)
+    assert not any("several rows per incident" in w for w in rep.warnings)
+
+
+def test_knox_sees_one_row_per_incident(tmp_path):
+    """The Knox table of the file read with its id equals that of the one-row-per-incident file;
+    read row by row, the further rows add same-place same-day pairs (40 of them, at least).
+    """
+    from planner.hotspots.nearrepeat import knox_from_incidents
+
+    frame, _ = _several_rows_like()
+    path = tmp_path / "crime_incident_reports.csv"
+    frame.to_csv(path, index=False)
+    first = tmp_path / "first_rows.csv"
+    frame.drop_duplicates("INCIDENT_NUMBER").to_csv(first, index=False)
+    args = {"distance_breaks_m": [0, 100, 400], "time_breaks_days": [0, 1, 7], "permutations": 9, "rng": 0}
+    by_id = read_incidents(path, columns={"id": "INCIDENT_NUMBER"}, now=NOW).incidents
+    one_row = read_incidents(first, now=NOW).incidents
+    by_row = read_incidents(path, now=NOW).incidents
+    observed = knox_from_incidents(by_id, **args).observed
+    np.testing.assert_array_equal(observed, knox_from_incidents(one_row, **args).observed)
+    assert knox_from_incidents(by_row, **args).observed[0, 0] >= observed[0, 0] + 40
+    # a frame that still holds several rows of an incident (e.g. concatenated by hand) is counted once
+    doubled = pd.concat([by_id, by_id.iloc[:5]], ignore_index=True)
+    doubled = gpd.GeoDataFrame(doubled, crs=by_id.crs)
+    doubled.attrs = dict(by_id.attrs)
+    np.testing.assert_array_equal(knox_from_incidents(doubled, **args).observed, observed)

@@ -252,6 +252,12 @@ def knox_from_incidents(
             f"The incidents' dates are at {resolution} resolution (e.g. police.uk monthly data). Near-repeat "
             "analysis compares gaps of days between nearby events, so it needs dates at day resolution or finer."
         )
+    if "incident_id" in incidents.columns and incidents["incident_id"].duplicated().any():
+        # several rows of one incident are one event: as rows they would be pairs at the same
+        # place on the same day, the very signal the test looks for
+        first = ~incidents["incident_id"].duplicated().to_numpy()
+        logger.info("Knox test: %d further rows of incidents counted once", int((~first).sum()))
+        incidents = incidents.loc[first]
     t = incidents["occurred_at"]
     days = ((t - t.min()).dt.total_seconds() / 86400.0).to_numpy()
     if resolution == "day":

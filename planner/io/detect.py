@@ -115,6 +115,8 @@ class Detection:
     notes: list[str] = field(default_factory=list)
     # the other coordinate pair when a file has both x/y and lon/lat (rows missing one use the other)
     other_pair: dict[str, str] = field(default_factory=dict)
+    # id-like columns not used as the id because they repeat (several rows per incident?)
+    repeating_ids: list[str] = field(default_factory=list)
 
 
 def _stem(p: ColumnProfile, drop: frozenset[str] = frozenset()) -> frozenset[str]:
@@ -345,8 +347,13 @@ def id_repeats(values: pd.Series) -> int:
     return int(present.duplicated().sum())
 
 
-def _id_role(profiles: list[ColumnProfile], df: pd.DataFrame, notes: list[str]) -> dict[str, str]:
-    """A (nearly) unique id column: repeats up to 1 % (at least 1) are set aside as duplicates."""
+def _id_role(
+    profiles: list[ColumnProfile], df: pd.DataFrame, notes: list[str], repeating: list[str]
+) -> dict[str, str]:
+    """A (nearly) unique id column: repeats up to 1 % (at least 1) are set aside as duplicates;
+    id-like columns that repeat more are listed in ``repeating`` (checked at ingest for several
+    rows per incident).
+    """
     candidates = sorted(
         (
             p
@@ -365,6 +372,7 @@ def _id_role(profiles: list[ColumnProfile], df: pd.DataFrame, notes: list[str]) 
             f"column {p.name!r} repeats {repeats} values (several records per incident?), so it is kept "
             "as an ordinary column and rows are numbered instead"
         )
+        repeating.append(p.name)
     return {}
 
 
@@ -386,6 +394,7 @@ def detect_roles(
     check_overrides(df, overrides, source)
     profiles = list(profile_columns(df).values())
     notes: list[str] = []
+    repeating: list[str] = []
     roles: dict[str, str] = {}
     is_geo = getattr(df, "_geometry_column_name", None) in df.columns
     coordinate_roles = {"x", "y", "lon", "lat", "wkt", "latlon"}
@@ -403,13 +412,13 @@ def detect_roles(
     if "category" not in overrides:
         roles.update(_category_role(rest, df, category_map))
     if "id" not in overrides:
-        roles.update(_id_role([p for p in rest if p.name != roles.get("category")], df, notes))
+        roles.update(_id_role([p for p in rest if p.name != roles.get("category")], df, notes, repeating))
     taken |= set(roles.values())
     found = victim_roles([p for p in profiles if p.name not in taken], df)
     roles.update({k: v for k, v in found.items() if k not in overrides})
     roles.update(overrides)
     logger.info("%s: columns detected %s", source, roles)
-    return Detection(roles, notes, other_pair)
+    return Detection(roles, notes, other_pair, repeating)
 
 
 def detect_columns(

@@ -22,6 +22,7 @@ from pyproj import CRS, Transformer
 from planner import _hints, _validate
 from planner import crs as crs_mod
 from planner.errors import ValidationError
+from planner.io import multirow
 from planner.io.categories import CategoryMap, load_category_map
 from planner.io.coords import (
     OtherPair,
@@ -31,7 +32,7 @@ from planner.io.coords import (
     source_crs_of,
 )
 from planner.io.dates import Times, read_times
-from planner.io.detect import ROLES, detect_roles
+from planner.io.detect import ROLES, Detection, detect_roles
 from planner.io.fitness import fitness_report, time_resolution
 from planner.io.groups import group_columns
 from planner.io.sources import read_table, source_name
@@ -185,6 +186,7 @@ def read_incidents(
     gx, gy = _project(points, reasons.ok, target)
     area = crs_mod.to_analysis_crs(study_area, target).union_all() if study_area is not None else None
     _validate.flag_locations(reasons, gx, gy, study_area=area)
+    _incident_rows(reasons, df, found, np.c_[gx, gy], times, warn=warn, name=name)
     exact_dup = _duplicates(
         reasons, df, cols, np.c_[gx, gy], times, drop=drop_duplicates, warn=warn, name=name
     )
@@ -250,7 +252,7 @@ def _flag_source_rows(
     *,
     now: Any,
 ) -> None:
-    """Row checks on the values as read: geometry, coordinates, dates, repeated ids."""
+    """Row checks on the values as read: geometry, coordinates, dates."""
     geom_types = df.geometry.geom_type if points.kind == "geometry" else None
     if points.other is not None:
         reasons.flag(points.other.unrecovered, points.other.reason)
@@ -260,8 +262,33 @@ def _flag_source_rows(
     if times.present:
         column = cols.get("date", cols.get("date_from", "year/month"))
         _validate.flag_dates(reasons, times.occurred_at, column=column, now=now)
+
+
+def _incident_rows(
+    reasons: _validate.RowReasons,
+    df: pd.DataFrame,
+    found: Detection,
+    xy: np.ndarray,
+    times: Times,
+    *,
+    warn: list[str],
+    name: str,
+) -> None:
+    """One row per incident: with an id column, further rows of an incident are set aside (and
+    said so); without one, an id-like column that repeats with the several-rows pattern is named.
+    """
+    cols = found.roles
     if "id" in cols:
-        _validate.flag_ids(reasons, df[cols["id"]].astype("string"), column=cols["id"])
+        further = _validate.flag_ids(reasons, df[cols["id"]], column=cols["id"])
+        if further.any():
+            warn.append(multirow.further_rows_note(name, int(further.sum()), cols["id"]))
+        return
+    days = times.occurred_at if times.present else None
+    for column in found.repeating_ids:
+        seen = multirow.several_rows_per_incident(df[column], days, xy, reasons.ok, column=column)
+        if seen is not None:
+            warn.append(multirow.several_rows_warning(name, seen, dated=days is not None))
+            return
 
 
 def _project(points: _SourcePoints, ok: np.ndarray, target: CRS) -> tuple[np.ndarray, np.ndarray]:
