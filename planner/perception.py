@@ -648,7 +648,7 @@ def crimes_per_cell(cells: gpd.GeoDataFrame, incidents: gpd.GeoDataFrame, *, per
     ``period`` is ``all``, ``night`` (:data:`planner._hours.NIGHT_HOURS`) or ``day``; ``night`` and
     ``day`` need incidents with a time of day (``attrs["time_resolution"]``), else a clear error.
     """
-    from planner._hours import has_time_of_day
+    from planner._hours import has_time_of_day, hour_known
     from planner.grid import cell_index_of_points
 
     if period not in (ALL, *PERIODS):
@@ -661,7 +661,7 @@ def crimes_per_cell(cells: gpd.GeoDataFrame, incidents: gpd.GeoDataFrame, *, per
                 f"The incidents have no time of day, so crimes {period}-time cannot be counted."
             )
         night = pd.to_datetime(incidents["occurred_at"]).dt.hour.isin(NIGHT_HOURS).to_numpy()
-        keep &= night if period == "night" else ~night
+        keep &= (night if period == "night" else ~night) & hour_known(incidents)
     return np.bincount(idx[keep], minlength=len(cells)).astype(float)
 
 

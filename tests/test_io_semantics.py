@@ -4,6 +4,8 @@ that showed it, with the expected answer written down.
 
 from __future__ import annotations
 
+import json
+
 import geopandas as gpd
 import numpy as np
 import pandas as pd
@@ -313,3 +315,60 @@ def test_knox_sees_one_row_per_incident(tmp_path):
     doubled = gpd.GeoDataFrame(doubled, crs=by_id.crs)
     doubled.attrs = dict(by_id.attrs)
     np.testing.assert_array_equal(knox_from_incidents(doubled, **args).observed, observed)
+
+
+def _midnight_spike_like() -> pd.DataFrame:
+    """Rows shaped like a city open-data extract with a date-time column (``date_time`` as in
+    ``san_francisco_robbery_2019.csv``): 480 robberies, 20 at each hour h at minute 17 (so none
+    at a whole hour), plus 120 at exactly 00:00, the "time unknown" placeholder (20% of 600).
+    All at one of ten places a few hundred metres apart.
+    """
+    hours = np.r_[np.repeat(np.arange(24), 20), np.zeros(120, dtype=int)]
+    minutes = np.r_[np.full(480, 17), np.zeros(120, dtype=int)]
+    i = np.arange(600)
+    when = pd.Timestamp("2019-01-01") + pd.to_timedelta(i % 300, unit="D")
+    when = when + pd.to_timedelta(hours, unit="h") + pd.to_timedelta(minutes, unit="min")
+    return pd.DataFrame(
+        {
+            "uid": [f"SF{k:05d}" for k in i],
+            "offense_type": "personal robbery",
+            "date_time": when.strftime("%Y-%m-%d %H:%M"),
+            "longitude": -122.42 + 0.003 * (i % 10),
+            "latitude": 37.77 + 0.002 * (i % 10),
+        }
+    )
+
+
+def test_midnight_spike_is_unknown_time_not_night(tmp_path):
+    """The 120 records at 00:00 get ``time_unknown``; night shares, hour profiles and night counts
+    use the 480 timed records: 12 night hours (19-06) × 20 = 240 at night, share 0.5 exactly
+    (it read (240 + 120) / 600 = 0.6 with the placeholders as midnight).
+    """
+    from planner._hours import hour_known, night_flags, unknown_time_of
+    from planner.hotspots.polygons import hotspot_statistics
+    from planner.hotspots.timeprofile import time_profile
+
+    path = tmp_path / "robbery.csv"
+    _midnight_spike_like().to_csv(path, index=False)
+    r = read_incidents(path, now=NOW)
+    inc = r.incidents
+    assert inc.attrs["time_resolution"] == "minute"
+    assert int(inc["time_unknown"].sum()) == 120
+    assert any("120 record(s) (20%) are at exactly 00:00" in w for w in r.report.warnings)
+    assert int(hour_known(inc).sum()) == 480
+    night = night_flags(inc["occurred_at"], "minute", unknown_time_of(inc))
+    assert int(night.isna().sum()) == 120 and int(night.fillna(False).sum()) == 240
+    stats = hotspot_statistics(np.zeros(len(inc), dtype=int), inc, n_groups=1)
+    assert stats["night_share"].iloc[0] == pytest.approx(0.5, abs=1e-12)
+    assert json.loads(stats["hour_profile"].iloc[0]) == [20] * 24
+    assert time_profile(inc).sum() == pytest.approx(480.0, abs=1e-9)
+
+
+def test_midnight_share_like_the_others_is_kept(tmp_path):
+    """Without the 120 placeholders, 00:00 is an ordinary time: no column, no warning."""
+    frame = _midnight_spike_like().iloc[:480]
+    path = tmp_path / "robbery.csv"
+    frame.to_csv(path, index=False)
+    r = read_incidents(path, now=NOW)
+    assert "time_unknown" not in r.incidents.columns
+    assert not any("00:00" in w for w in r.report.warnings)

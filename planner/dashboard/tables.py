@@ -10,7 +10,7 @@ from typing import Any
 
 import pandas as pd
 
-from planner._hours import NIGHT_HOURS, NIGHT_LABEL
+from planner._hours import NIGHT_HOURS, NIGHT_LABEL, unknown_time_of
 from planner.plan import Plan
 
 CATEGORY_LABELS = {
@@ -58,6 +58,9 @@ def incidents_over_time(plan: Plan) -> pd.DataFrame:
 def weekday_hour_table(plan: Plan) -> pd.DataFrame:
     """Weekday × hour counts (rows Monday..Sunday, columns 0..23)."""
     t = plan.incidents["occurred_at"]
+    unknown = unknown_time_of(plan.incidents)
+    if unknown is not None:  # 00:00 placeholders for "time unknown" have no hour
+        t = t[~unknown]
     table = pd.crosstab(t.dt.day_of_week, t.dt.hour).reindex(index=range(7), columns=range(24), fill_value=0)
     table.index = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
     return table

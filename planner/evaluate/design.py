@@ -39,7 +39,7 @@ import pydantic
 import shapely
 from pyproj import CRS
 
-from planner._hours import NIGHT_HOURS
+from planner._hours import NIGHT_HOURS, TIME_UNKNOWN
 from planner._params import check_fraction, check_positive
 from planner.crs import require_projected, to_analysis_crs
 from planner.errors import ConfigError, DataLoadError, InsufficientDataError, ValidationError
@@ -257,6 +257,8 @@ def select_incidents(incidents: gpd.GeoDataFrame, design: EvaluationDesign) -> g
         keep &= out["category"].isin(design.categories).to_numpy()
     if design.hours is not None:
         keep &= when.dt.hour.isin(design.hours).to_numpy()
+        if TIME_UNKNOWN in out.columns:  # a 00:00 placeholder is no hour of day
+            keep &= ~out[TIME_UNKNOWN].fillna(False).to_numpy(bool)
     for col, values in design.where.items():
         keep &= out[col].astype(str).isin(values).to_numpy()
     return out.loc[keep]

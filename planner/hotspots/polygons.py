@@ -26,7 +26,7 @@ import shapely
 from scipy import sparse
 from scipy.sparse.csgraph import connected_components
 
-from planner._hours import NIGHT_HOURS, has_time_of_day
+from planner._hours import NIGHT_HOURS, has_time_of_day, unknown_time_of
 from planner._period import period_years
 from planner.crs import check_same_crs, require_projected
 from planner.errors import ValidationError
@@ -58,6 +58,12 @@ def period_years_of(incidents: gpd.GeoDataFrame) -> float:
     if "occurred_at" not in incidents.columns or len(incidents) == 0:
         return float("nan")
     return period_years(incidents["occurred_at"], incidents.attrs.get("time_resolution"))
+
+
+def _unknown_times(frame: pd.DataFrame) -> np.ndarray:
+    """Rows whose time of day ingest marked unknown (a 00:00 placeholder); none by default."""
+    unknown = unknown_time_of(frame)
+    return unknown if unknown is not None else np.zeros(len(frame), dtype=bool)
 
 
 def _mix(values: pd.Series) -> str:
@@ -126,9 +132,10 @@ def hotspot_statistics(
         hours = np.zeros((n_groups, 24), dtype="int64")
         days = np.zeros((n_groups, 7), dtype="int64")
         ok = t.notna().to_numpy()
-        gg = sub["_g"].to_numpy()[ok]
-        np.add.at(hours, (gg, t.dt.hour.to_numpy()[ok].astype("int64")), 1)
-        np.add.at(days, (gg, t.dt.day_of_week.to_numpy()[ok].astype("int64")), 1)
+        timed = ok & ~_unknown_times(sub)  # 00:00 placeholders have a day but no hour
+        gg = sub["_g"].to_numpy()
+        np.add.at(hours, (gg[timed], t.dt.hour.to_numpy()[timed].astype("int64")), 1)
+        np.add.at(days, (gg[ok], t.dt.day_of_week.to_numpy()[ok].astype("int64")), 1)
         night = hours[:, list(NIGHT_HOURS)].sum(axis=1)
         with np.errstate(invalid="ignore", divide="ignore"):
             out["night_share"] = (

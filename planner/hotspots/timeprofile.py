@@ -10,11 +10,16 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from planner._hours import unknown_time_of
+
 WEEK_HOURS = 168
 
 
 def time_profile(incidents: pd.DataFrame, *, aoristic: bool = True) -> np.ndarray:
     """A 7 × 24 array (Monday first, hours 0–23) summing to the number of incidents with a time."""
+    unknown = unknown_time_of(incidents)
+    if unknown is not None:  # 00:00 placeholders for "time unknown" have no hour
+        incidents = incidents.loc[~unknown]
     t = pd.to_datetime(incidents["occurred_at"])
     has_window = aoristic and {"occurred_from", "occurred_to"} <= set(incidents.columns)
     start = pd.to_datetime(incidents["occurred_from"]) if has_window else t

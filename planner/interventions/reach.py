@@ -32,7 +32,7 @@ import pandas as pd
 import shapely
 from scipy.spatial import cKDTree
 
-from planner._hours import NIGHT_LABEL, has_time_of_day, night_flags
+from planner._hours import NIGHT_LABEL, has_time_of_day, night_flags, unknown_time_of
 from planner._period import period_years, year_index
 from planner.interventions.catalog import Intervention
 
@@ -198,7 +198,7 @@ def incident_flags(
         {
             "category": incidents["category"].astype("string").to_numpy(),
             "location": _normalised_location(incidents).to_numpy(),
-            "night": night_flags(incidents["occurred_at"], resolution).to_numpy(),
+            "night": night_flags(incidents["occurred_at"], resolution, unknown_time_of(incidents)).to_numpy(),
             **{c: incidents[c].astype("string").to_numpy() for c in GROUP_COLUMNS if c in incidents.columns},
         },
         index=incidents.index,

@@ -25,6 +25,40 @@ def time_resolution(t: pd.Series) -> str:
     return "month"
 
 
+MIDNIGHT_MIN_ROWS = 10
+MIDNIGHT_FACTOR = 3.0
+MIDNIGHT_MIN_SHARE = 0.02
+
+
+def midnight_placeholder(t: pd.Series, resolution: str) -> np.ndarray | None:
+    """Rows at exactly 00:00 when 00:00 is a placeholder for "time unknown", else None.
+
+    With a time of day (``minute``/``hour`` resolution), each whole hour ``h:00`` holds a share of
+    the records; a share at 00:00 at least :data:`MIDNIGHT_FACTOR` times the median share of the
+    other 23 whole hours (and at least :data:`MIDNIGHT_MIN_SHARE` of all records, and
+    :data:`MIDNIGHT_MIN_ROWS` rows) is a spike of unknown times, not a burst of crime at midnight.
+    """
+    if resolution not in {"minute", "hour"}:
+        return None
+    t = pd.to_datetime(t)
+    present = t.notna()
+    n = int(present.sum())
+    if n == 0:
+        return None
+    whole = present & (t.dt.minute == 0) & (t.dt.second == 0)
+    per_hour = t[whole].dt.hour.value_counts().reindex(range(24), fill_value=0) / n
+    at_midnight = per_hour[0]
+    baseline = float(np.median(per_hour.iloc[1:].to_numpy()))
+    spike = (
+        at_midnight * n >= MIDNIGHT_MIN_ROWS
+        and at_midnight >= MIDNIGHT_MIN_SHARE
+        and at_midnight >= MIDNIGHT_FACTOR * max(baseline, 1.0 / (24 * 60))
+    )
+    if not spike:
+        return None
+    return np.asarray((whole & (t.dt.hour == 0)).to_numpy(), dtype=bool)
+
+
 def coordinate_decimals(values: np.ndarray) -> int | None:
     """Decimals the coordinates appear rounded to (None when not rounded to ≤ 6).
 

@@ -21,6 +21,7 @@ from pyproj import CRS, Transformer
 
 from planner import _hints, _validate
 from planner import crs as crs_mod
+from planner._hours import TIME_UNKNOWN
 from planner.errors import ValidationError
 from planner.io import multirow
 from planner.io.categories import CategoryMap, load_category_map
@@ -33,7 +34,7 @@ from planner.io.coords import (
 )
 from planner.io.dates import Times, read_times
 from planner.io.detect import ROLES, Detection, detect_roles
-from planner.io.fitness import fitness_report, time_resolution
+from planner.io.fitness import fitness_report, midnight_placeholder, time_resolution
 from planner.io.groups import group_columns
 from planner.io.sources import read_table, source_name
 
@@ -406,7 +407,25 @@ def _incident_frame(
     incidents.attrs["time_resolution"] = (
         time_resolution(incidents["occurred_at"]) if acc.times.present else "none"
     )
+    _mark_unknown_times(incidents, warn, acc.name)
     return incidents
+
+
+def _mark_unknown_times(incidents: gpd.GeoDataFrame, warn: list[str], name: str) -> None:
+    """A spike of records at exactly 00:00 is "time unknown": those rows get ``time_unknown`` and
+    are left out of day/night and hour-of-day analyses (:func:`planner._hours.hour_known`).
+    """
+    unknown = midnight_placeholder(incidents["occurred_at"], incidents.attrs["time_resolution"])
+    if unknown is None:
+        return
+    incidents[TIME_UNKNOWN] = unknown
+    n = int(unknown.sum())
+    warn.append(
+        f"{name}: {n} record(s) ({n / len(incidents):.0%}) are at exactly 00:00, far more than at the "
+        "other whole hours: 00:00 stands for 'time unknown' here, so those records have no time of "
+        "day. They are left out of day/night and hour-of-day analyses (column time_unknown) and "
+        "count everywhere else."
+    )
 
 
 def _categories(df: pd.DataFrame, cols: dict[str, str], default_category: str | None) -> pd.Series:

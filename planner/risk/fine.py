@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 from scipy.spatial import cKDTree
 
-from planner._hours import has_time_of_day, night_flags
+from planner._hours import has_time_of_day, night_flags, unknown_time_of
 from planner._period import period_years
 from planner.errors import InsufficientDataError, PlannerWarning
 from planner.risk.terrain import RiskFeatures, RiskTerrain, lighting_layers
@@ -218,9 +218,11 @@ def _night_of(incidents: gpd.GeoDataFrame, layers: Mapping[str, Any]) -> np.ndar
     resolution = incidents.attrs.get("time_resolution")
     if not lighting_layers(layers) or not has_time_of_day(resolution) or "occurred_at" not in incidents:
         return None
-    flags = night_flags(incidents["occurred_at"], resolution)
+    flags = night_flags(incidents["occurred_at"], resolution, unknown_time_of(incidents))
     if flags.isna().all():
         return None
+    # rows without an hour of day (a 00:00 placeholder) count as day: the night terms are fitted
+    # on the rows known to be at night
     return flags.fillna(False).to_numpy(bool)
 
 
