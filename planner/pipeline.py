@@ -592,7 +592,6 @@ def add_recommendations(plan: Plan) -> Plan:
     if not len(plan.hotspots):
         return plan
     from planner.hotspots.polygons import hotspot_wards
-    from planner.interventions.portfolio import choose_portfolio
 
     hotspots = plan.hotspots
     recs = _recommend_for(plan, hotspots, plan.layers)
@@ -611,15 +610,7 @@ def add_recommendations(plan: Plan) -> Plan:
         ward_of = hotspot_wards(hotspots, wards)
         hotspots = hotspots.assign(ward_id=hotspots["hotspot_id"].map(ward_of))
         recs = recs.assign(ward_id=recs["hotspot_id"].map(ward_of))
-    portfolio = plan.portfolio
-    if config.budget is not None and len(recs) and assumptions.get("jurisdiction"):
-        portfolio = choose_portfolio(
-            recs,
-            budget=config.budget,
-            objective=config.objective,
-            max_surveillance_share=config.max_surveillance_share,
-            min_per_ward=config.min_per_ward,
-        )
+    portfolio, chosen = _portfolio(recs, config, costed=bool(assumptions.get("jurisdiction")))
     return dataclasses.replace(
         plan,
         config=config,
@@ -627,8 +618,48 @@ def add_recommendations(plan: Plan) -> Plan:
         recommendations=recs,
         portfolio=portfolio,
         warnings=warnings_,
-        params={**plan.params, "recommend": assumptions},
+        params={**plan.params, "recommend": assumptions, "portfolio": chosen},
     )
+
+
+def _portfolio(
+    recs: pd.DataFrame, config: RunConfig, *, costed: bool
+) -> tuple[pd.DataFrame | None, dict[str, Any]]:
+    """The plan's portfolio and its record for the manifest (the rule, budget and totals).
+
+    With ``config.budget`` the exact optimum under it; without one, per hotspot the measure with the
+    highest expected net benefit among those that pay back
+    (:func:`~planner.interventions.portfolio.paying_portfolio`). Uncosted measures give none.
+    """
+    from planner.interventions.portfolio import choose_portfolio, paying_portfolio
+
+    if not costed or not len(recs):
+        why = (
+            "no measures to choose from"
+            if costed
+            else "nothing is costed, so no measure can be said to pay back"
+        )
+        return None, {"rule": None, "budget": config.budget, "n_measures": 0, "why_none": why}
+    if config.budget is not None:
+        portfolio = choose_portfolio(
+            recs,
+            budget=config.budget,
+            objective=config.objective,
+            max_surveillance_share=config.max_surveillance_share,
+            min_per_ward=config.min_per_ward,
+        )
+    else:
+        portfolio = paying_portfolio(recs)
+    a = portfolio.attrs
+    return portfolio, {
+        "rule": a["rule"],
+        "budget": a["budget"],
+        "objective": a["objective"],
+        "n_measures": len(portfolio),
+        "total_cost": round(a["total_cost"], 2),
+        "total_net_benefit": round(float(portfolio["net_benefit"].sum()) if len(portfolio) else 0.0, 2),
+        "total_prevented_per_year": round(a["total_prevented_per_year"], 3),
+    }
 
 
 def _recommend_for(plan: Plan, hotspots: gpd.GeoDataFrame, layers: dict[str, Any]) -> gpd.GeoDataFrame:

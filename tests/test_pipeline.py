@@ -100,3 +100,25 @@ def test_recommend_and_portfolio_cli(run_dirs, tmp_path, capsys):
     picked = pd.read_csv(chosen)
     assert picked["cost"].sum() <= 200000
     assert "crimes prevented per year" in capsys.readouterr().out
+
+
+def test_default_run_writes_a_paying_portfolio_with_its_rule(run_dirs):
+    """#22: without --budget the plan still proposes a portfolio, per hotspot the measure with the
+    highest expected net benefit among those that pay back, and the manifest states the rule."""
+    out, _ = run_dirs
+    assert "portfolio" in {str(n) for n in pyogrio.list_layers(out / "plan.gpkg")[:, 0]}
+    chosen = gpd.read_file(out / "plan.gpkg", layer="portfolio")
+    recs = gpd.read_file(out / "plan.gpkg", layer="recommendations")
+    assert len(chosen) and not chosen["hotspot_id"].duplicated().any()
+    assert (chosen["net_benefit"] > 0).all() and (chosen["benefit"] > chosen["cost"]).all()
+    assert (chosen["kind"] != "comparator").all()
+    paying = recs[(recs["net_benefit"] > 0) & (recs["kind"] != "comparator")]
+    best = paying.groupby("hotspot_id")["net_benefit"].max()
+    assert set(chosen["hotspot_id"]) == set(best.index)
+    got = chosen.set_index("hotspot_id")["net_benefit"].loc[best.index]
+    assert got.to_numpy() == pytest.approx(best.to_numpy(), rel=1e-9)
+    record = json.loads((out / "manifest.json").read_text())["parameters"]["portfolio"]
+    assert record["budget"] is None and record["n_measures"] == len(chosen)
+    assert "pay back" in record["rule"] and "one measure per hotspot" in record["rule"]
+    assert record["total_net_benefit"] == pytest.approx(chosen["net_benefit"].sum(), rel=1e-6)
+    assert (out / "portfolio.csv").exists()

@@ -78,6 +78,14 @@ def print_summary(plan: Any, paths: dict[str, Path]) -> None:
     )
     for name, written in paths.items():
         typer.echo(f"  {name}: {written}")
+    chosen = p.get("portfolio") or {}
+    if chosen.get("rule"):
+        budget = "no budget" if chosen["budget"] is None else f"budget {chosen['budget']:,.0f}"
+        typer.echo(
+            f"Portfolio ({budget}): {chosen['n_measures']} measure(s), cost {chosen['total_cost']:,.0f}, "
+            f"expected net benefit {chosen['total_net_benefit']:,.0f}, "
+            f"{chosen['total_prevented_per_year']:.1f} crimes prevented a year (rule in manifest.json)."
+        )
     skipped = p.get("skipped_analyses", {})
     if skipped:
         typer.echo("Skipped analyses:", err=True)

@@ -1,8 +1,16 @@
-"""Choose the best set of measures under a budget, exactly, with ``scipy.optimize.milp`` (HiGHS).
+"""Choose the set of measures a plan proposes: under a budget, or, without one, the best that pays back.
 
-Binary decision per recommendation row; maximise expected net benefit (or crimes prevented)
-subject to: total cost ≤ budget; at most one variant of a measure per hotspot (``variant_group``);
+With a budget (:func:`choose_portfolio`): the exact optimum with ``scipy.optimize.milp`` (HiGHS), a
+binary decision per recommendation row; maximise expected net benefit (or crimes prevented) subject
+to: total cost ≤ budget; at most one variant of a measure per hotspot (``variant_group``);
 optionally surveillance spend ≤ a share of the budget and at least ``k`` measures per ward.
+
+Without a budget (:func:`paying_portfolio`, every plan's default): one measure per hotspot, the
+situational measure with the highest expected net benefit among those that pay back (expected net
+benefit > 0, the ranking's own "pays back" tier). The measures offered in one hotspot act on that
+hotspot's crimes, so their effects on the same crimes would combine (1 − Π(1 − effect)), never add,
+and no source gives their joint effect; a second measure in the same hotspot is therefore not added.
+Hotspots do not share crimes, so the chosen measures of different hotspots add up.
 """
 
 from __future__ import annotations
@@ -19,6 +27,35 @@ from planner._params import check_choice, check_positive
 from planner.errors import ConfigError, InsufficientDataError
 
 OBJECTIVES = {"net_benefit": "net_benefit", "prevented": "prevented_per_year"}
+#: The rule of the portfolio every plan carries without a budget (recorded in the manifest).
+PAYING_RULE = (
+    "No budget given: one measure per hotspot, the situational measure with the highest expected net "
+    "benefit among those that pay back (expected net benefit > 0: expected benefit above cost, present "
+    "values); policing comparators are left out. Measures in one hotspot act on the same crimes, whose "
+    "reductions combine (1 - product of (1 - effect)) rather than add, and no source gives their joint "
+    "effect, so no second measure is added there; hotspots share no crimes, so their measures add up. "
+    "Give a budget for the exact optimum under it."
+)
+
+
+def budget_rule(
+    budget: float,
+    *,
+    objective: str = "net_benefit",
+    max_surveillance_share: float | None = None,
+    min_per_ward: Mapping[str, int] | int | None = None,
+) -> str:
+    """The plain-language rule of :func:`choose_portfolio` with these options (for the manifest)."""
+    what = "expected net benefit" if objective == "net_benefit" else "expected crimes prevented per year"
+    text = (
+        f"Budget {budget:,.0f}: the exact optimum (integer programme) that maximises the total {what} of the "
+        "chosen measures, with total cost within the budget and at most one variant of a measure per hotspot"
+    )
+    if max_surveillance_share is not None:
+        text += f", surveillance at most {max_surveillance_share:.0%} of the budget"
+    if min_per_ward is not None:
+        text += ", and a minimum number of measures in every ward"
+    return text + "."
 
 
 def choose_portfolio(
@@ -55,8 +92,11 @@ def choose_portfolio(
     check_choice(objective, OBJECTIVES, name="objective", where="interventions.choose_portfolio")
     budget = check_positive(budget, name="budget", where="interventions.choose_portfolio", allow_zero=True)
     recs = recommendations.reset_index(drop=True)
+    rule = budget_rule(
+        budget, objective=objective, max_surveillance_share=max_surveillance_share, min_per_ward=min_per_ward
+    )
     if len(recs) == 0:
-        return _result(recs, np.zeros(0, bool), budget, objective)
+        return _result(recs, np.zeros(0, bool), budget, objective, rule=rule)
     value = recs[OBJECTIVES[objective]].to_numpy(float)
     cost = recs["cost"].to_numpy(float)
     if not (np.isfinite(cost).all() and np.isfinite(value).all()):
@@ -84,7 +124,7 @@ def choose_portfolio(
             f"No portfolio satisfies the constraints within a budget of {budget:,.0f} ({res.message}). "
             "Raise the budget or relax the ward minimum / surveillance cap."
         )
-    return _result(recs, res.x > 0.5, budget, objective)
+    return _result(recs, res.x > 0.5, budget, objective, rule=rule)
 
 
 def _constraints(
@@ -130,10 +170,55 @@ def _constraints(
     return np.vstack(rows), np.array(lo), np.array(hi)
 
 
-def _result(recs: pd.DataFrame, chosen: np.ndarray, budget: float, objective: str) -> pd.DataFrame:
+def paying_portfolio(recommendations: pd.DataFrame) -> pd.DataFrame:
+    """The portfolio without a budget: per hotspot, the measure with the highest expected net benefit
+    among the situational measures that pay back (see :data:`PAYING_RULE`).
+
+    Parameters
+    ----------
+    recommendations : DataFrame
+        Output of :func:`planner.interventions.recommend.recommend` (``hotspot_id``, ``net_benefit``,
+        ``rank``, ``kind``, ``cost``, ``prevented_per_year``).
+
+    Returns
+    -------
+    DataFrame
+        The chosen rows (at most one per hotspot; same columns, plus ``chosen``), ordered by hotspot;
+        ``attrs`` holds ``rule`` (:data:`PAYING_RULE`), ``budget`` (None) and the totals.
+
+    Raises
+    ------
+    InsufficientDataError
+        When the recommendations carry no costs (nothing was costed, so nothing can pay back).
+    """
+    recs = recommendations.reset_index(drop=True)
+    if len(recs) == 0:
+        return _result(recs, np.zeros(0, bool), None, "net_benefit", rule=PAYING_RULE)
+    net = pd.to_numeric(recs["net_benefit"], errors="coerce")
+    if not np.isfinite(net.to_numpy(float)).any():
+        raise InsufficientDataError(
+            "These recommendations carry no costs (no jurisdiction applies to the study area), so no measure "
+            "can be said to pay back. Name the jurisdiction, e.g. --jurisdiction UK."
+        )
+    pays = net.gt(0)
+    if "kind" in recs.columns:
+        pays &= recs["kind"].ne("comparator")
+    best = (
+        recs.loc[pays]
+        .assign(_net=net[pays])
+        .sort_values(["hotspot_id", "_net", "rank"], ascending=[True, False, True], kind="stable")
+        .drop_duplicates("hotspot_id")
+    )
+    return _result(recs, recs.index.isin(best.index), None, "net_benefit", rule=PAYING_RULE)
+
+
+def _result(
+    recs: pd.DataFrame, chosen: np.ndarray, budget: float | None, objective: str, *, rule: str
+) -> pd.DataFrame:
     out = recs.loc[chosen].copy()
     out["chosen"] = True
     out.attrs.update(
+        rule=rule,
         budget=budget,
         objective=objective,
         total_cost=float(out["cost"].sum()) if len(out) else 0.0,
