@@ -37,6 +37,7 @@ CRS_CITY = CRS.from_epsg(32630)
 X0, Y0 = 500000.0, 5700000.0
 DEFAULT_SEED = 20261128
 PIXEL_M = 25.0
+LUX_DECIMALS = 3  # lux written to 0.001 (the generator's FFT differs between CPUs in the last bits)
 LAMP_RADIUS_M = 40.0
 
 # True model (relative risks). Each factor: layer, radius, categories, and when it acts.
@@ -468,7 +469,11 @@ def build_layers(rng: np.random.Generator) -> dict[str, Any]:
 
 
 def lux_raster(lights: gpd.GeoDataFrame, *, pixel_m: float = 20.0) -> tuple[np.ndarray, Affine]:
-    """Illuminance (lux) from working lamps: 25 lux at the foot, Gaussian fall-off (σ 18 m)."""
+    """Illuminance (lux) from working lamps: 25 lux at the foot, Gaussian fall-off (σ 18 m).
+
+    Rounded to 0.001 lux before it is returned: the FFT's last bits differ between CPUs (up to
+    ~1e-13 lux), and the written raster must be the same on every machine.
+    """
     n = int(8000 / pixel_m)
     working = lights[lights["status"] == "working"]
     xy = shapely.get_coordinates(working.geometry.to_numpy())
@@ -478,7 +483,7 @@ def lux_raster(lights: gpd.GeoDataFrame, *, pixel_m: float = 20.0) -> tuple[np.n
     np.add.at(counts, (row, col), 1.0)
     r = np.arange(-5, 6) * pixel_m
     kernel = 25.0 * np.exp(-(r[:, None] ** 2 + r[None, :] ** 2) / (2 * 18.0**2))
-    lux = np.clip(fftconvolve(counts, kernel, mode="same"), 0, None)
+    lux = np.round(np.clip(fftconvolve(counts, kernel, mode="same"), 0, None), LUX_DECIMALS)
     return lux.astype("float32"), Affine(pixel_m, 0, X0, 0, -pixel_m, Y0 + 8000)
 
 
