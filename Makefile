@@ -1,8 +1,11 @@
 # Two commands do all the set-up on a fresh machine:
 #   make run   -> venv + packages + offline map assets, then the dashboard on the sample city
 #   make test  -> the same set-up, then the whole test suite
+SHELL       := bash
+.SHELLFLAGS := -eu -o pipefail -c
 PY      ?= python3
 VENV    := .venv
+LOCK    := requirements.lock
 BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
 ASSETS  := static/vendor/.installed
@@ -13,11 +16,16 @@ PYTEST_ARGS ?=
 
 setup: $(STAMP) $(ASSETS)
 
-$(STAMP): pyproject.toml
+# Every package comes from the lock (exact versions with hashes, all extras); the project itself is
+# installed on top without dependencies and without build isolation (its build tools are locked too).
+# A failing install fails the command (pipefail; the filter only hides this machine's notes about
+# local package folders that do not exist).
+$(STAMP): pyproject.toml $(LOCK)
 	$(PY) -m venv $(VENV)
-	$(BIN)/pip install -q --upgrade pip 2>&1 | grep -v "is ignored" || true
-	$(BIN)/pip install -q -e '.[app,test,dev,dask]' 2>&1 | grep -v "is ignored" || true
-	$(BIN)/python -c "import planner, geopandas, streamlit, folium"
+	$(BIN)/python -m pip install -q --require-hashes -r $(LOCK) 2>&1 | { grep -v "is ignored" || true; }
+	$(BIN)/python -m pip install -q --no-deps --no-build-isolation -e . 2>&1 | { grep -v "is ignored" || true; }
+	$(BIN)/python -m pip check
+	$(BIN)/python -c "import planner, geopandas, streamlit, folium, pytest, playwright"
 	touch $@
 
 $(ASSETS): scripts/vendor_assets.py scripts/vendor_assets.sh
@@ -47,11 +55,12 @@ bench-quick: setup
 sample: setup
 	$(BIN)/planner synth --out sample_data --seed 20261128
 
-# The hosted dashboard's pinned dependencies with hashes (install: pip install --require-hashes -r requirements-app.lock)
+# The one lock (every extra: app, test, dev, dask; hashes; every platform), made by the uv pinned in
+# the dev extra. After changing dependencies in pyproject.toml: make lock, then make setup.
 lock: setup
-	$(BIN)/pip install -q uv 2>&1 | grep -v "is ignored" || true
-	$(BIN)/uv pip compile pyproject.toml --extra app --generate-hashes --python-version 3.11 --universal \
-		--custom-compile-command "make lock" -o requirements-app.lock
+	$(BIN)/uv pip compile pyproject.toml --extra app --extra test --extra dev --extra dask \
+		--generate-hashes --universal --python-version 3.11 \
+		--custom-compile-command "make lock" -o $(LOCK)
 
 clean:
 	rm -rf $(VENV) static/vendor planner/maps/vendor out
