@@ -37,6 +37,9 @@ def _run_both(config: RunConfig, client: Any) -> tuple[Any, Any]:
 
 
 def _assert_same_cells(a: pd.DataFrame, b: pd.DataFrame) -> None:
+    # Exact on purpose and machine-independent: both engines run in this process (threads, not
+    # processes) and do the same floating-point operations per cell (the same functions on each
+    # partition; counts are integers), so any difference is a bug. Nothing is compared with stored numbers.
     pd.testing.assert_frame_equal(a, b, check_exact=True)
     assert a.attrs == b.attrs
 
@@ -46,7 +49,7 @@ def test_sample_city_cells_identical(client: Any) -> None:
     memory, dask = _run_both(RunConfig(), client)
     assert "street_lights__lit_length_m" in memory.cells.columns  # exposure ran on the workers
     _assert_same_cells(memory.cells, dask.cells)
-    pd.testing.assert_frame_equal(memory.hotspots, dask.hotspots, check_exact=True)
+    pd.testing.assert_frame_equal(memory.hotspots, dask.hotspots, check_exact=True)  # exact: see above
     assert dask.params["engine"] == "dask"
 
 

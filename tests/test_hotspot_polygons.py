@@ -204,6 +204,7 @@ def test_hotspots_and_run_give_identical_hotspots(tmp_path, capsys):
     assert main(["run", "--incidents", str(path), *common, "--out", str(tmp_path / "run")]) == 0
     a, b = read_plan(tmp_path / "hs"), read_plan(tmp_path / "run")
     assert len(a.hotspots) >= 1
+    # both commands run in this test on this machine through the same code (a consistency check)
     cols = ["hotspot_id", "n_cells", "n_incidents", "mean_gi_z"]
     pd.testing.assert_frame_equal(a.hotspots[cols], b.hotspots[cols])
     assert a.hotspots.geometry.geom_equals(b.hotspots.geometry).all()

@@ -145,6 +145,7 @@ def test_reproducible_with_seed(upgrade, incidents, city):
     small = MicrosynthOptions(n_placebos=30, n_jackknife=5, evaluate_buffer=False)
     first = evaluate_microsynth(path, incidents, study_area=city[1], options=small)
     again = evaluate_microsynth(path, incidents, study_area=city[1], options=small)
+    # exact: both fits run in this process on this machine (reproducibility with a seed), nothing stored
     assert again.effects.equals(first.effects)
     other = MicrosynthOptions(n_placebos=30, n_jackknife=5, evaluate_buffer=False, seed=1)
     assert not evaluate_microsynth(path, incidents, study_area=city[1], options=other).effects.equals(

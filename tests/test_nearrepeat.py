@@ -186,6 +186,7 @@ def test_same_seed_same_result():
         "rng": 5,
     }
     a, b = knox_test(xy, t, **kw), knox_test(xy, t, **kw)
+    # exact: two runs with one seed in this process (reproducibility); p-values are counts / 50
     np.testing.assert_array_equal(a.p_value, b.p_value)
     assert a.observed.sum() == 300 * 299 // 2
 

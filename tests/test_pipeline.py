@@ -56,7 +56,7 @@ def test_outputs_exist_and_read_back(run_dirs):
 
 
 def test_rerun_from_manifest_gives_identical_tables(run_dirs):
-    a, b = run_dirs
+    a, b = run_dirs  # both runs made in this session on this machine: a reproducibility check
     for layer in ("cells", "hotspots", "incidents"):
         ta = gpd.read_file(a / "plan.gpkg", layer=layer)
         tb = gpd.read_file(b / "plan.gpkg", layer=layer)

@@ -303,6 +303,7 @@ def test_same_seed_same_intervals():
     hs, inc, layers = _dark_scenario()
     a = recommend(hs, inc, layers=layers, random_state=3)
     b = recommend(hs, inc, layers=layers, random_state=3)
+    # two runs in this process on this machine: a reproducibility check, so equal values are expected
     pd.testing.assert_frame_equal(
         pd.DataFrame(a.drop(columns="geometry")), pd.DataFrame(b.drop(columns="geometry"))
     )

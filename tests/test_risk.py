@@ -127,6 +127,7 @@ def test_estimator_api(fitted: RiskTerrain, town) -> None:
     params = fitted.get_params()
     assert params["random_state"] == 0 and params["family"] == "auto"
     again = clone(fitted).fit(cells, layers)
+    # the same fit twice in this process (reproducibility), not a comparison with stored numbers
     pd.testing.assert_frame_equal(again.factors_, fitted.factors_)
     assert "n_incidents" in cells and "risk_rrs" not in cells  # input untouched
 
