@@ -48,6 +48,60 @@ def _identifiable(design: np.ndarray, n_known: int) -> np.ndarray:
     return (basis[:, n_known:] ** 2).sum(axis=0) > 1 - 1e-8
 
 
+class _LeastSquares:
+    """Direct sparse least squares for one design matrix, factorised once, many right-hand sides.
+
+    The augmented system ``[[I, A], [Aᵀ, −δI]] [r; x] = [b; 0]`` (columns of ``A`` scaled to unit
+    norm, δ = 1e-10) is factorised by SuperLU; each solve is refined against the unregularised system,
+    so it converges to the least-squares fit (to the minimum-norm one where ``A`` is rank deficient).
+    It replaces LSQR iterations, which on a near-square system of ~8,000 cells needed 60,000 steps
+    (minutes) to reach the same residual.
+    """
+
+    DELTA = 1e-10
+    REFINE = 3
+
+    def __init__(self, design: sparse.spmatrix) -> None:
+        from scipy.sparse.linalg import splu
+
+        a = sparse.csr_matrix(design, dtype=float)
+        norms = np.sqrt(np.asarray(a.multiply(a).sum(axis=0)).ravel())
+        self.norms = np.where(norms > 0, norms, 1.0)
+        self.a = (a @ sparse.diags(1.0 / self.norms)).tocsc()
+        m, n = self.a.shape
+        self.m, self.n = m, n
+        k = sparse.bmat(
+            [[sparse.identity(m), self.a], [self.a.T, -self.DELTA * sparse.identity(n)]], format="csc"
+        )
+        self.lu = splu(k, permc_spec="COLAMD")
+
+    def solve(self, b: np.ndarray) -> np.ndarray:
+        """The least-squares ``x`` of ``design @ x ≈ b`` (``b`` a vector, or one column per problem)."""
+        b = np.asarray(b, dtype=float)
+        f = np.concatenate([b, np.zeros((self.n, *b.shape[1:]))])
+        z = np.zeros_like(f)
+        for _ in range(self.REFINE + 1):
+            r, x = z[: self.m], z[self.m :]
+            k0z = np.concatenate([r + self.a @ x, self.a.T @ r])  # the unregularised system
+            z = z + self.lu.solve(f - k0z)
+        scale = self.norms if b.ndim == 1 else self.norms[:, None]
+        return z[self.m :] / scale
+
+    def determined(self, columns: np.ndarray) -> np.ndarray:
+        """Which unknowns (positions in ``columns``) the system determines: eⱼ in its row space.
+
+        The minimum-norm solution of ``A x = A eⱼ`` is the projection of eⱼ onto the row space, whose
+        j-th entry is 1 exactly when eⱼ lies in it (column scaling leaves that unchanged).
+        """
+        design = (self.a @ sparse.diags(self.norms)).tocsc()
+        out = np.zeros(len(columns), dtype=bool)
+        for start in range(0, len(columns), 256):
+            cols = np.asarray(columns[start : start + 256])
+            x = self.solve(design[:, cols].toarray())
+            out[start : start + len(cols)] = x[cols, np.arange(len(cols))] > 1 - 1e-6
+        return out
+
+
 def linear_reconstruction(
     columns: dict[str, np.ndarray],
     published: np.ndarray,
@@ -61,13 +115,12 @@ def linear_reconstruction(
     """Solve ``v·scale = a·(M x) + b·(M 1) + c`` for the suppressed ``x`` (and a, b, c), per column.
 
     ``published`` has NaN where a count is suppressed. The unknown scale ``a`` multiplies the
-    unknown counts, so the system is solved for ``y = a·x`` and ``x = y / a`` (sparse least
-    squares). A suppressed count is recovered when the model fits the column exactly, the estimate
-    is its true value in ``1 … k−1``, and the system determines it (checked only then, by an SVD;
-    ``verify=False`` skips that check, for positive controls on large grids).
+    unknown counts, so the system is solved for ``y = a·x`` and ``x = y / a`` (direct sparse least
+    squares, one factorisation per set of rows a column publishes). Where the model fits the column
+    exactly, the attacker claims every estimate within 0.01 of a count in ``1 … k−1`` that the
+    system determines (checked on the same factorisation; ``verify=False`` skips that check). The
+    right claims are recovered counts when they outnumber the wrong ones.
     """
-    from scipy.sparse.linalg import lsqr
-
     m = sparse.csr_matrix(operator, dtype=float)
     hidden = ~np.isfinite(published)
     idx = np.flatnonzero(hidden)
@@ -75,6 +128,7 @@ def linear_reconstruction(
     known = np.column_stack([m @ x_p, np.asarray(m.sum(axis=1)).ravel(), np.ones(m.shape[0])])
     design = sparse.hstack([sparse.csr_matrix(known), m[:, idx]]).tocsr()
     true_hidden = truth[idx]
+    solvers: dict[bytes, _LeastSquares] = {}
     out: dict[str, Recovery] = {}
     for name, values in columns.items():
         v = np.asarray(values, dtype=float) * (scale if scale is not None else 1.0)
@@ -84,18 +138,24 @@ def linear_reconstruction(
         if not rows.any() or not np.any(v[rows]):
             continue
         sub = design[rows]
-        sol = lsqr(sub, v[rows], atol=1e-10, btol=1e-10, conlim=1e12, iter_lim=2000)[0]
+        key = np.packbits(rows).tobytes()
+        if key not in solvers:
+            solvers[key] = _LeastSquares(sub)
+        sol = solvers[key].solve(v[rows])
         resid = np.linalg.norm(sub @ sol - v[rows]) / max(np.linalg.norm(v[rows]), 1e-12)
-        if 1e-6 < resid < 1e-3:  # close to an exact fit: iterate it out
-            sol = lsqr(sub, v[rows], atol=1e-15, btol=1e-15, conlim=1e14, iter_lim=60_000, x0=sol)[0]
-            resid = np.linalg.norm(sub @ sol - v[rows]) / max(np.linalg.norm(v[rows]), 1e-12)
         if resid > 1e-6 or abs(sol[0]) < 1e-12:
             continue
         estimate = sol[3:] / sol[0]
-        candidate = (np.abs(estimate - true_hidden) < 0.01) & (true_hidden >= 1) & (true_hidden < k)
-        if candidate.any() and verify:
-            candidate &= _identifiable(sub.toarray(), 3)
-        rec.exact = [int(i) for i in idx[candidate]]
+        claim = np.round(estimate)
+        near = (np.abs(estimate - claim) < 0.01) & (claim >= 1) & (claim < k)  # what the attacker claims
+        if near.any() and verify:
+            near[near] = solvers[key].determined(3 + np.flatnonzero(near))
+        right = near & (claim == true_hidden)
+        # An exact fit of a column unrelated to the counts (a near-square system fits almost
+        # anything) claims small counts at random; the attacker cannot tell its right claims from
+        # its wrong ones, so they are a recovery only when most claims are right.
+        if right.sum() > (near & ~right).sum():
+            rec.exact = [int(i) for i in idx[right]]
     return out
 
 

@@ -8,6 +8,8 @@ from _paths import ROOT
 pytest.importorskip("streamlit")
 from streamlit.testing.v1 import AppTest
 
+pytestmark = pytest.mark.slow  # AppTest runs the dashboard on the sample city
+
 APP = str(ROOT / "app.py")
 
 

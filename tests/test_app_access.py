@@ -17,6 +17,8 @@ from streamlit.testing.v1 import AppTest
 
 from planner.dashboard import access, uploads
 
+pytestmark = pytest.mark.slow  # AppTest runs the dashboard
+
 APP = str(ROOT / "app.py")
 
 

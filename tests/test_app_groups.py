@@ -16,6 +16,8 @@ from streamlit.testing.v1 import AppTest
 
 from planner.config import RunConfig
 
+pytestmark = pytest.mark.slow  # AppTest and two sample-city plans
+
 APP = str(ROOT / "app.py")
 FEMALE = {"victim_sex": ["female"]}
 

@@ -11,6 +11,7 @@ import pytest
 from tests._paths import ROOT, SAMPLE
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not (SAMPLE / "incidents.csv").exists(), reason="sample city not generated")
 def test_pipeline_bench_quick_runs() -> None:
     cmd = [

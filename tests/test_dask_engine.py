@@ -44,6 +44,7 @@ def _assert_same_cells(a: pd.DataFrame, b: pd.DataFrame) -> None:
     assert a.attrs == b.attrs
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not (SAMPLE / "incidents.csv").exists(), reason="sample city not generated")
 def test_sample_city_cells_identical(client: Any) -> None:
     memory, dask = _run_both(RunConfig(), client)
@@ -53,6 +54,7 @@ def test_sample_city_cells_identical(client: Any) -> None:
     assert dask.params["engine"] == "dask"
 
 
+@pytest.mark.slow
 def test_chicago_cells_identical(client: Any) -> None:
     path = shared_path(*CHICAGO)
     config = RunConfig(incidents=str(path), crs="EPSG:26971", date_from="2016-01-01")
@@ -98,6 +100,7 @@ def test_partitioned_geoparquet_counts_equal_one_file(client: Any, tmp_path: Pat
     assert merged.incidents["incident_id"].tolist() == whole["incident_id"].tolist()
 
 
+@pytest.mark.slow
 def test_unreachable_scheduler_is_a_clear_error() -> None:
     with (
         pytest.raises(ConfigError, match=r"Could not reach the Dask scheduler.*dask scheduler"),

@@ -198,6 +198,7 @@ DRIVER = textwrap.dedent(
 )
 
 
+@pytest.mark.slow
 def test_killing_a_run_at_any_write_step_leaves_no_folder_export_accepts(tmp_path):
     """``planner run`` in a subprocess whose write steps pause and announce themselves; killed
     (SIGKILL) at the 1st, 2nd, … step in turn until a run gets through. After every kill, no folder

@@ -12,10 +12,13 @@ from PIL import Image
 
 from planner.export import export_plan
 
-pytestmark = pytest.mark.skipif(
-    shutil.which("pdftoppm") is None or shutil.which("pdftotext") is None,
-    reason="poppler-utils not installed",
-)
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(
+        shutil.which("pdftoppm") is None or shutil.which("pdftotext") is None,
+        reason="poppler-utils not installed",
+    ),
+]
 
 
 def _pages_text(pdf):
@@ -24,19 +27,11 @@ def _pages_text(pdf):
 
 
 @pytest.fixture(scope="module")
-def sample_brief(tmp_path_factory):
-    """Public brief of the sample-city plan (nine hotspots; the top five get a page).
-
-    The risk-terrain stage (two thirds of the run time) is skipped: the brief does not use it.
-    """
-    from planner import pipeline
-
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(pipeline, "add_risk", lambda plan: plan)
-        plan = pipeline.run()
+def sample_brief(sample_plan, tmp_path_factory):
+    """Public brief of the sample-city plan (the session's shared plan; the top five get a page)."""
     out = tmp_path_factory.mktemp("brief")
-    export_plan(plan, out, formats="brief", privacy="public", top_hotspots=5)
-    return plan, out
+    export_plan(sample_plan, out, formats="brief", privacy="public", top_hotspots=5)
+    return sample_plan, out
 
 
 def test_pdf_has_summary_hotspot_pages_and_appendix(sample_brief):

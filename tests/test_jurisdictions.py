@@ -94,6 +94,7 @@ def test_exchange_rates_chain_and_invert():
         exchange_rate("GBP", "EUR")
 
 
+@pytest.mark.slow
 def test_us_run_on_chicago_burglaries_has_no_pounds_and_no_uk_law(tmp_path):
     """The acceptance case: `planner run` on the shared Chicago burglaries (EPSG:26971, no category
     column) is costed in US dollars with US notes everywhere: recommendations, reasons, manifest."""
@@ -116,6 +117,7 @@ def test_us_run_on_chicago_burglaries_has_no_pounds_and_no_uk_law(tmp_path):
     assert not {"sbd_new_build", "sbd_retrofit"} & set(recs["intervention_id"])
 
 
+@pytest.mark.slow
 def test_cli_recommend_options(tmp_path, capsys):
     from planner import pipeline
 

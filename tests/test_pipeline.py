@@ -15,6 +15,8 @@ from planner.cli import main
 from planner.config import RunConfig
 from planner.pipeline import run
 
+pytestmark = pytest.mark.slow  # two `planner run`s of the sample city
+
 EXTERNAL = re.compile(r"<(?:script|link)[^>]+(?:src|href)=\"https?://", re.I)
 
 

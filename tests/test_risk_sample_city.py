@@ -29,6 +29,8 @@ from planner import grid, pipeline
 from planner.config import RunConfig
 from planner.risk import RiskTerrain
 
+pytestmark = pytest.mark.slow  # risk terrain fits on the sample city
+
 SAMPLE = pipeline.SAMPLE_DIR
 DISTANCES = (40.0, 50.0, 100.0, 150.0)
 LAYERS = [
@@ -71,10 +73,8 @@ def _truth() -> dict:
 
 
 @pytest.fixture(scope="module")
-def default_run():
-    truth = _truth()
-    plan = pipeline.run(RunConfig(**pipeline.sample_city_sources()), stages=("risk",))
-    return truth, plan
+def default_run(sample_plan):
+    return _truth(), sample_plan
 
 
 def _rows_for(table: pd.DataFrame, factor: str, spec: dict, cell_size_m: float) -> pd.DataFrame:

@@ -24,6 +24,8 @@ from planner import pipeline
 from planner.config import RunConfig
 from planner.interventions.catalog import load_catalogue
 
+pytestmark = pytest.mark.slow  # three sample-city plans
+
 SAMPLE = pipeline.SAMPLE_DIR
 CAR_PARK_MEASURES = {i for i, item in load_catalogue().items() if item.reach == "car_park"}
 DWELLING_MEASURES = {i for i, item in load_catalogue().items() if item.reach == "residential_burglary"}
