@@ -36,7 +36,7 @@ run: setup
 	$(BIN)/streamlit run app.py --server.port $(PORT) --server.headless true --browser.gatherUsageStats false
 
 test: setup
-	$(BIN)/python -m pytest -n 2 --dist loadfile --durations=20 $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n 2 --dist loadfile --no-loadscope-reorder --durations=20 $(PYTEST_ARGS)
 
 # Gates: ruff (incl. complexity ≤ 14, ≤ 12 arguments, numpy docstrings), format, mypy, and sizes
 # (functions ≤ 80 own lines, modules ≤ 800 lines); exemptions only for tests (pyproject.toml)

@@ -1,7 +1,8 @@
 """Shared fixtures and the suite's order. Tiny synthetic fixtures state their answers in their docstrings.
 
-``make test`` runs ``pytest -n 2 --dist loadfile``: each test file runs whole on one worker (its
-module fixtures are built once), and files are handed to the workers in collection order. The hook
+``make test`` runs ``pytest -n 2 --dist loadfile --no-loadscope-reorder``: each test file runs whole
+on one worker (its module fixtures are built once), and files are handed to the workers in
+collection order (xdist would otherwise reorder them by their number of tests). The hook
 below puts the files with the longest tests first (longest-processing-time first, so the two workers
 finish together); within a file the order is unchanged. A test's expected cost comes from its marks:
 ``browser`` (a real browser against a dashboard), ``slow`` (an end-to-end run or a sample-city plan,

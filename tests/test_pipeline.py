@@ -12,8 +12,6 @@ import pytest
 import rasterio
 
 from planner.cli import main
-from planner.config import RunConfig
-from planner.pipeline import run
 
 pytestmark = pytest.mark.slow  # two `planner run`s of the sample city
 
@@ -65,8 +63,8 @@ def test_rerun_from_manifest_gives_identical_tables(run_dirs):
         pd.testing.assert_frame_equal(pd.DataFrame(ta), pd.DataFrame(tb))
 
 
-def test_hotspots_capture_a_concentrated_share():
-    plan = run(RunConfig())
+def test_hotspots_capture_a_concentrated_share(sample_plan):
+    plan = sample_plan
     share = plan.hotspots["n_incidents"].sum() / len(plan.incidents)
     area = plan.hotspots["area_m2"].sum() / plan.study_area.area.sum()
     assert share > 1.5 * area  # hotspots hold well over their share of the area

@@ -479,18 +479,62 @@ def _table(fig: Any, title: str, frame: pd.DataFrame, *, top: float, size: float
     return top - 0.03 - height
 
 
+PAGE_BOTTOM = 0.04  # figure fraction below which nothing is drawn
+NOTE_SIZE, NOTE_WIDTH = 6.5, 150
+
+
+def _lines_height(lines: list[str], *, size: float, width: int) -> float:
+    """Height (figure fraction) of ``lines`` written by :func:`_text_block`."""
+    n = sum(len(textwrap.wrap(line, width) or [""]) for line in lines)
+    return n * size / 72 / A4[1] * 1.35
+
+
 def _pdf_page(pdf: Any, section: Section, report: PrivacyReport, draw: Any = None) -> None:
+    """One section on one page, or on several when its tables and notes do not fit: a long table
+    continues on the next page with its title marked "(continued)", and notes that do not fit below
+    the last table go on a page of their own. Nothing is drawn off the page.
+    """
     import matplotlib.pyplot as plt
 
-    fig = plt.figure(figsize=A4)
-    _banner(fig, report)
-    fig.text(0.06, 0.94, section.title, fontsize=15, weight="bold", va="top")
-    y = _text_block(fig, section.lines, top=0.905)
+    def new_page(title: str) -> tuple[Any, float]:
+        fig = plt.figure(figsize=A4)
+        _banner(fig, report)
+        fig.text(0.06, 0.94, title, fontsize=15, weight="bold", va="top")
+        return fig, 0.905
+
+    def turn_page(fig: Any) -> tuple[Any, float]:
+        pdf.savefig(fig)
+        plt.close(fig)
+        return new_page(f"{section.title} (continued)")
+
+    fig, y = new_page(section.title)
+    y = _text_block(fig, section.lines, top=y)
     if draw is not None:
         y = draw(fig, y)
-    for title, frame in section.tables:
-        y = _table(fig, title, frame, top=y - 0.01)
-    _text_block(fig, section.notes, top=min(y - 0.01, 0.2), size=6.5, width=150)
+    row_h = 7 / 72 / A4[1] * 1.9  # _table's row height at its default size
+    for table_title, frame in section.tables:
+        title, rest = table_title, frame
+        while True:
+            fits = int((y - 0.01 - 0.03 - PAGE_BOTTOM) / row_h) - 1  # rows below the title and header
+            if fits < min(3, len(rest)) and y < 0.85:
+                fig, y = turn_page(fig)
+                continue
+            part, rest = rest.iloc[: max(fits, 1)], rest.iloc[max(fits, 1) :]
+            y = _table(fig, title, part, top=y - 0.01)
+            if rest.empty:
+                break
+            fig, y = turn_page(fig)
+            title = f"{title} (continued)"
+    height = _lines_height(section.notes, size=NOTE_SIZE, width=NOTE_WIDTH)
+    if y - 0.01 - height < PAGE_BOTTOM:
+        fig, y = turn_page(fig)
+    _text_block(
+        fig,
+        section.notes,
+        top=min(y - 0.01, max(0.2, PAGE_BOTTOM + height)),
+        size=NOTE_SIZE,
+        width=NOTE_WIDTH,
+    )
     pdf.savefig(fig)
     plt.close(fig)
 
@@ -498,7 +542,9 @@ def _pdf_page(pdf: Any, section: Section, report: PrivacyReport, draw: Any = Non
 def write_brief(
     plan: Plan, out_dir: Path, *, report: PrivacyReport, top_hotspots: int = 5, stamp: datetime | None = None
 ) -> list[Path]:
-    """Write ``brief.pdf`` and ``brief.html`` (2 + n pages: summary, n hotspots, methods)."""
+    """Write ``brief.pdf`` and ``brief.html`` (summary, n hotspot pages, methods appendix; a section
+    too long for one page continues on the next).
+    """
     import matplotlib
 
     matplotlib.use("Agg", force=False)
