@@ -48,7 +48,7 @@ def crs(request: pytest.FixtureRequest) -> str:
 
 @pytest.fixture(scope="session")
 def sample_plan(tmp_path_factory: pytest.TempPathFactory):
-    """The default sample-city plan (every stage), computed once per test run.
+    """The default sample-city plan (``RunConfig()``, every stage), computed once per test run.
 
     The first worker to ask runs the pipeline and leaves the plan in the run's shared temporary
     folder; the others wait on a file lock and read it back. Plans are frozen (each stage returns a
@@ -66,6 +66,29 @@ def sample_plan(tmp_path_factory: pytest.TempPathFactory):
         fcntl.flock(lock, fcntl.LOCK_EX)
         if cached.exists():
             return pickle.loads(cached.read_bytes())
-        plan = pipeline.run(RunConfig(**pipeline.sample_city_sources()))
+        plan = pipeline.run(RunConfig())  # the dashboard's default configuration, too
         cached.write_bytes(pickle.dumps(plan))
         return plan
+
+
+@pytest.fixture(scope="module")
+def dashboard_default_is_shared_plan(sample_plan):
+    """While a module's AppTests run (in this process), the dashboard's analysis of its default
+    configuration is the session's shared plan instead of a fresh run of the same pipeline. Any
+    other configuration (a filter, another cell size, an upload) still runs the pipeline; the
+    browser tests, whose dashboard runs in a server process of its own, are not affected.
+    """
+    from planner import pipeline
+    from planner.config import RunConfig
+
+    real_run = pipeline.run
+    default = RunConfig().model_dump_json()
+
+    def run(config=None, **kwargs):
+        if config is not None and not kwargs and config.model_dump_json() == default:
+            return sample_plan
+        return real_run(config, **kwargs)
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(pipeline, "run", run)
+        yield

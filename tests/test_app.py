@@ -14,7 +14,7 @@ APP = str(ROOT / "app.py")
 
 
 @pytest.fixture(scope="module")
-def app():
+def app(dashboard_default_is_shared_plan):
     at = AppTest.from_file(APP, default_timeout=180)
     at.run()
     return at

@@ -97,7 +97,7 @@ def test_export_audit_log_lines(tmp_path, monkeypatch):
 
 
 @pytest.fixture(scope="module")
-def viewer_app():
+def viewer_app(dashboard_default_is_shared_plan):
     at = AppTest.from_file(APP, default_timeout=240)
     at.secrets["planner"] = {"anonymous_role": "viewer"}
     at.run()

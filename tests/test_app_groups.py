@@ -23,7 +23,7 @@ FEMALE = {"victim_sex": ["female"]}
 
 
 @pytest.fixture(scope="module")
-def app():
+def app(dashboard_default_is_shared_plan):
     at = AppTest.from_file(APP, default_timeout=240)
     at.run()
     assert not at.exception, at.exception
@@ -31,7 +31,7 @@ def app():
 
 
 @pytest.fixture(scope="module")
-def plans():
+def plans(dashboard_default_is_shared_plan):
     from planner.dashboard import state
 
     return (

@@ -47,11 +47,10 @@ def _assert_same_cells(a: pd.DataFrame, b: pd.DataFrame) -> None:
 @pytest.mark.slow
 @pytest.mark.skipif(not (SAMPLE / "incidents.csv").exists(), reason="sample city not generated")
 def test_sample_city_cells_identical(client: Any, sample_plan: Any) -> None:
-    from planner import pipeline
     from planner.pipeline import _noop, _run
 
     memory = sample_plan  # the session's in-memory plan of the sample city (same config but the engine)
-    config = RunConfig(**pipeline.sample_city_sources(), engine="dask")
+    config = RunConfig(engine="dask")
     dask = _run(config, _noop, client, None)
     assert "street_lights__lit_length_m" in memory.cells.columns  # exposure ran on the workers
     _assert_same_cells(memory.cells, dask.cells)
