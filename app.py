@@ -351,6 +351,9 @@ with tabs[4]:
                 "is comes below the table."
             )
         view = recs[recs["hotspot_id"] == selected].sort_values("rank")
+        hotspot_note = view["hotspot_note"].iloc[0] if "hotspot_note" in view.columns and len(view) else ""
+        if isinstance(hotspot_note, str) and hotspot_note:  # no situational measure pays back here
+            st.warning(hotspot_note)
         st.dataframe(
             tables.recommendation_table(view),
             hide_index=True,

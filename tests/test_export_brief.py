@@ -143,3 +143,31 @@ def test_why_here_is_written_once():
     lines = hotspot_section(plan, "H01", report).lines
     why = [line for line in lines if "Why here" in line]
     assert why == ["Why here: 2 of 2 lamps are broken. Reached: night crimes."]
+
+
+def test_a_hotspot_where_nothing_pays_back_says_so():
+    """#23: the ranking's hotspot note (no situational measure pays back; the cheapest with their
+    odds) is a line of the hotspot's page, and the summary's top measure reads "none pays back"."""
+    import dataclasses
+
+    from planner.export.brief import _top_measure, hotspot_section
+    from planner.export.privacy import apply_privacy
+
+    note = (
+        "Nothing here is expected to pay back: no measure's expected benefit exceeds its cost. The measures "
+        "not expected to pay back are listed cheapest first, with their odds: Locks (cost 5,000 GBP; pays "
+        "back in 10% of simulations)."
+    )
+    recs = pd.DataFrame(
+        {
+            "hotspot_id": ["H01", "H01"],
+            "rank": [1, 2],
+            "name": ["Locks", "Lighting"],
+            "hotspot_note": [note, note],
+        }
+    )
+    plan, report = apply_privacy(dataclasses.replace(tiny_plan(), recommendations=recs), privacy="internal")
+    assert note in hotspot_section(plan, "H01", report).lines
+    assert _top_measure(recs) == "none pays back"
+    assert _top_measure(recs.assign(hotspot_note="")) == "Locks"
+    assert _top_measure(recs.assign(hotspot_note=np.nan)) == "Locks"  # as read back from a file

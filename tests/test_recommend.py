@@ -258,6 +258,29 @@ def test_rank_reason_gives_the_probability_of_beating_the_next():
     assert np.isnan(recs["p_beats_next"].iloc[-1])
 
 
+@pytest.mark.parametrize("rule", sorted(RANK_RULES))
+def test_no_measure_that_loses_ranks_above_one_that_pays_back_in_any_scenario(rule):
+    """#23: whatever the rule, within each hotspot the measures with expected net benefit > 0 all
+    rank above those with expected net benefit < 0 (comparators included), and every hotspot where
+    no situational measure pays back says so."""
+    dark, car_park, burglary = _dark_scenario(), _car_park_scenario(), _burglary_scenario()
+    scenarios = [
+        (dark[0], dark[1], dark[2]),
+        (dark[0], dark[1].iloc[::10], dark[2]),  # 12 crimes: too few for most measures to pay back
+        (car_park[0], car_park[1], {"car_parks": car_park[2]}),
+        (burglary[0], burglary[1], None),
+    ]
+    for hs, inc, layers in scenarios:
+        inc.attrs = {"time_resolution": "minute"}
+        recs = recommend(hs, inc, layers=layers, rank_by=rule, n_draws=500)
+        for _, g in recs.groupby("hotspot_id"):
+            paying, losing = g.loc[g["net_benefit"] > 0, "rank"], g.loc[g["net_benefit"] < 0, "rank"]
+            if len(paying) and len(losing):
+                assert paying.max() < losing.min(), g[["intervention_id", "net_benefit", "rank"]]
+            pays = ((g["net_benefit"] > 0) & (g["kind"] == "situational")).any()
+            assert (g["hotspot_note"] == "").all() == pays
+
+
 def test_unknown_ranking_rule_and_option_are_clear_errors():
     hs, inc, _ = _dark_scenario()
     with pytest.raises(ConfigError, match="rank_by"):

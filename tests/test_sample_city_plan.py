@@ -189,6 +189,19 @@ def test_every_recommendation_traces_to_a_source(street_plan):
     assert rec["rank_reason"].str.startswith("Ranked ").all()
 
 
+def test_no_hotspot_ranks_a_losing_measure_above_a_paying_one(street_plan, vehicle_plan, burglary_plan):
+    """#23 acceptance on the sample city: in every hotspot of the three plans, the measures with
+    expected net benefit > 0 rank above those with expected net benefit < 0, and a hotspot where
+    no situational measure pays back says so in its note."""
+    for plan in (street_plan, vehicle_plan, burglary_plan):
+        for hid, g in plan.recommendations.groupby("hotspot_id"):
+            paying, losing = g.loc[g["net_benefit"] > 0, "rank"], g.loc[g["net_benefit"] < 0, "rank"]
+            if len(paying) and len(losing):
+                assert paying.max() < losing.min(), (hid, g[["intervention_id", "net_benefit", "rank"]])
+            pays = ((g["net_benefit"] > 0) & (g["kind"] == "situational")).any()
+            assert (g["hotspot_note"] == "").all() == pays, hid
+
+
 def test_hotspots_carry_their_ward_and_the_portfolio_can_cover_every_ward(street_plan):
     from planner.interventions.portfolio import choose_portfolio
 

@@ -87,6 +87,10 @@ def register(app: typer.Typer) -> None:
         assumptions = recs.attrs.get("assumptions", {})
         unit = assumptions.get("currency") or "no costs"
         for _, r in recs[recs["rank"] == 1].iterrows():
+            note = r.get("hotspot_note")
+            if isinstance(note, str) and note:  # no situational measure pays back there
+                typer.echo(f"{r['hotspot_id']}: {note}")
+                continue
             typer.echo(
                 f"{r['hotspot_id']}: {r['name']} — {r['prevented_per_year']:.1f} crimes/yr prevented "
                 f"(90% {r['prevented_low']:.1f}–{r['prevented_high']:.1f}), BCR {r['bcr']:.1f} ({unit})"

@@ -137,11 +137,26 @@ def summary_section(plan: Plan, report: PrivacyReport, ids: list[str]) -> Sectio
                 "Per year": _fmt(h.get("incidents_per_year"), 1),
                 "Area (ha)": _fmt(float(h.get("area_m2", np.nan)) / 1e4, 1),
                 "Main crime": _fmt(h.get("top_category")),
-                "Top measure": _fmt(recs.iloc[0].get("name")) if len(recs) else "–",
+                "Top measure": _top_measure(recs),
             }
         )
     table = pd.DataFrame(rows)
     return Section(title="Crime prevention plan — summary", lines=lines, tables=[("Top hotspots", table)])
+
+
+def _top_measure(recs: pd.DataFrame) -> str:
+    """The first-ranked measure's name, or that nothing situational there pays back (its note says
+    which are cheapest).
+    """
+    if not len(recs):
+        return "–"
+    return "none pays back" if _hotspot_note(recs) else _fmt(recs.iloc[0].get("name"))
+
+
+def _hotspot_note(recs: pd.DataFrame) -> str:
+    """The hotspot's own note (the ranking writes one where no situational measure pays back)."""
+    note = recs.iloc[0].get("hotspot_note") if len(recs) else None
+    return note.strip() if isinstance(note, str) else ""
 
 
 def _round(n: Any, report: PrivacyReport) -> Any:
@@ -187,6 +202,9 @@ def hotspot_section(plan: Plan, hid: str, report: PrivacyReport) -> Section:
                 notes.append(f"{label}: {text}")
     if len(recs) and "source" in recs.columns:
         notes.append(f"Evidence for '{_fmt(recs.iloc[0].get('name'))}': {_fmt(recs.iloc[0].get('source'))}")
+    note = _hotspot_note(recs)
+    if note:  # nothing situational pays back here: say so before any reasons
+        lines.append(note)
     if len(recs) and "reasons" in recs.columns and pd.notna(recs.iloc[0].get("reasons")):
         lines.append(_why_here(str(recs.iloc[0].get("reasons"))))
     tables = []

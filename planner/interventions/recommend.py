@@ -9,8 +9,11 @@ have (empirical-Bayes shrinkage for regression to the mean, over-dispersion;
 that is worth (the jurisdiction's unit costs of crime) and a seeded Monte Carlo interval over the
 reached share, the baseline, the effect, displacement/diffusion (Guerette & Bowers 2009) and cost.
 
-Measures are ranked within each hotspot by a stated rule (:data:`RANK_RULES`; by default expected
-net benefit per unit of money spent), and ``rank_reason`` says why each one sits where it does.
+Within each hotspot the measures expected to pay back come first, whatever the rule, ordered by a
+stated rule (:data:`RANK_RULES`; by default expected net benefit per unit of money spent); those
+not expected to pay back follow, cheapest first (:mod:`planner.interventions.ranking`).
+``rank_reason`` says why each one sits where it does, and a hotspot where no situational measure
+pays back says so in ``hotspot_note``.
 The guidelines' limits hold: measures with negative evidence are never listed; measures restricting
 public access need an explicit opt-in; cameras carry a privacy note and do not outrank a
 non-surveillance measure of similar value unless the user allows it. ``recommend`` is a pure
@@ -162,8 +165,9 @@ def recommend(
     GeoDataFrame
         One row per offered (hotspot, measure) with ``rank``, the reached crimes and how they were
         measured, baseline, quantities, costs, crimes prevented (mean and 90% interval),
-        benefit-cost ratio (interval), ``p_benefit_exceeds_cost``, ``rank_reason``, sources, privacy
-        and access notes and plain-language ``reasons``. ``attrs["not_offered"]`` lists the measures
+        benefit-cost ratio (interval), ``p_benefit_exceeds_cost``, ``rank_reason``, ``hotspot_note``
+        (empty unless no situational measure in the hotspot pays back), sources, privacy and access
+        notes and plain-language ``reasons``. ``attrs["not_offered"]`` lists the measures
         left out and why; ``attrs["assumptions"]`` the money units, sources and rules used.
     """
     opts = _options(options, option_values)
