@@ -1,8 +1,9 @@
 """Ranking measures within a hotspot by a stated rule, with the reason for each place.
 
 Measures are ordered in tiers, then by the rule's score: measures expected to pay back that reach
-enough crimes; those reaching fewer than :data:`MIN_REACHED`; those not expected to pay back; and
-comparators (policing) last. Within a tier, a surveillance measure yields to a non-surveillance
+enough crimes; those reaching fewer than :data:`MIN_REACHED`; those not expected to pay back; those
+none of whose reached crimes has a unit cost (their benefit cannot be valued, and is never taken as
+zero); and comparators (policing) last. Within a tier, a surveillance measure yields to a non-surveillance
 measure worth at least :data:`SIMILAR_VALUE` as much (unless the user allows surveillance
 priority), and a measure whose effect is unmeasured yields likewise to one with published evidence.
 """
@@ -72,12 +73,14 @@ def rank_group(g: pd.DataFrame, draws: list[np.ndarray], run: Any) -> pd.DataFra
     """
     col, label = RANK_RULES[rank_rule(run)]
     # tiers, then the rule's score: measures expected to pay back and reaching enough crimes; those
-    # reaching fewer than MIN_REACHED; those not expected to pay back; comparators last
-    losing = g["net_benefit"].fillna(1.0) <= 0 if run.choice.jurisdiction is not None else False
+    # reaching fewer than MIN_REACHED; those not expected to pay back; those not costed; comparators last
+    costed = run.choice.jurisdiction is not None
+    losing = g["net_benefit"].fillna(1.0) <= 0 if costed else False
+    # a measure none of whose reached crimes has a unit cost cannot be valued: after the costed ones
+    uncosted = g["net_benefit"].isna() if costed else False
     minor = g["reached_count"] < MIN_REACHED
-    g = g.assign(
-        _comparator=g["kind"].eq("comparator"), _minor=minor, _tier=np.where(losing, 2, np.where(minor, 1, 0))
-    )
+    tier = np.where(uncosted, 3, np.where(losing, 2, np.where(minor, 1, 0)))
+    g = g.assign(_comparator=g["kind"].eq("comparator"), _minor=minor, _tier=tier)
     g = g.sort_values(
         ["_comparator", "_tier", col, "intervention_id"],
         ascending=[True, True, False, True],
@@ -94,7 +97,10 @@ def rank_group(g: pd.DataFrame, draws: list[np.ndarray], run: Any) -> pd.DataFra
     for i, row in enumerate(rows):
         p = (
             float((d[i] > d[i + 1]).mean())
-            if i + 1 < len(rows) and col != "p_benefit_exceeds_cost"
+            if i + 1 < len(rows)
+            and col != "p_benefit_exceeds_cost"
+            and np.isfinite(d[i]).any()
+            and np.isfinite(d[i + 1]).any()  # a measure whose crimes are not costed has no money draws
             else np.nan
         )
         p_next.append(round(p, 3) if np.isfinite(p) else np.nan)
@@ -104,6 +110,8 @@ def rank_group(g: pd.DataFrame, draws: list[np.ndarray], run: Any) -> pd.DataFra
             note = f"A surveillance measure, it is placed below {moved[ident]}, a non-surveillance measure worth at least {SIMILAR_VALUE:.0%} as much"
         elif ident in unmeasured:
             note = f"Its effect is unmeasured (an assumption), so it is placed below {unmeasured[ident]}, a measure with published evidence worth at least {SIMILAR_VALUE:.0%} as much"
+        elif row["_tier"] == 3:
+            note = "None of the crimes it reaches has a unit cost in this jurisdiction, so its benefit cannot be valued (it is not valued at zero); it is listed after the costed measures"
         elif row["_tier"] == 2:
             note = "It is not expected to pay back (net benefit at or below zero), so it is listed after the measures that are"
         elif row["_minor"]:
@@ -122,15 +130,18 @@ def _rank_text(
     unit = f" per {currency}" if col == "net_benefit_per_cost" and currency else ""
 
     def fmt(v: float) -> str:
+        if not np.isfinite(v):
+            return "not valued"
         return f"{v:,.0f}" if col == "net_benefit" else f"{v:,.2f}"
 
     row = rows[i]
-    text = f"Ranked {_ordinal(i + 1)} by {label}. {row['name']}: {label} {fmt(row[col])}{unit}"
+    text = f"Ranked {_ordinal(i + 1)} by {label}. {row['name']}: {label} {fmt(row[col])}"
+    text += unit if np.isfinite(row[col]) else ""
     if i > 0:
         text += f"; below {rows[i - 1]['name']} ({fmt(rows[i - 1][col])})"
     if i + 1 < len(rows):
         text += f"; above {rows[i + 1]['name']} ({fmt(rows[i + 1][col])})"
-        if rows[i + 1][col] > row[col]:
+        if rows[i + 1][col] > row[col] or (np.isfinite(rows[i + 1][col]) and not np.isfinite(row[col])):
             text += " despite its higher score (see the rule in its reason)"
         if np.isfinite(p):
             text += f", which it beats in {p:.0%} of simulations"
