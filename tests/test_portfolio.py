@@ -117,8 +117,11 @@ def test_unbudgeted_portfolio_is_the_best_single_paying_measure_by_brute_force(s
 
 
 def test_unbudgeted_portfolio_needs_costs_and_takes_an_empty_table():
-    with pytest.raises(InsufficientDataError, match="no costs"):
-        paying_portfolio(_hand_worked().assign(net_benefit=np.nan))
+    with pytest.raises(InsufficientDataError, match="no costs"):  # no jurisdiction: no cost, no benefit
+        paying_portfolio(_hand_worked().assign(net_benefit=np.nan, cost=np.nan))
+    # a cost but no valued benefit (the crimes reached have no unit cost): nothing pays back, no error
+    assert len(paying_portfolio(_hand_worked().assign(net_benefit=np.nan))) == 0
+    assert len(choose_portfolio(_hand_worked().assign(net_benefit=np.nan), budget=100.0)) == 0
     empty = paying_portfolio(_hand_worked().iloc[:0])
     assert len(empty) == 0 and empty.attrs["rule"] == PAYING_RULE
 

@@ -4,14 +4,20 @@ Tables (EVIDENCE.md §4.7): Home Office Research Report 99 (Heeks et al. 2018), 
 UK; McCollister, French & Fang (2010), 2008 US$, for the US, and converted to Canadian dollars (a
 labelled conversion) for Canada. Each figure carries ``verification``: ``primary table`` (read in the
 source's own table), ``secondary summary`` (read in a summary that quotes it) or ``unverified`` (not
-found in any text the check could read; docs/EVIDENCE_CHECKS.md). Categories whose cost depends on
-what the data do not record are not costed: an ``assault`` without an injury flag is not costed as
-violence with injury.
+found in any text the check could read; docs/EVIDENCE_CHECKS.md). Every figure carries an interval
+(``low``–``high`` in the table's money) with its basis: a range between two published estimates, or
+the point alone where the checked source gives no interval (said so). Categories whose cost depends
+on what the data do not record are not costed: an ``assault`` without an injury flag is not costed as
+violence with injury. Every category of the shipped category map is either costed or listed in the
+table's ``not_costed`` with the reason (``tests/test_costs_coverage.py`` enforces it); a measure's
+benefit is then computed on its costed crimes only, and the uncosted ones are reported with their
+share, never valued at zero.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from planner.interventions.jurisdictions import Jurisdiction, exchange_rate, price_index_for
 
@@ -28,14 +34,31 @@ US_SECONDARY = "a public research note transcribing Table 5 of the PMC copy (PMC
 VERIFICATIONS = ("primary table", "secondary summary", "unverified")
 
 
+#: Interval basis of a figure whose checked source gives no interval.
+POINT_ONLY = "point only: no interval was read in the checked source"
+
+
 @dataclass(frozen=True)
 class CostRow:
-    """One row of a cost-of-crime table in its own currency and price year."""
+    """One row of a cost-of-crime table in its own currency and price year.
+
+    ``low``/``high`` bound the figure (default: the point itself, ``interval_basis`` saying why).
+    """
 
     offence: str
     amount: float
     verification: str
     checked_in: str = ""
+    low: float | None = None
+    high: float | None = None
+    interval_basis: str = POINT_ONLY
+
+    @property
+    def interval(self) -> tuple[float, float]:
+        """``(low, high)`` in the table's currency and price year (the point when none is given)."""
+        low = self.amount if self.low is None else self.low
+        high = self.amount if self.high is None else self.high
+        return low, high
 
 
 @dataclass(frozen=True)
@@ -62,6 +85,9 @@ class CrimeCost:
     source: str
     verification: str
     conversion: str = ""
+    low: float = float("nan")
+    high: float = float("nan")
+    interval_basis: str = POINT_ONLY
 
     @property
     def verified(self) -> bool:
@@ -83,6 +109,56 @@ INJURED_SHARE_SOURCE = (
     "ONS, The nature of violent crime in England and Wales: year ending March 2017 ('violence without injury "
     "accounted for around half (53%) of all CSEW violent incidents')"
 )
+#: DeLisi et al. (2010), willingness-to-pay estimate of one aggravated assault (EVIDENCE.md §4.7).
+DELISI_AGG_ASSAULT = 145379.0
+DELISI_SOURCE = (
+    "DeLisi, M., Kosloski, A., Sween, M., Hachmeister, E., Moore, M. & Drury, A. (2010). Murder by numbers: "
+    "monetary costs imposed by a sample of homicide offenders. Journal of Forensic Psychiatry & Psychology "
+    "21(4):501-513 (victim, justice-system and productivity costs plus willingness to pay; the $145,379 read in "
+    "a press summary, price year not checked)"
+)
+_AGG_US = CostRow(
+    "Aggravated assault (shootings with a victim included: no separate firearm-injury cost is cited)",
+    107020.0,
+    "secondary summary",
+    US_SECONDARY,
+    low=107020.0,
+    high=DELISI_AGG_ASSAULT,
+    interval_basis=(
+        "between two published estimates, not a confidence interval: McCollister et al. 2010 "
+        f"($107,020, tangible and intangible costs) and {DELISI_SOURCE} ($145,379)"
+    ),
+)
+_AGG_UK = CostRow(
+    "Aggravated assault approximated by RR99 'violence with injury' (RR99 has no separate row for "
+    "assault with a weapon or serious wounding; its with-injury average likely understates a serious "
+    "wounding or a shooting and overstates a weapon assault without injury)",
+    14050.0,
+    "secondary summary",
+    HO_SECONDARY,
+    interval_basis=POINT_ONLY + "; the figure is an approximation (see the offence text)",
+)
+_NOT_A_VICTIM_CRIME = (
+    "not costed: no victim-based cost-of-crime row applies to {what}, and no cited cost exists for it"
+)
+#: Categories of the category map that neither table costs, with why (both tables).
+_NOT_COSTED_COMMON = {
+    "anti_social_behaviour": _NOT_A_VICTIM_CRIME.format(
+        what="anti-social behaviour (nuisance, disorder and environmental problems, not a crime type)"
+    ),
+    "recovered_vehicle": "not costed: where a stolen vehicle was found, not a crime; the theft is costed where it happened",
+    "traffic": _NOT_A_VICTIM_CRIME.format(what="road traffic events"),
+    "shooting": (
+        "not costed: shots fired and acoustic gunshot detections need not have hit or targeted anyone, "
+        "and no cost of a shots-fired incident is cited; shootings with a victim are costed as "
+        "aggravated assault"
+    ),
+    "drugs": _NOT_A_VICTIM_CRIME.format(what="drug offences (recorded where police find them)"),
+    "weapons": _NOT_A_VICTIM_CRIME.format(what="weapon possession offences"),
+    "public_order": _NOT_A_VICTIM_CRIME.format(what="public order offences"),
+    "trespass": _NOT_A_VICTIM_CRIME.format(what="trespass"),
+    "other": "not costed: a catch-all category without a single crime type, so no unit cost applies",
+}
 _INJURY_UNKNOWN_US = (
     "not costed: the data do not say whether the assault was aggravated, and McCollister et al. cost only "
     "aggravated assault; costing every assault as aggravated would overstate it"
@@ -121,8 +197,19 @@ TABLES: dict[str, CostTable] = {
             "rape": _ho("Rape", 39360.0),
             "sexual_offence": _ho("Other sexual offences", 6520.0),
             "homicide": _ho("Homicide", 3217740.0),
+            "aggravated_assault": _AGG_UK,
         },
-        not_costed={},
+        not_costed={
+            **_NOT_COSTED_COMMON,
+            "fraud": (
+                "not costed: no RR99 fraud figure was checked (EVIDENCE.md §4.7), and fraud rarely happens "
+                "at the place recorded"
+            ),
+            "handling_stolen_goods": (
+                "not costed: RR99 has no row for handling stolen goods (recorded where the goods are found; "
+                "the theft is costed where it happened)"
+            ),
+        },
     ),
     "mccollister_2010": CostTable(
         name="McCollister et al. 2010",
@@ -135,15 +222,17 @@ TABLES: dict[str, CostTable] = {
             "theft_from_vehicle": _us("Larceny/theft", 3532.0),
             "theft_of_vehicle": _us("Motor vehicle theft", 10772.0),
             "vehicle_crime": _us("Larceny/theft (most vehicle crime)", 3532.0),
-            "aggravated_assault": _us("Aggravated assault", 107020.0),
+            "aggravated_assault": _AGG_US,
             "criminal_damage": _us("Vandalism", 4860.0),
             "theft": _us("Larceny/theft", 3532.0),
             "arson": _us("Arson", 21103.0),
             "rape": _us("Rape/sexual assault", 240776.0),
             "sexual_offence": _us("Rape/sexual assault", 240776.0),
             "homicide": _us("Murder", 8982907.0),
+            "fraud": _us("Fraud (forgery 5,265 and embezzlement 5,480 are close)", 5032.0),
+            "handling_stolen_goods": _us("Stolen property", 7974.0),
         },
-        not_costed={"assault": _INJURY_UNKNOWN_US, "violence": _INJURY_UNKNOWN_US},
+        not_costed={**_NOT_COSTED_COMMON, "assault": _INJURY_UNKNOWN_US, "violence": _INJURY_UNKNOWN_US},
     ),
 }
 
@@ -168,21 +257,92 @@ def crime_cost(
     if row is None:
         return None
     year = price_year or jurisdiction.price_year
-    value = row.amount * jurisdiction.price_index.factor(table.price_year, year)
+    factor = jurisdiction.price_index.factor(table.price_year, year)
     notes = []
     if jurisdiction.conversion is not None:
-        value *= jurisdiction.conversion.rate
+        factor *= jurisdiction.conversion.rate
         notes.append(jurisdiction.conversion.note)
     target = currency or jurisdiction.currency
     if target != jurisdiction.currency:
         rate = exchange_rate(jurisdiction.currency, target)
-        value *= rate.rate
+        factor *= rate.rate
         notes.append(
             f"shown in {target} at {rate.rate:.3f} per {jurisdiction.currency} ({rate.source}; {rate.verification})"
         )
+    low, high = row.interval
     return CrimeCost(
-        category, row.offence, value, target, year, table.source, row.verification, "; ".join(notes)
+        category,
+        row.offence,
+        row.amount * factor,
+        target,
+        year,
+        table.source,
+        row.verification,
+        "; ".join(notes),
+        low * factor,
+        high * factor,
+        row.interval_basis,
     )
+
+
+@dataclass(frozen=True)
+class MixValue:
+    """What the crimes a measure reaches are worth: ``value`` is the mean unit cost of the costed ones,
+    ``costed_share`` their share of the reached crimes; ``uncosted`` lists the others as
+    ``(category, share of the reached crimes, reason)``; ``unverified`` the costed categories whose
+    figure was not re-verified.
+    """
+
+    value: float
+    costed_share: float
+    uncosted: tuple[tuple[str, float, str], ...]
+    unverified: tuple[str, ...]
+
+
+def value_of_mix(
+    mix: Any, jurisdiction: Jurisdiction, *, currency: str | None = None, price_year: int | None = None
+) -> MixValue:
+    """Value the reached crimes (``mix``: category → count) on the costed ones only.
+
+    Parameters
+    ----------
+    mix : pandas.Series
+        Reached crimes by category.
+    jurisdiction : Jurisdiction
+        Gives the cost table, currency and price year.
+    currency, price_year : optional
+        As for :func:`crime_cost`.
+
+    Returns
+    -------
+    MixValue
+        A crime without a unit cost is never valued at zero: it is left out of ``value`` and reported
+        in ``uncosted`` with its share, and a benefit is ``prevented × costed_share × value``.
+    """
+    total_count = max(int(sum(int(c) for c in mix.values)), 1)
+    total, costed = 0.0, 0
+    uncosted, unverified = [], []
+    for category, count in mix.items():
+        cost = crime_cost(str(category), jurisdiction, currency=currency, price_year=price_year)
+        if cost is None:
+            reason = not_costed_reason(str(category), jurisdiction)
+            uncosted.append((str(category), int(count) / total_count, reason))
+            continue
+        total += cost.amount * int(count)
+        costed += int(count)
+        if not cost.verified:
+            unverified.append(f"{category} ({cost.offence}: {cost.verification})")
+    value = total / costed if costed else float("nan")
+    return MixValue(value, costed / total_count, tuple(uncosted), tuple(unverified))
+
+
+def uncosted_share(categories: Any, jurisdiction: Jurisdiction) -> float:
+    """Share of ``categories`` (one per incident) that the jurisdiction's table does not cost."""
+    values = [str(c) for c in categories]
+    if not values:
+        return float("nan")
+    rows = TABLES[jurisdiction.crime_costs].rows
+    return sum(c not in rows for c in values) / len(values)
 
 
 def not_costed_reason(category: str, jurisdiction: Jurisdiction) -> str:
@@ -226,13 +386,17 @@ def price_note(jurisdiction: Jurisdiction | None, currency: str | None, price_ye
 
 
 __all__ = [
+    "POINT_ONLY",
     "TABLES",
     "VERIFICATIONS",
     "CostRow",
     "CostTable",
     "CrimeCost",
+    "MixValue",
     "crime_cost",
     "money",
     "not_costed_reason",
     "price_note",
+    "uncosted_share",
+    "value_of_mix",
 ]

@@ -99,11 +99,14 @@ def choose_portfolio(
         return _result(recs, np.zeros(0, bool), budget, objective, rule=rule)
     value = recs[OBJECTIVES[objective]].to_numpy(float)
     cost = recs["cost"].to_numpy(float)
-    if not (np.isfinite(cost).all() and np.isfinite(value).all()):
+    # a measure whose reached crimes have no unit cost has no net benefit: it cannot be chosen on one
+    if not np.isfinite(cost).any():
         raise InsufficientDataError(
             "These recommendations carry no costs (no jurisdiction applies to the study area, so nothing was "
             "costed); a budget portfolio needs them. Name the jurisdiction, e.g. --jurisdiction UK."
         )
+    valued = np.isfinite(cost) & np.isfinite(value)
+    value, cost = np.where(valued, value, 0.0), np.where(valued, cost, 0.0)
     a, lo, hi = _constraints(
         recs,
         cost,
@@ -112,7 +115,7 @@ def choose_portfolio(
         min_per_ward=min_per_ward,
         ward_col=ward_col,
     )
-    upper = (value > 0).astype(float) if min_per_ward is None else np.ones(len(recs))
+    upper = ((value > 0) if min_per_ward is None else valued).astype(float)
     res = milp(
         c=-value,
         constraints=LinearConstraint(csr_matrix(a), lo, hi),
@@ -195,7 +198,8 @@ def paying_portfolio(recommendations: pd.DataFrame) -> pd.DataFrame:
     if len(recs) == 0:
         return _result(recs, np.zeros(0, bool), None, "net_benefit", rule=PAYING_RULE)
     net = pd.to_numeric(recs["net_benefit"], errors="coerce")
-    if not np.isfinite(net.to_numpy(float)).any():
+    # NaN net benefit with a cost: the measure's crimes have no unit cost; it cannot be said to pay back
+    if not np.isfinite(pd.to_numeric(recs["cost"], errors="coerce").to_numpy(float)).any():
         raise InsufficientDataError(
             "These recommendations carry no costs (no jurisdiction applies to the study area), so no measure "
             "can be said to pay back. Name the jurisdiction, e.g. --jurisdiction UK."

@@ -39,7 +39,7 @@ RANK_RULES = {
     "prevented": ("prevented_per_year", "expected crimes prevented per year"),
     "p_benefit_exceeds_cost": ("p_benefit_exceeds_cost", "probability that the benefit exceeds the cost"),
 }
-_TIER_COLUMNS = ["_losing", "_comparator", "_minor"]
+_TIER_COLUMNS = ["_losing", "_uncosted", "_comparator", "_minor"]
 
 
 def _ordinal(n: int) -> str:
@@ -97,8 +97,12 @@ def _tiers(g: pd.DataFrame, col: str, costed: bool) -> pd.DataFrame:
     cost = pd.to_numeric(g["cost"], errors="coerce").astype(float)
     key = np.where(losing, cost.fillna(np.inf), (-score).fillna(np.inf))
     odds = pd.to_numeric(g["p_benefit_exceeds_cost"], errors="coerce").fillna(0.0)
+    # a measure none of whose reached crimes has a unit cost cannot be valued (never taken as zero):
+    # it is not shown to pay back, and is listed after the costed measures that are not
+    uncosted = net.isna() if costed else pd.Series(False, index=g.index)
     g = g.assign(
         _losing=losing.to_numpy(bool),
+        _uncosted=uncosted.to_numpy(bool),
         _comparator=g["kind"].eq("comparator").to_numpy(bool),
         _minor=(g["reached_count"].lt(MIN_REACHED) & ~losing).to_numpy(bool),
         _key=key,
@@ -119,7 +123,7 @@ def _apply_yields(g: pd.DataFrame, col: str, run: Any) -> tuple[pd.DataFrame, di
     parts: list[pd.DataFrame] = []
     unmeasured: dict[str, str] = {}
     moved: dict[str, str] = {}
-    for (losing, comparator, _minor), tier in g.groupby(_TIER_COLUMNS, sort=False):
+    for (losing, _uncosted, comparator, _minor), tier in g.groupby(_TIER_COLUMNS, sort=False):
         ordered = tier
         if not losing and not comparator:
             ordered, u = _yield(ordered, col, "effect_unmeasured")
@@ -175,6 +179,8 @@ def rank_group(g: pd.DataFrame, draws: list[np.ndarray], run: Any) -> pd.DataFra
             note = f"A surveillance measure, it is placed below {moved[ident]}, a non-surveillance measure of its tier worth at least {SIMILAR_VALUE:.0%} as much"
         elif ident in unmeasured:
             note = f"Its effect is unmeasured (an assumption), so it is placed below {unmeasured[ident]}, a measure of its tier with published evidence worth at least {SIMILAR_VALUE:.0%} as much"
+        elif row["_uncosted"]:
+            note = "None of the crimes it reaches has a unit cost in this jurisdiction, so its benefit cannot be valued (it is not valued at zero); it is listed after the costed measures"
         elif row["_minor"]:
             note = f"It reaches fewer than {MIN_REACHED:g} of the hotspot's crimes, too few to tell its benefit from chance, so it is listed after the measures that reach more"
         reasons.append(text.reason(i, p=p, note=note))

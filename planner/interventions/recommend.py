@@ -38,7 +38,7 @@ from planner.errors import ConfigError
 from planner.hotspots.polygons import period_years_of
 from planner.interventions import baseline as bl
 from planner.interventions.catalog import Catalogue, Condition, Intervention, QuantityRule, load_catalogue
-from planner.interventions.costs import crime_cost, money, not_costed_reason, price_note
+from planner.interventions.costs import MixValue, money, price_note, uncosted_share, value_of_mix
 from planner.interventions.jurisdictions import JurisdictionChoice, choose_jurisdiction
 from planner.interventions.ranking import RANK_RULES, rank_group, rank_rule
 from planner.interventions.reach import (
@@ -114,7 +114,7 @@ class Assessment:
     base: bl.Baseline
     quantity: tuple[float, str]
     stats: dict[str, Any]
-    value_notes: tuple[list[str], list[str]]
+    value: MixValue | None
 
 
 @dataclass(frozen=True)
@@ -381,22 +381,6 @@ def _effect_mix(item: Intervention, reach: Reach) -> dict[tuple[float, float, fl
     return out or {(item.effect.point, item.effect.low, item.effect.high): 1.0}
 
 
-def _value_per_crime(mix: pd.Series, run: RunContext) -> tuple[float, list[str], list[str]]:
-    """Mean unit cost of the reached crimes; categories not re-verified; categories not costed (why)."""
-    j = run.choice.jurisdiction
-    assert j is not None
-    total, unverified, uncosted = 0.0, [], []
-    for category, count in mix.items():
-        cost = crime_cost(str(category), j, currency=run.currency, price_year=run.price_year)
-        if cost is None:
-            uncosted.append(f"{category} ({not_costed_reason(str(category), j)})")
-            continue
-        total += cost.amount * int(count)
-        if not cost.verified:
-            unverified.append(f"{category} ({cost.offence}: {cost.verification})")
-    return total / max(int(mix.sum()), 1), unverified, uncosted
-
-
 def _annuity(years: int, rate: float) -> float:
     return float(years) if rate == 0 else (1 - (1 + rate) ** -years) / rate
 
@@ -452,6 +436,42 @@ def _money_stats(
     return stats, score
 
 
+#: Columns that need a valued benefit: not shown (NaN, never 0) when no reached crime is costed.
+_BENEFIT_COLUMNS = (
+    "benefit",
+    "net_benefit",
+    "net_benefit_per_cost",
+    "bcr",
+    "bcr_low",
+    "bcr_high",
+    "p_benefit_exceeds_cost",
+    "value_per_crime",
+)
+
+
+def _costed_stats(
+    item: Intervention, quantity: float, prevented: np.ndarray, mv: MixValue, run: RunContext
+) -> tuple[dict[str, Any], np.ndarray]:
+    """Money columns with the benefit computed on the costed crimes only, and the score draws.
+
+    Crimes without a unit cost are never valued at zero: the benefit counts only the costed share of
+    the prevented crimes, and when no reached crime is costed the benefit columns are left empty
+    (the measure's cost is still shown) and the money scores are NaN, so the ranking lists the
+    measure after the costed ones.
+    """
+    if mv.costed_share > 0:
+        stats, score = _money_stats(item, quantity, prevented * mv.costed_share, mv.value, run)
+    else:
+        stats, score = _money_stats(item, quantity, prevented * 0.0, 0.0, run)
+        stats.update(dict.fromkeys(_BENEFIT_COLUMNS, np.nan))
+        score = np.full(len(prevented), np.nan)
+    if run.options.rank_by == "prevented":
+        score = prevented  # the crimes prevented, costed or not
+    stats["costed_share"] = round(mv.costed_share, 4)
+    stats["uncosted_crimes"] = "; ".join(f"{c} {share:.0%}" for c, share, _ in mv.uncosted)
+    return stats, score
+
+
 _NO_MONEY = dict.fromkeys(
     (
         "capital_cost",
@@ -465,6 +485,7 @@ _NO_MONEY = dict.fromkeys(
         "bcr_high",
         "p_benefit_exceeds_cost",
         "value_per_crime",
+        "costed_share",
     ),
     np.nan,
 )
@@ -486,17 +507,19 @@ def _evaluate(
     if q is None:
         return "its quantity cannot be worked out (the columns its quantity rules need are missing)"
     prevented = _prevented_draws(item, reach, base, run)
-    if run.choice.jurisdiction is None:
-        stats, score = {**_NO_MONEY, "cost_conversion": ""}, prevented
-        value_notes: tuple[list[str], list[str]] = ([], [])
+    j = run.choice.jurisdiction
+    mv = None
+    if j is None:
+        stats, score = {**_NO_MONEY, "cost_conversion": "", "uncosted_crimes": ""}, prevented
+        stats["uncosted_hotspot_share"] = np.nan
     else:
-        value, unverified, uncosted = _value_per_crime(reach.mix, run)
-        stats, score = _money_stats(item, q[0], prevented, value, run)
-        value_notes = (unverified, uncosted)
+        mv = value_of_mix(reach.mix, j, currency=run.currency, price_year=run.price_year)
+        stats, score = _costed_stats(item, q[0], prevented, mv, run)
+        stats["uncosted_hotspot_share"] = round(uncosted_share(ctx.incidents["category"], j), 4)
     row = _row(item, ctx, run, reach=reach, base=base, quantity=q, prevented=prevented, stats=stats)
     groups = group_shares(reach, run.flags)
     row["groups_reached"] = json.dumps(groups, sort_keys=True)
-    row["reasons"] = _reasons(item, Assessment(gate, reach, base, q, stats, value_notes), run)
+    row["reasons"] = _reasons(item, Assessment(gate, reach, base, q, stats, mv), run)
     if groups:
         row["reasons"] += " " + groups_text(groups)
     return row, score
@@ -614,20 +637,45 @@ def _reasons(item: Intervention, a: Assessment, run: RunContext) -> str:
     if run.choice.jurisdiction is None:
         parts.append(f"Costs: none shown — {run.choice.how}.")
     else:
-        unverified, uncosted = a.value_notes
         parts.append(f"Costs in {run.currency} at {run.price_year} prices ({run.choice.jurisdiction.name}).")
         if stats.get("cost_conversion"):
             parts.append(f"Measure cost {stats['cost_conversion']}.")
-        if unverified:
-            parts.append("Unit costs not re-verified: " + "; ".join(unverified) + ".")
-        if uncosted:
-            parts.append("Counted as prevented but not valued: " + "; ".join(uncosted) + ".")
+        if a.value is not None:
+            parts.extend(_value_text(a.value, stats))
     privacy, access = _notes_for(item, run)
     if item.surveillance and privacy:
         parts.append(f"Privacy: {privacy}")
     if access:
         parts.append(f"Public access: {access}")
     return " ".join(parts)
+
+
+def _value_text(mv: MixValue, stats: dict[str, Any]) -> list[str]:
+    """Sentences on the unit costs: not re-verified ones, and the crimes not costed with their shares."""
+    parts = []
+    if mv.unverified:
+        parts.append("Unit costs not re-verified: " + "; ".join(mv.unverified) + ".")
+    if not mv.uncosted:
+        return parts
+    listed = "; ".join(f"{c}, {share:.0%} of the reached crimes ({why})" for c, share, why in mv.uncosted)
+    hotspot = stats.get("uncosted_hotspot_share", np.nan)
+    where = (
+        f" Crimes without a unit cost are {hotspot:.0%} of this hotspot's crimes."
+        if math.isfinite(hotspot)
+        else ""
+    )
+    if mv.costed_share > 0:
+        parts.append(
+            f"Not costed: {listed}. The benefit is computed on the costed crimes only "
+            f"({mv.costed_share:.0%} of the reached crimes), so it understates the measure's value.{where}"
+        )
+    else:
+        parts.append(
+            f"Not costed: {listed}. No crime this measure reaches has a unit cost here, so its benefit, net "
+            f"benefit and benefit-cost ratio are not shown (never valued at zero) and it is listed after "
+            f"the costed measures.{where}"
+        )
+    return parts
 
 
 def _finish(
