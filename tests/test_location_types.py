@@ -69,6 +69,10 @@ PUBLISHED = [
     ("BAR/COCKTAIL/NIGHTCLUB", "licensed_premises"),
     ("OTHER BUSINESS", "commercial"),
     ("VEHICLE, PASSENGER/TRUCK", "other"),
+    # Toronto, LOCATION_TYPE
+    ("Streets, Roads, Highways (Bicycle Path, Private Road)", "street"),
+    ("Apartment (Rooming House, Condo)", "dwelling"),
+    ("Parking Lots (Apt., Commercial Or Non-Commercial)", "car_park"),
     # Kansas City style, and the airport car park of the issue
     ("highway/road/alley/street/sidewalk", "street"),
     ("parking/drop lot/garage", "car_park"),

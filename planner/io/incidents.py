@@ -390,18 +390,20 @@ def _incident_ids(df: pd.DataFrame, cols: dict[str, str], warn: list[str], name:
 def _incident_frame(
     df: pd.DataFrame, acc: _Accepted, *, default_category: str | None, warn: list[str]
 ) -> gpd.GeoDataFrame:
-    """Accepted rows with the canonical columns first; source columns that clash are renamed
-    ``source_<name>``, except the id and category columns a role was read from (their values are
+    """Accepted rows with the canonical columns first; source columns that clash (in any case) are
+    renamed ``source_<name>``, except the id and category columns a role was read from (their values are
     in ``incident_id`` and ``source_category``).
     """
     cols, good = acc.cols, acc.good
     out = _plain(df).loc[good].copy()
     role_of = {"incident_id": "id", "category": "category", "location_type": "location_type"}
-    own = [c for c, role in role_of.items() if cols.get(role) == c]
+    own = [cols[r] for c, r in role_of.items() if r in cols and str(cols[r]).lower() == c]
     out = out.drop(columns=own)
-    out = out.rename(columns={c: f"source_{c}" for c in CANONICAL if c in out.columns})
-    if "location_type" in cols and "source_location_type" in out.columns:
-        out = out.rename(columns={"source_location_type": "source_location_type_column"})
+    # a clash in any case (Toronto's LOCATION_TYPE): GeoPackage field names ignore case
+    out = out.rename(columns={c: f"source_{c}" for c in out.columns if str(c).lower() in CANONICAL})
+    if "location_type" in cols:  # the place-type role's source column is written below
+        taken = [c for c in out.columns if str(c).lower() == "source_location_type"]
+        out = out.rename(columns={c: f"{c}_column" for c in taken})
     ids = _incident_ids(df, cols, warn, acc.name)
     raw = _categories(df, cols, default_category)
     mapped, _ = acc.category_map.map_values(raw)
