@@ -224,8 +224,25 @@ def merge_results(results: list[Any]) -> Any:
         exact_duplicates=sum(r.exact_duplicates for r in reports),
         warnings=warnings,
         fitness=fit,
+        location_types=_merged_place_types(reports),
     )
     return io.IngestResult(incidents=incidents, quarantine=quarantine, report=report)
+
+
+def _merged_place_types(reports: list[Any]) -> dict[str, Any]:
+    """The partitions' place-type counts added up (empty when no partition had a place-type column)."""
+    parts = [r.location_types for r in reports if r.location_types]
+    if not parts:
+        return {}
+    counts: dict[str, int] = {}
+    unmapped: dict[str, int] = {}
+    for part in parts:
+        for key, n in part.get("counts", {}).items():
+            counts[key] = counts.get(key, 0) + int(n)
+        for value, n in part.get("unmapped", {}).items():
+            unmapped[value] = unmapped.get(value, 0) + int(n)
+    ordered = dict(sorted(unmapped.items(), key=lambda kv: (-kv[1], kv[0])))
+    return {"column": parts[0].get("column"), "counts": counts, "unmapped": ordered}
 
 
 def count_cells(

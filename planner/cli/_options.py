@@ -58,7 +58,8 @@ Column = Annotated[
     typer.Option(
         "--column",
         help="Column role as ROLE=NAME, e.g. date=Reported (repeatable). Roles: x, y, lon, lat, wkt, latlon, "
-        "date, time, hour, date_from, date_to, time_to, year, month, day, minute, category, id.",
+        "date, time, hour, date_from, date_to, time_to, year, month, day, minute, category, id, "
+        "location_type (kind of place: residence, parking lot ...), victim_sex, victim_age.",
     ),
 ]
 Category = Annotated[

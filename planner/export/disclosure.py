@@ -87,6 +87,7 @@ CATEGORY_VOCABULARY = frozenset(
 #: Place types a public file may name; anything else (street names, house numbers) is "other".
 LOCATION_VOCABULARY = frozenset(
     {
+        "alley",
         "car_park",
         "centre",
         "commercial",
@@ -98,6 +99,7 @@ LOCATION_VOCABULARY = frozenset(
         "park",
         "residential",
         "retail",
+        "school",
         "street",
         "transit",
         "unknown",

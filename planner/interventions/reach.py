@@ -3,7 +3,8 @@
 A measure's effect applies only to the crimes its mechanism reaches, measured from the data and the
 layers (catalogue field ``reach``):
 
-* ``car_park``: crimes whose location type says car park / parking, or that lie within
+* ``car_park``: crimes whose place type is ``car_park`` (the incidents' ``location_type`` mapped by
+  the place-type vocabulary, :mod:`planner.io.locations`), or that lie within
   :data:`CAR_PARK_NEAR_M` of a ``car_parks`` polygon. Without either source it is not offered.
 * ``night_unlit``: night-time crimes (``planner._hours``) in under-lit places: below
   :data:`UNDERLIT_LUX` on a lux raster, else no working lamp within :data:`UNLIT_LAMP_DISTANCE_M`, else
@@ -12,8 +13,9 @@ layers (catalogue field ``reach``):
   rather than withholding the measure ("needs time of day") was chosen because month-resolution
   open data (police.uk) would otherwise never be offered lighting; the Beta-distributed default
   carries the doubt into the intervals and the ranking.
-* ``residential_burglary``: burglaries at dwellings (location type; without one every burglary is
-  taken as residential, stated). ``new_dwellings``: burglaries expected in planned new dwellings.
+* ``residential_burglary``: burglaries at dwellings (place type ``dwelling``; without a place-type
+  column every burglary is taken as residential, stated). ``new_dwellings``: burglaries expected in
+  planned new dwellings.
 * ``all``: every evidenced crime, times the measure's ``[scope]`` share when given.
 
 Uncertainty of the reached share is carried as a product of Beta factors (Jeffreys priors on the
@@ -32,9 +34,11 @@ import pandas as pd
 import shapely
 from scipy.spatial import cKDTree
 
+from planner import _hints
 from planner._hours import NIGHT_LABEL, has_time_of_day, night_flags, unknown_time_of
 from planner._period import period_years, year_index
 from planner.interventions.catalog import Intervention
+from planner.io.locations import location_keys
 
 logger = logging.getLogger(__name__)
 
@@ -51,8 +55,6 @@ NIGHT_SHARE_SOURCE = (
     "96021) and the CSEW puts two-fifths of thefts from dwellings and three-fifths of thefts outside "
     "them in the evening or night (ONS, 18:00-06:00); record times to measure it"
 )
-_PARKING_WORDS = ("car_park", "parking", "carpark", "garage")
-_DWELLING_WORDS = ("dwelling", "residential", "house", "home", "flat", "apartment")
 
 
 GROUP_COLUMNS = ("victim_sex", "victim_age_band")  # victim groups (planner.io.groups), when known
@@ -62,7 +64,8 @@ GROUP_COLUMNS = ("victim_sex", "victim_age_band")  # victim groups (planner.io.g
 class IncidentFlags:
     """Incidents inside hotspots with the per-incident facts the reach rules need.
 
-    ``frame`` columns: ``hotspot_id``, ``category``, ``location`` (normalised, may be NA),
+    ``frame`` columns: ``hotspot_id``, ``category``, ``location`` (place type, e.g. ``car_park``;
+    NA when unknown),
     ``night`` (boolean, NA when the hour is unknown), ``at_car_park`` and ``under_lit`` (boolean, NA
     when the data cannot tell), ``year`` (whole years since the first incident).
     """
@@ -113,11 +116,15 @@ class Reach:
         return out
 
 
-def _normalised_location(incidents: pd.DataFrame) -> pd.Series:
+def _place_types(incidents: pd.DataFrame) -> pd.Series:
+    """The incidents' place types (:mod:`planner.io.locations` keys; the keys map onto themselves,
+    so ingested incidents keep theirs and a publisher's values given directly are mapped); NA where
+    unknown or without a ``location_type`` column.
+    """
     if "location_type" not in incidents.columns:
         return pd.Series(pd.NA, index=incidents.index, dtype="string")
-    loc = incidents["location_type"].astype("string").str.strip().str.lower()
-    return loc.str.replace(r"[\s\-]+", "_", regex=True).mask(loc.isin(["", "nan", "none"]))
+    loc = incidents["location_type"].astype("string")
+    return location_keys(loc.mask(loc.str.strip().str.lower().isin(["nan", "none"])))
 
 
 def _near_polygons(points: np.ndarray, polygons: gpd.GeoDataFrame, distance_m: float) -> np.ndarray:
@@ -197,7 +204,7 @@ def incident_flags(
     base = pd.DataFrame(
         {
             "category": incidents["category"].astype("string").to_numpy(),
-            "location": _normalised_location(incidents).to_numpy(),
+            "location": _place_types(incidents).to_numpy(),
             "night": night_flags(incidents["occurred_at"], resolution, unknown_time_of(incidents)).to_numpy(),
             **{c: incidents[c].astype("string").to_numpy() for c in GROUP_COLUMNS if c in incidents.columns},
         },
@@ -209,20 +216,19 @@ def incident_flags(
     xy = shapely.get_coordinates(np.asarray(joined.geometry.values))
     frame = pd.DataFrame(joined.drop(columns=["geometry", "index_right"]))
     frame["x"], frame["y"] = xy[:, 0], xy[:, 1]
-    loc = frame["location"]
-    loc_park = loc.str.contains("|".join(_PARKING_WORDS), regex=True)
+    loc = frame["location"].astype("string")
     car_parks = layers.get("car_parks")
     methods = []
     at_park = pd.Series(pd.NA, index=frame.index, dtype="boolean")
     if loc.notna().any():
-        at_park = loc_park.astype("boolean")
-        methods.append("the incident's location type says car park or parking")
+        at_park = loc.eq("car_park").astype("boolean")
+        methods.append("the incident's location type is a car park (place type car_park)")
     if isinstance(car_parks, gpd.GeoDataFrame) and len(car_parks) and len(frame):
         near = pd.Series(_near_polygons(xy, car_parks, CAR_PARK_NEAR_M), index=frame.index)
         at_park = (at_park.fillna(False) | near).astype("boolean")
         methods.append(f"the incident lies within {CAR_PARK_NEAR_M:g} m of a car_parks polygon")
     frame["at_car_park"] = at_park
-    frame["at_home"] = loc.str.contains("|".join(_DWELLING_WORDS), regex=True).fillna(False).astype(bool)
+    frame["at_home"] = loc.eq("dwelling").fillna(False).astype(bool)
     lit, lit_method = _under_lit(xy, layers) if len(frame) else (None, None)
     frame["under_lit"] = (
         pd.Series(lit, index=frame.index).map({1.0: True, 0.0: False}).astype("boolean")
@@ -349,9 +355,11 @@ def _reach_all(item: Intervention, inc: pd.DataFrame, row: pd.Series, flags: Inc
 
 def _reach_car_park(item: Intervention, inc: pd.DataFrame, flags: IncidentFlags) -> Reach | str:
     if flags.car_park_method is None:
+        layer = _hints.hint("layers={'car_parks': FILE}", "--layer car_parks=FILE")
+        column = _hints.column_hint("location_type", "COLUMN")
         return (
             "no location type and no car_parks layer, so crimes at car parks cannot be told apart; "
-            "give --layer car_parks=FILE or a location type column"
+            f"give {layer} or a location type column ({column})"
         )
     evid = inc[inc["category"].isin(item.crime_types)]
     if not len(evid):

@@ -4,6 +4,7 @@ Modules: ``sources`` (open a file or PostGIS table as a table), ``profile`` (wha
 values look like), ``detect`` (column roles from values, names breaking ties), ``coords`` (the
 coordinates and the CRS they are written in), ``dates`` (date and time parsing and combining),
 ``categories`` (publishers' offence names mapped onto categories, ``category_map.toml``),
+``locations`` (publishers' place types mapped onto place-type keys, ``location_types.toml``),
 ``incidents`` (:func:`read_incidents`: validate, quarantine, report), ``layers`` (environmental
 layers and rasters), ``fitness`` (what the data can support). Row checks live in
 :mod:`planner._validate`.
@@ -14,6 +15,7 @@ from planner.io.dates import parse_dates
 from planner.io.detect import ROLE_NAMES, ROLES, Detection, detect_columns, detect_roles
 from planner.io.incidents import IngestReport, IngestResult, read_incidents
 from planner.io.layers import LayerRef, parse_layer_ref, read_layer, read_layers, read_raster, split_layer_ref
+from planner.io.locations import PlaceVocabulary, location_keys, place_vocabulary
 from planner.io.sources import engine_url, read_table, source_name
 
 __all__ = [
@@ -24,13 +26,16 @@ __all__ = [
     "IngestReport",
     "IngestResult",
     "LayerRef",
+    "PlaceVocabulary",
     "detect_columns",
     "detect_roles",
     "engine_url",
     "load_category_map",
+    "location_keys",
     "normalise_category",
     "parse_dates",
     "parse_layer_ref",
+    "place_vocabulary",
     "read_incidents",
     "read_layer",
     "read_layers",

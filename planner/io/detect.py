@@ -1,4 +1,4 @@
-"""Column roles (coordinates, date and time, category, id) from values, with names breaking ties.
+"""Column roles (coordinates, date and time, category, id, place type) from values, names breaking ties.
 
 Every column is profiled (:mod:`planner.io.profile`); a column can play a role only if its values
 fit it: coordinates are numbers in a plausible range, dates parse on at least half the sampled
@@ -7,7 +7,10 @@ is (nearly) unique. Header words then rank the columns that fit: an occurrence d
 (``OCCUR_DATE``, ``DATE OCC``, ``Offense Start DateTime``) beats a report date, which beats an
 update or end date; a category column whose values map to the catalogue's crime types beats one
 that does not; columns sharing words pair up (``CMPLNT_FR_DT`` with ``CMPLNT_FR_TM``, ``GEO_LON``
-with ``GEO_LAT``). :func:`source_crs_of` then decides the CRS the coordinates are written in.
+with ``GEO_LAT``). A place-type column (``location_type``) is low-cardinality text at least half of
+whose values the place-type vocabulary (:mod:`planner.io.locations`) maps to a place type; names
+(``location_type``, ``LOC_CAT``, ``PREM_TYP_DESC``) break ties. :func:`source_crs_of` then decides
+the CRS the coordinates are written in.
 """
 
 from __future__ import annotations
@@ -47,6 +50,7 @@ ROLES: dict[str, str] = {
     "minute": "minute, for separate columns",
     "category": "offence type",
     "id": "unique incident id",
+    "location_type": "kind of place (residence, street, parking lot, bar ...), mapped onto place types",
     **GROUP_ROLES,
 }
 ROLE_NAMES = ROLES  # the name used before roles were detected from values
@@ -105,6 +109,15 @@ _ID_PREFERRED = _words(
     "crime incident offense offence case report event complaint cmplnt dr ccn uid persistent entry"
 )
 MAX_CATEGORY_VALUES = 400
+_LOCATION_STRONG = _words("location loc premise premises premis prem place setting")
+_LOCATION_WEAK = _words("type typ cat category desc description class kind")
+_NOT_LOCATION = _words(
+    "address addr block intersection street name nm cross zip city state beat district ward lsoa msoa "
+    "tract census offense offence crime weapon victim vict suspect status outcome"
+)
+#: Share of a column's non-empty values the place-type vocabulary must map for the column to be
+#: taken as the place type without being named.
+MIN_LOCATION_COVERAGE = 0.5
 
 
 @dataclass(frozen=True)
@@ -340,6 +353,43 @@ def _category_role(profiles: list[ColumnProfile], df: pd.DataFrame, category_map
     return {"category": max(scored)[1]} if scored else {}
 
 
+def _location_role(profiles: list[ColumnProfile], df: pd.DataFrame, notes: list[str]) -> dict[str, str]:
+    """The place-type column: low-cardinality text of which at least :data:`MIN_LOCATION_COVERAGE`
+    of the non-empty values map to a place type (police.uk's "On or near Hathersage Close" do not).
+    A column named like one whose values are not place types is said so in ``notes``.
+    """
+    from planner.io.locations import place_vocabulary
+
+    sample = sample_rows(df)
+    vocabulary = place_vocabulary()
+    scored: list[tuple[tuple[float, int, int, int, int], str]] = []
+    named_only: list[tuple[str, float]] = []
+    for p in profiles:
+        words = set(p.tokens)
+        if not p.is_text or words & _NOT_LOCATION or p.present < 0.3:
+            continue
+        named = 2 if words & _LOCATION_STRONG else 1 if words & _LOCATION_WEAK else 0
+        few = p.n_distinct <= MAX_CATEGORY_VALUES and (
+            len(sample) < 50 or p.n_distinct <= 0.5 * len(sample) * p.present
+        )
+        if not few and named < 2:
+            continue  # addresses and free text: not worth matching
+        mapped, keys = vocabulary.coverage(sample[p.name])
+        if mapped >= MIN_LOCATION_COVERAGE and few:
+            scored.append(((round(mapped, 1), named, keys, -p.n_distinct, -p.position), p.name))
+        elif named == 2 and mapped < MIN_LOCATION_COVERAGE:
+            named_only.append((p.name, mapped))
+    if scored:
+        return {"location_type": max(scored)[1]}
+    for name, mapped in named_only:
+        notes.append(
+            f"column {name!r} is named like a place type, but only {mapped:.0%} of its values are place "
+            "types the vocabulary knows (street names and addresses are not), so it is not used as one; "
+            f"name it with {_hints.column_hint('location_type', name)} to use it anyway"
+        )
+    return {}
+
+
 def id_repeats(values: pd.Series) -> int:
     """Present values that repeat an earlier one."""
     present = values.dropna()
@@ -416,6 +466,9 @@ def detect_roles(
     taken |= set(roles.values())
     found = victim_roles([p for p in profiles if p.name not in taken], df)
     roles.update({k: v for k, v in found.items() if k not in overrides})
+    taken |= set(roles.values())
+    if "location_type" not in overrides:
+        roles.update(_location_role([p for p in profiles if p.name not in taken], df, notes))
     roles.update(overrides)
     logger.info("%s: columns detected %s", source, roles)
     return Detection(roles, notes, other_pair, repeating)

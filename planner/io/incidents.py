@@ -36,6 +36,7 @@ from planner.io.dates import Times, read_times
 from planner.io.detect import ROLES, Detection, detect_roles
 from planner.io.fitness import fitness_report, midnight_placeholder, time_resolution
 from planner.io.groups import group_columns
+from planner.io.locations import place_vocabulary
 from planner.io.sources import read_table, source_name
 
 logger = logging.getLogger(__name__)
@@ -47,6 +48,8 @@ CANONICAL = (
     "occurred_to",
     "category",
     "source_category",
+    "location_type",
+    "source_location_type",
     "victim_sex",
     "victim_age_band",
 )
@@ -72,6 +75,8 @@ class IngestReport:
     warnings: list[str] = field(default_factory=list)
     fitness: dict[str, Any] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    # place types: source column, accepted rows per key, source values mapped to no place type
+    location_types: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict."""
@@ -141,7 +146,8 @@ def read_incidents(
     columns : dict, optional
         Role → column overrides; the roles are :data:`planner.io.detect.ROLES` (x, y, lon, lat, wkt,
         latlon, date, time, hour, date_from, date_to, time_to, year, month, day, minute, category,
-        id). Roles not given are detected from the values (names break ties).
+        id, location_type, victim_sex, victim_age). Roles not given are detected from the values
+        (names break ties).
     layer, query : str, optional
         GeoPackage layer or PostGIS table; or an SQL query for PostGIS.
     dayfirst : bool, optional
@@ -162,7 +168,10 @@ def read_incidents(
     -------
     IngestResult
         Incidents in the analysis CRS (metres) with ``category`` (mapped) and ``source_category``
-        (the publisher's name), the quarantine table and the report.
+        (the publisher's name), and with a place-type column ``location_type`` (the place type of
+        :mod:`planner.io.locations`: ``dwelling``, ``car_park`` ...; ``other`` when the vocabulary
+        does not know the value) and ``source_location_type`` (the publisher's value); the
+        quarantine table and the report.
     """
     name = source_name(source)
     df = read_table(source, layer=layer, query=query)
@@ -210,7 +219,9 @@ def read_incidents(
         exact_dup=exact_dup,
         warn=warn,
     )
-    report = dataclasses.replace(report, notes=list(found.notes))
+    places = _place_type_report(incidents, cols)
+    notes = [*found.notes, *([places.pop("note")] if places else [])]
+    report = dataclasses.replace(report, notes=notes, location_types=places)
     for w in report.warnings:
         logger.info(w)  # the report carries them (and the run's warnings); logged for --verbose
     return IngestResult(incidents=incidents, quarantine=quarantine, report=report)
@@ -379,15 +390,20 @@ def _incident_ids(df: pd.DataFrame, cols: dict[str, str], warn: list[str], name:
 def _incident_frame(
     df: pd.DataFrame, acc: _Accepted, *, default_category: str | None, warn: list[str]
 ) -> gpd.GeoDataFrame:
-    """Accepted rows with the canonical columns first; source columns that clash are renamed
-    ``source_<name>``, except the id and category columns a role was read from (their values are
+    """Accepted rows with the canonical columns first; source columns that clash (in any case) are
+    renamed ``source_<name>``, except the id and category columns a role was read from (their values are
     in ``incident_id`` and ``source_category``).
     """
     cols, good = acc.cols, acc.good
     out = _plain(df).loc[good].copy()
-    own = [c for c in ("incident_id", "category") if cols.get("id" if c == "incident_id" else c) == c]
+    role_of = {"incident_id": "id", "category": "category", "location_type": "location_type"}
+    own = [cols[r] for c, r in role_of.items() if r in cols and str(cols[r]).lower() == c]
     out = out.drop(columns=own)
-    out = out.rename(columns={c: f"source_{c}" for c in CANONICAL if c in out.columns})
+    # a clash in any case (Toronto's LOCATION_TYPE): GeoPackage field names ignore case
+    out = out.rename(columns={c: f"source_{c}" for c in out.columns if str(c).lower() in CANONICAL})
+    if "location_type" in cols:  # the place-type role's source column is written below
+        taken = [c for c in out.columns if str(c).lower() == "source_location_type"]
+        out = out.rename(columns={c: f"{c}_column" for c in taken})
     ids = _incident_ids(df, cols, warn, acc.name)
     raw = _categories(df, cols, default_category)
     mapped, _ = acc.category_map.map_values(raw)
@@ -399,6 +415,10 @@ def _incident_frame(
         out["occurred_to"] = acc.times.occurred_to[good].to_numpy()
     out.insert(2, "category", mapped[good].to_numpy())
     out.insert(3, "source_category", raw[good].astype("object").to_numpy())
+    if "location_type" in cols:
+        source = df[cols["location_type"]].astype("string").str.strip()
+        out["location_type"] = place_vocabulary().map_values(source)[0][good].astype("object").to_numpy()
+        out["source_location_type"] = source[good].astype("object").to_numpy()
     for column, values in group_columns(df, cols).items():
         out[column] = values[good].to_numpy()
     incidents = gpd.GeoDataFrame(
@@ -409,6 +429,31 @@ def _incident_frame(
     )
     _mark_unknown_times(incidents, warn, acc.name)
     return incidents
+
+
+def _place_type_report(incidents: gpd.GeoDataFrame, cols: dict[str, str]) -> dict[str, Any]:
+    """The place-type column, accepted rows per place type and the values mapped to none (with a
+    ``note`` for the report's notes); empty without a place-type column.
+    """
+    if "location_type" not in cols:
+        return {}
+    keys = incidents["location_type"].astype("string")
+    _, unmapped = place_vocabulary().map_values(incidents["source_location_type"])
+    counts = {str(k): int(n) for k, n in keys.value_counts().items()}
+    n_unmapped = sum(unmapped.values())
+    note = (
+        f"place types from column {cols['location_type']!r}: "
+        + ", ".join(f"{k} {n}" for k, n in counts.items())
+        + (f"; {int(keys.isna().sum())} row(s) without one" if keys.isna().any() else "")
+    )
+    if unmapped:
+        shown = ", ".join(f"{v!r} ({n})" for v, n in list(unmapped.items())[:10])
+        more = f" and {len(unmapped) - 10} more" if len(unmapped) > 10 else ""
+        note += (
+            f". {n_unmapped} row(s) carry a value the place-type vocabulary does not know, counted as "
+            f"'other': {shown}{more}"
+        )
+    return {"column": cols["location_type"], "counts": counts, "unmapped": unmapped, "note": note}
 
 
 def _mark_unknown_times(incidents: gpd.GeoDataFrame, warn: list[str], name: str) -> None:
