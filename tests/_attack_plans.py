@@ -33,17 +33,19 @@ def sample(sample_plan):
 
 
 @pytest.fixture(scope="module")
-def chicago():
+def chicago(tmp_path_factory):
+    """Chicago residential burglary, Oct–Dec 2017 (computed once per test run, for both halves)."""
+    from _shared import shared_across_workers
+
     csv = shared_path("data", "chicago_burglary_2014_2017", "chicago_burglary_2014_2017.csv")
-    return _run(
-        RunConfig(
-            incidents=str(csv),
-            crs="EPSG:26971",
-            default_category="burglary",
-            date_from="2017-10-01",
-            date_to="2018-01-01",
-        )
+    config = RunConfig(
+        incidents=str(csv),
+        crs="EPSG:26971",
+        default_category="burglary",
+        date_from="2017-10-01",
+        date_to="2018-01-01",
     )
+    return shared_across_workers(tmp_path_factory, "attack_chicago_plan", lambda: _run(config))
 
 
 @pytest.fixture(scope="module")

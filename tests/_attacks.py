@@ -298,12 +298,14 @@ def interval_attack(
         c = np.zeros(len(free))
         c[p] = 1.0
         low = linprog(c, **kwargs)
-        high = linprog(-c, **kwargs)
-        lo_v, hi_v = math.ceil(low.fun - 1e-6), math.floor(-high.fun + 1e-6)
-        if lo_v >= 1:
-            out.above_zero.append(int(t))
-        if lo_v == hi_v and truth[t] == lo_v and truth[t] >= 1:
-            out.exact.append(int(t))
+        lo_v = math.ceil(low.fun - 1e-6)
+        if lo_v < 1:  # the cell can be 0: neither shown above zero nor pinned to a count of 1 … k−1
+            continue
+        out.above_zero.append(int(t))
+        if truth[t] == lo_v:  # pinned only if the upper bound meets it (the truth is always feasible)
+            high = linprog(-c, **kwargs)
+            if math.floor(-high.fun + 1e-6) == lo_v:
+                out.exact.append(int(t))
     return out
 
 

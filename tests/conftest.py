@@ -11,14 +11,14 @@ about 5 s or more); every other test is cheap.
 
 from __future__ import annotations
 
-import fcntl
-import pickle
 import sys
 from pathlib import Path
 
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _shared import shared_across_workers
 
 # Expected seconds of a test by its marks (only the order depends on them; measured durations are
 # printed by ``--durations=20``).
@@ -59,16 +59,7 @@ def sample_plan(tmp_path_factory: pytest.TempPathFactory):
 
     if not (pipeline.SAMPLE_DIR / "city.gpkg").exists():
         pytest.skip("sample city not generated (make sample)")
-    base = tmp_path_factory.getbasetemp()
-    shared = base.parent if base.name.startswith("popen-gw") else base  # one folder for all workers
-    cached = shared / "sample_plan.pickle"
-    with (shared / "sample_plan.lock").open("w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if cached.exists():
-            return pickle.loads(cached.read_bytes())
-        plan = pipeline.run(RunConfig())  # the dashboard's default configuration, too
-        cached.write_bytes(pickle.dumps(plan))
-        return plan
+    return shared_across_workers(tmp_path_factory, "sample_plan", lambda: pipeline.run(RunConfig()))
 
 
 @pytest.fixture(scope="module")
