@@ -473,20 +473,7 @@ def _costed_stats(
 
 
 _NO_MONEY = dict.fromkeys(
-    (
-        "capital_cost",
-        "yearly_cost",
-        "cost",
-        "benefit",
-        "net_benefit",
-        "net_benefit_per_cost",
-        "bcr",
-        "bcr_low",
-        "bcr_high",
-        "p_benefit_exceeds_cost",
-        "value_per_crime",
-        "costed_share",
-    ),
+    ("capital_cost", "yearly_cost", "cost", *_BENEFIT_COLUMNS, "costed_share"),
     np.nan,
 )
 
