@@ -138,36 +138,21 @@ def _system(
     model: _Model, hidden: np.ndarray, *, withheld: set[int], members: set[int], hot: np.ndarray
 ) -> _System:
     idx = np.flatnonzero(hidden)
-    pos = np.full(len(hidden), -1)
-    pos[idx] = np.arange(len(idx))
     known = np.where(hidden, 0.0, model.counts)
     w = model.weights
-    cells, cols, data, lo, hi = [], [], [], [], []
-    for i in np.unique(w[:, idx].nonzero()[0]):
-        if i in withheld:
-            if not (hot[i] and i not in members):
-                continue
-            low, high = model.member_lo_sum[i], np.inf
-        else:
-            low, high = model.lo_sum[i], model.hi_sum[i]
-        row = w.getrow(i)
-        sel = hidden[row.indices]
-        const = float(row.dot(known)[0])
-        cells.append(int(i))
-        cols.append(pos[row.indices[sel]])
-        data.append(row.data[sel])
-        lo.append(low - const)
-        hi.append(high - const)
-    n_rows = len(cells)
-    a = sparse.csr_matrix(
-        (
-            np.concatenate(data) if data else np.zeros(0),
-            np.concatenate(cols) if cols else np.zeros(0, int),
-            np.cumsum([0, *(len(c) for c in cols)]),
-        ),
-        shape=(n_rows, len(idx)),
-    )
-    lo_a, hi_a = np.array(lo, dtype=float), np.array(hi, dtype=float)
+    rows = np.unique(w[:, idx].nonzero()[0])
+    is_withheld = np.isin(rows, np.fromiter(withheld, dtype=int, count=len(withheld)))
+    is_member = np.isin(rows, np.fromiter(members, dtype=int, count=len(members)))
+    # a withheld bin still says "bin ≥ min_bin" while the cell's hotspot membership is published
+    member_only = is_withheld & hot[rows] & ~is_member
+    keep = ~is_withheld | member_only
+    rows, member_only = rows[keep], member_only[keep]
+    low = np.where(member_only, model.member_lo_sum[rows], model.lo_sum[rows])
+    high = np.where(member_only, np.inf, model.hi_sum[rows])
+    sub = w[rows]
+    const = np.asarray(sub @ known, dtype=float).ravel()
+    a = sub[:, idx].tocsr()
+    lo_a, hi_a = low - const, high - const
     up, down = np.isfinite(hi_a), np.isfinite(lo_a)
     eq: dict[str, object] = {}
     if model.total_known:
@@ -176,7 +161,7 @@ def _system(
         idx=idx,
         a_ub=sparse.vstack([a[up], -a[down]]).tocsr(),
         b_ub=np.concatenate([hi_a[up], -lo_a[down]]),
-        row_cell=np.concatenate([np.array(cells, int)[up], np.array(cells, int)[down]]),
+        row_cell=np.concatenate([rows[up], rows[down]]),
         eq=eq,
     )
 
