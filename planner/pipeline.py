@@ -403,6 +403,7 @@ def _with_category_report(plan: Plan) -> Plan:
         allow_access_restriction=plan.config.allow_access_restriction,
     )
     line = summary_line(entries, len(plan.incidents))
+    notes = [line] if line else []
     return dataclasses.replace(
         plan,
         params={
@@ -410,8 +411,9 @@ def _with_category_report(plan: Plan) -> Plan:
             "categories_without_measure": {
                 e["category"]: {k: v for k, v in e.items() if k != "category"} for e in entries
             },
+            _MEASURE_NOTES: [*plan.params.get(_MEASURE_NOTES, []), *notes],
         },
-        warnings=[*plan.warnings, *([line] if line else [])],
+        warnings=[*plan.warnings, *notes],
     )
 
 
@@ -578,14 +580,86 @@ def risk_model(config: RunConfig) -> Any:
     return RiskTerrain(distances_m=distances, family=config.risk_family, random_state=config.seed)
 
 
+# Settings read only by the appraisal (the recommendation stage, its portfolio and the report of
+# crime types no measure addresses): a plan can be re-appraised under new values of these without
+# running ingest, hotspots, space-time, exposure, risk or perception again (recommend_again).
+RECOMMEND_FIELDS = frozenset(
+    {
+        "budget",
+        "objective",
+        "max_surveillance_share",
+        "min_per_ward",
+        "jurisdiction",
+        "currency",
+        "price_year",
+        "rank_by",
+        "allow_access_restriction",
+        "allow_surveillance_priority",
+    }
+)
+# The plan's warnings that came from the appraisal (taken back when it is redone); a "_" key is
+# internal and never written to the manifest
+_MEASURE_NOTES = "_measure_notes"
+
+
+def same_but_appraisal(a: RunConfig, b: RunConfig) -> bool:
+    """Whether two configurations differ at most in :data:`RECOMMEND_FIELDS`."""
+    return a.model_dump(exclude=set(RECOMMEND_FIELDS)) == b.model_dump(exclude=set(RECOMMEND_FIELDS))
+
+
+def recommend_again(plan: Plan, config: RunConfig) -> Plan:
+    """``plan`` re-appraised under ``config``: the same plan that ``run(config)`` gives, with only the
+    appraisal redone (ranked measures, portfolio, crime types no measure addresses, their warnings).
+
+    ``config`` may differ from the plan's configuration only in :data:`RECOMMEND_FIELDS` (checked:
+    anything else changes the earlier stages and needs :func:`run`).
+    """
+    if not same_but_appraisal(plan.config, config):
+        raise ValueError("recommend_again: the configurations differ beyond the appraisal settings")
+    t0 = time.perf_counter()
+    taken_back = set(plan.params.get(_MEASURE_NOTES, []))
+    params = {k: v for k, v in plan.params.items() if k not in {_MEASURE_NOTES, "recommend", "portfolio"}}
+    skipped = {k: v for k, v in params.pop("skipped_analyses", {}).items() if k != "recommendations"}
+    if skipped:
+        params["skipped_analyses"] = skipped
+    base = dataclasses.replace(
+        plan,
+        config=config,
+        recommendations=None,
+        portfolio=None,
+        params=params,
+        warnings=[w for w in plan.warnings if w not in taken_back],
+    )
+    again = add_recommendations(_with_category_report(base))
+    timings = {**plan.params.get("timings_s", {}), "recommend": round(time.perf_counter() - t0, 3)}
+    return dataclasses.replace(again, params={**again.params, "timings_s": timings})
+
+
 @_with_layer_dirs
 def add_recommendations(plan: Plan) -> Plan:
     """Ranked interventions per hotspot and, with a budget, the portfolio.
 
     The jurisdiction (costs, currency, law) is chosen from the study area's location unless the
     config names it; the resolved jurisdiction and currency are written into the new plan's config
-    so the manifest reproduces them.
+    so the manifest reproduces them. Warnings raised while appraising are kept on the plan (and
+    marked as the appraisal's, so :func:`recommend_again` can take them back).
     """
+    notes: list[str] = []
+    with _collect_warnings(notes):
+        appraised = _appraise(plan)
+    if appraised is plan and not notes:
+        return plan
+    new = [n for n in notes if n not in appraised.warnings]
+    added = [w for w in appraised.warnings if w not in plan.warnings] + new
+    return dataclasses.replace(
+        appraised,
+        warnings=[*appraised.warnings, *new],
+        params={**appraised.params, _MEASURE_NOTES: [*plan.params.get(_MEASURE_NOTES, []), *added]},
+    )
+
+
+def _appraise(plan: Plan) -> Plan:
+    """:func:`add_recommendations` without its bookkeeping of warnings."""
     if plan.incidents.attrs.get("time_resolution") == "none":
         why = f"{NO_DATES}; crimes prevented per year and benefit-cost need the length of the period"
         return skip(plan, {"recommendations": why})
@@ -715,6 +789,7 @@ __all__ = [  # the stage functions, with the input stage's re-exported from plan
     "compute_hotspots",
     "filter_incidents",
     "load_inputs",
+    "recommend_again",
     "rerank_with_edit",
     "risk_model",
     "run",

@@ -59,6 +59,11 @@ class Plan:
     inputs: list[dict[str, Any]] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
 
+    @property
+    def parameters(self) -> dict[str, Any]:
+        """The recorded parameters, without the pipeline's internal bookkeeping (keys starting "_")."""
+        return {k: v for k, v in self.params.items() if not k.startswith("_")}
+
     def manifest(self, *, privacy: str | None = None) -> dict[str, Any]:
         """The parameter manifest written next to every export."""
         resolved = self.config.model_dump()
@@ -71,7 +76,7 @@ class Plan:
             "privacy": privacy or self.config.privacy,
             "k_min": self.config.k_min,
             "config": resolved,
-            "parameters": self.params,
+            "parameters": self.parameters,
             "inputs": self.inputs,
             "ingest": {k: v for k, v in self.ingest_report.items() if k != "quarantine"},
             "warnings": self.warnings,

@@ -28,13 +28,29 @@ def cached_plan(config_json: str) -> Plan:
 
     A shared resource, not a copy: a rerun costs nothing (``st.cache_data`` would unpickle the
     whole plan, several MB, on every widget change). Plans are never mutated; what-if edits make
-    new frames (:func:`whatif_plan`).
+    new frames (:func:`whatif_plan`). A configuration that differs from another only in the
+    appraisal's settings (a guideline toggle, the jurisdiction, the ranking rule, the budget)
+    re-appraises that configuration's cached plan (:func:`planner.pipeline.recommend_again`)
+    instead of running every stage again.
     """
+    from planner import pipeline
     from planner.io.sources import UPLOAD_LIMITS, source_limits
-    from planner.pipeline import run
 
+    config = RunConfig.model_validate_json(config_json)
+    base = appraisal_base(config)
+    if base != config:  # only the appraisal's settings differ: re-appraise the cached plan
+        return pipeline.recommend_again(cached_plan(base.model_dump_json()), config)
     with source_limits(UPLOAD_LIMITS):  # uploads are capped (size, rows, vertices); so is all else here
-        return run(RunConfig.model_validate_json(config_json))
+        return pipeline.run(config)
+
+
+def appraisal_base(config: RunConfig) -> RunConfig:
+    """``config`` with the appraisal's settings (:data:`planner.pipeline.RECOMMEND_FIELDS`) at their
+    defaults: the run whose plan a change of guideline, jurisdiction or ranking re-appraises.
+    """
+    from planner.pipeline import RECOMMEND_FIELDS
+
+    return config.model_copy(update={f: RunConfig.model_fields[f].default for f in RECOMMEND_FIELDS})
 
 
 @st.cache_resource(show_spinner=False, max_entries=8)

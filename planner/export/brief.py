@@ -306,7 +306,7 @@ def microsynth_section(plan: Plan, report: PrivacyReport) -> Section | None:
 def methods_section(plan: Plan, report: PrivacyReport) -> Section:
     """Parameters (automatic ones included), data fitness and caveats of police-recorded data."""
     config = {**plan.manifest(privacy=report.level)["config"], "privacy": report.level, "k_min": report.k}
-    params = {k: v for k, v in plan.params.items() if k not in {"timings_s"} and not isinstance(v, dict)}
+    params = {k: v for k, v in plan.parameters.items() if k not in {"timings_s"} and not isinstance(v, dict)}
     param_rows = [
         {"Parameter": k, "Value": textwrap.shorten(str(v), 60)}
         for k, v in config.items()

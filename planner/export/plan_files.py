@@ -94,7 +94,7 @@ def _write_data_files(plan: Plan, out: Path) -> dict[str, Path]:
     gpkg = out / "plan.gpkg"
     if gpkg.exists():
         gpkg.unlink()
-    params = {"planner_parameters": json.dumps(plan.params, sort_keys=True, default=str)}
+    params = {"planner_parameters": json.dumps(plan.parameters, sort_keys=True, default=str)}
     tables = plan_tables(plan)
     # the layers read_plan needs are written even when empty (a plan with no hotspots is a plan)
     required = {name: getattr(plan, name) for name in ("study_area", "cells", "hotspots")}

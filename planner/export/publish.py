@@ -221,7 +221,9 @@ def write_formats(
     written: dict[str, list[Path]] = {}
     writers = {
         "gpkg": lambda: [
-            fmt.write_gpkg(tables, out / "plan.gpkg", note=report.note, params=published.params, stamp=stamp)
+            fmt.write_gpkg(
+                tables, out / "plan.gpkg", note=report.note, params=published.parameters, stamp=stamp
+            )
         ],
         "geojson": lambda: fmt.write_geojson(tables, out / "geojson", note=report.note),
         "shp": lambda: fmt.write_shapefiles(tables, out / "shapefile", stamp=stamp),
