@@ -145,7 +145,8 @@ def test_evidence_corrections_are_in_the_catalogue():
     assert not cat["sbd_retrofit"].effect.verified and "unmeasured" in cat["sbd_retrofit"].effect.basis
     assert "SPF" in cat["locks_wd"].effect.basis and not cat["locks_wd"].effect.verified
     assert cat["alley_gates"].effect.interval_assumption
-    assert cat["rv_cocoon"].effect.point == pytest.approx(0.20)
+    # issue #23: the cocoon point is the review's one-sixth average, not the "up to one-fifth" subgroup
+    assert cat["rv_cocoon"].effect.point == pytest.approx(1 / 6, abs=0.01)
     assert get_jurisdiction("US").unavailable.keys() >= {"sbd_new_build", "sbd_retrofit"}
 
 
@@ -156,3 +157,87 @@ def test_crime_costs_are_inflated_with_the_stated_index():
     cad = crime_cost("robbery", ca)
     assert cad.currency == "CAD" and cad.amount == pytest.approx(42310 * 313.689 / 215.303 * 1.37)
     assert "conversion" in cad.conversion.lower() or "converted" in cad.conversion.lower()
+
+
+# ----------------------------------------------------------------- issue #23: evidence corrections
+
+
+def test_issue23_lifetimes_stop_at_the_evidence():
+    cat = load_catalogue()
+    assert cat["alley_gates"].cost.lifetime_years == 10  # Bowers et al. 2004: gate life about 10 years
+    assert "Bowers" in cat["alley_gates"].cost.lifetime_basis
+    for sbd in ("sbd_new_build", "sbd_retrofit"):  # SBD re-evaluated 10 years on (Armitage & Monchuk 2011)
+        assert cat[sbd].cost.lifetime_years == 10, sbd
+        assert "Armitage & Monchuk" in cat[sbd].cost.lifetime_basis, sbd
+
+
+def test_issue23_cocoon_and_lighting_wording():
+    cat = load_catalogue()
+    cocoon = cat["rv_cocoon"].effect
+    assert cocoon.verified and cocoon.interval_assumption
+    assert cocoon.low < cocoon.point < 0.20 < cocoon.high
+    assert "upper subgroup figure" in cocoon.basis and "one-sixth" in cocoon.basis
+    lighting = cat["lighting"]
+    assert "which is conservative" not in lighting.mechanism
+    assert "not known to be conservative" in lighting.mechanism
+
+
+def test_issue23_locks_effect_applies_to_the_with_entry_share():
+    cat = load_catalogue()
+    for item_id in ("locks_wd", "locks_wd_e"):
+        share = cat[item_id].applies_share
+        assert share is not None, item_id
+        assert share.of == "burglary with entry"
+        assert 0.5 <= share.low <= share.point <= share.high <= 0.7
+        assert "British Crime Survey" in share.basis and "Tseloni" in share.basis
+        point, low, high = share.scale((0.13, 0.05, 0.2))
+        assert point == pytest.approx(0.13 * share.point) and low == pytest.approx(0.05 * share.low)
+        assert high == pytest.approx(0.2 * share.high)
+    assert all(cat[i].applies_share is None for i in ("lighting", "alley_gates", "rv_cocoon"))
+
+
+def _entry(item_id: str) -> str:
+    text = default_catalogue_path().read_text(encoding="utf-8")
+    start = text.index(f'[[intervention]]\nid = "{item_id}"')
+    end = text.find("[[intervention]]", start + 10)
+    return text[start : end if end > 0 else None]
+
+
+def test_every_measure_has_an_emmie_grade_shown_in_the_docs():
+    text = _evidence_checks_text()
+    section = text.split("## Evidence grades (EMMIE, issue #23)", 1)[1]
+    for item_id, item in load_catalogue().items():
+        assert item.emmie is not None, item_id
+        assert item.emmie.basis and item.emmie.source, item_id
+        assert f"| `{item_id}` | {item.emmie.code()} |" in section, item_id
+    lighting = load_catalogue()["lighting"].emmie
+    assert lighting is not None
+    assert lighting.code() == "E3 M3 Mo2 I1 Ec2"
+    assert lighting.text().startswith(
+        "effect strong (3/4); mechanism strong (3/4); moderators moderate (2/4)"
+    )
+
+
+def test_a_measure_without_emmie_is_rejected_naming_it(tmp_path):
+    entry = _entry("lighting").replace('id = "lighting"', 'id = "my_lamps"')
+    no_emmie = entry[: entry.index("[intervention.emmie]")]
+    user = tmp_path / "mine.toml"
+    user.write_text(no_emmie, encoding="utf-8")
+    with pytest.raises(ValidationError) as info:
+        load_catalogue(extra=[user])
+    assert "'my_lamps'" in str(info.value) and "missing [emmie] table" in str(info.value)
+
+
+def test_emmie_grades_and_applies_share_are_validated(tmp_path):
+    entry = _entry("locks_wd").replace('id = "locks_wd"', 'id = "my_locks"')
+    bad = entry.replace("effect = 2\n", "effect = 5\n").replace("point = 0.58", "point = 1.4")
+    bad = bad.replace('of = "burglary with entry"\n', "")
+    user = tmp_path / "bad.toml"
+    user.write_text(bad, encoding="utf-8")
+    with pytest.raises(ValidationError) as info:
+        load_catalogue(extra=[user])
+    problems = str(info.value)
+    assert "'effect' must be an integer grade 0-4" in problems
+    assert "0 < low ≤ point ≤ high ≤ 1" in problems
+    assert "'of' is required" in problems
+    assert "'my_locks'" in problems

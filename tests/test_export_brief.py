@@ -107,6 +107,17 @@ def test_html_brief_matches_pdf_sections(sample_brief):
         assert f"Hotspot {hid}" in html
 
 
+def test_brief_shows_each_measure_s_emmie_grade(sample_brief):
+    """Issue #23: the ranked measures carry their evidence grade; the appendix explains the scale."""
+    plan, out = sample_brief
+    html = (out / "brief.html").read_text(encoding="utf-8")
+    assert "Evidence (EMMIE 0-4)" in html
+    top = plan.recommendations.sort_values(["hotspot_id", "rank"]).groupby("hotspot_id").head(1)
+    assert top["evidence_grade"].str.fullmatch(r"E\d M\d Mo\d I\d Ec\d").all()
+    assert any(grade in html for grade in top["evidence_grade"])
+    assert "0 none, 1 limited, 2 moderate, 3 strong, 4 very strong" in html
+
+
 def test_internal_brief_says_so_on_every_page(tmp_path):
     export_plan(tiny_plan(), tmp_path, formats="brief", privacy="internal", top_hotspots=3)
     pages = _pages_text(tmp_path / "brief.pdf")

@@ -8,6 +8,7 @@ are worked out in the comments.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 
 import geopandas as gpd
@@ -423,3 +424,44 @@ def test_catalogue_entries_cite_sources_and_intervals():
         assert item.sources, item.id
         assert item.effect.low <= item.effect.point <= item.effect.high, item.id
         assert item.cost.source or item.cost.assumption, item.id
+
+
+# ----------------------------------------------------------------- issue #23: evidence corrections
+
+
+def test_issue23_locks_effect_is_scaled_by_the_with_entry_share():
+    hs, inc = _burglary_scenario()
+    locks = load_catalogue()["locks_wd"]
+    assert locks.applies_share is not None
+    share = dataclasses.replace(locks.applies_share, point=0.6, low=0.6, high=0.6)
+    with_share = recommend(hs, inc, catalogue={"locks_wd": dataclasses.replace(locks, applies_share=share)})
+    without = recommend(hs, inc, catalogue={"locks_wd": dataclasses.replace(locks, applies_share=None)})
+    a, b = with_share.iloc[0], without.iloc[0]
+    # hand-worked: 13% of burglaries with entry × 60% of burglaries with entry = 7.8% of all of them
+    assert a["effect"] == pytest.approx(0.13 * 0.6, abs=1e-4)
+    assert b["effect"] == pytest.approx(0.13, abs=1e-4)
+    assert a["applies_share"] == pytest.approx(0.6) and b["applies_share"] == pytest.approx(1.0)
+    # same seed, same draws, and a triangular draw scales with its bounds: 0.6 × the crimes prevented
+    assert a["prevented_per_year"] == pytest.approx(0.6 * b["prevented_per_year"], abs=2e-3)
+    assert "Applies to: burglary with entry, 60% (60%–60%) of the reached crimes" in a["reasons"]
+    assert "expected reduction on all of them is 8%" in a["reasons"]
+
+
+def test_issue23_every_recommendation_carries_its_evidence_grade_and_lifetime():
+    hs, inc = _burglary_scenario()
+    hs = hs.assign(planned_dwellings=[10], access_points__count_alley_entrance=[2])
+    recs = recommend(hs, inc, allow_access_restriction=True)
+    cat = load_catalogue()
+    assert {"locks_wd", "alley_gates", "sbd_new_build", "rv_cocoon"} <= set(recs["intervention_id"])
+    for _, r in recs.iterrows():
+        grade = cat[r["intervention_id"]].emmie
+        assert grade is not None
+        assert r["evidence_grade"] == grade.code()
+        assert r["evidence_grade_text"] == grade.text()
+    by_id = recs.set_index("intervention_id")
+    assert by_id.loc["alley_gates", "evidence_grade"] == "E3 M3 Mo3 I3 Ec2"
+    assert by_id.loc["locks_wd", "effect"] == pytest.approx(0.13 * 0.58, abs=1e-4)
+    assert by_id.loc["rv_cocoon", "effect"] == pytest.approx(0.17, abs=1e-4)
+    for item_id in ("alley_gates", "sbd_new_build"):  # lifetimes stop at the evidence's horizon
+        assert by_id.loc[item_id, "lifetime_years"] == 10
+        assert "Lifetime: 10 years: " in by_id.loc[item_id, "reasons"]

@@ -193,6 +193,7 @@ def recommendation_table(recs: pd.DataFrame) -> pd.DataFrame:
         "bcr_high": "BCR high",
         "p_benefit_exceeds_cost": "P(benefit > cost)",
         "evidence_strength": "Evidence",
+        "evidence_grade": "EMMIE grade (0-4)",
         "privacy_impact": "Privacy impact",
         "groups_reached": "Victims reached",
     }

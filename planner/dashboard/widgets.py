@@ -28,6 +28,11 @@ RECOMMENDATION_COLUMNS = {
     "BCR low": st.column_config.NumberColumn(format="%.1f"),
     "BCR high": st.column_config.NumberColumn(format="%.1f"),
     "P(benefit > cost)": st.column_config.NumberColumn(format="percent"),
+    "EMMIE grade (0-4)": st.column_config.TextColumn(
+        help="Quality of the evidence on Effect, Mechanism, Moderators (Mo), Implementation and Economics "
+        "(Ec): 0 none, 1 limited, 2 moderate, 3 strong, 4 very strong. How much is known, not how big "
+        "the effect is."
+    ),
 }
 
 WHATIF_COLUMNS = {

@@ -44,6 +44,14 @@ CAVEATS = [
 ]
 
 
+EMMIE_NOTE = (
+    "EMMIE grade: the quality of the evidence on each measure's Effect, Mechanism, Moderators (Mo), "
+    "Implementation and Economics (Ec), graded 0 none, 1 limited, 2 moderate, 3 strong, 4 very strong "
+    "(the What Works Centre for Crime Reduction's EMMIE framework; Johnson, Tilley & Bowers 2015). "
+    "It grades how much is known, not how large the effect is."
+)
+
+
 @dataclass
 class Section:
     """One page of the brief: title, text lines, tables and figures."""
@@ -190,7 +198,7 @@ def hotspot_section(plan: Plan, hid: str, report: PrivacyReport) -> Section:
                 "Effect (interval)": _interval(r, "effect"),
                 "Prevented/yr (interval)": _interval(r, "prevented", 1, mid_col="prevented_per_year"),
                 "Benefit-cost (interval)": _interval(r, "bcr", 1),
-                "Evidence": textwrap.shorten(_fmt(r.get("evidence_strength")), 30, placeholder="…"),
+                "Evidence (EMMIE 0-4)": _fmt(r.get("evidence_grade")) if r.get("evidence_grade") else "–",
             }
             for _, r in recs.iterrows()
         ]
@@ -333,6 +341,7 @@ def methods_section(plan: Plan, report: PrivacyReport) -> Section:
         )
     notes = [f"Privacy ({report.level}): " + " ".join(report.rules)]
     notes += [f"Caveat of police-recorded data: {c}" for c in CAVEATS]
+    notes.append(EMMIE_NOTE)
     return Section(
         title="Methods appendix",
         lines=["Data fitness:", *lines],

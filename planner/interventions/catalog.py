@@ -22,6 +22,7 @@ from typing import Any
 import pandas as pd
 
 from planner.errors import ValidationError
+from planner.interventions.evidence import AppliesShare, EmmieGrade, parse_applies_share, parse_emmie
 
 logger = logging.getLogger(__name__)
 
@@ -136,6 +137,7 @@ class UnitCost:
     source: str
     note: str = ""
     verification: str = "unverified"
+    lifetime_basis: str = ""
 
 
 @dataclass(frozen=True)
@@ -199,6 +201,8 @@ class Intervention:
     reach_distance_m: float = 0.0
     privacy_note_key: str = ""
     access_note_key: str = ""
+    emmie: EmmieGrade | None = None
+    applies_share: AppliesShare | None = None
     origin: str = field(default="", compare=False)
 
 
@@ -299,6 +303,10 @@ def catalogue_to_frame(catalogue: Mapping[str, Intervention]) -> pd.DataFrame:
                 "privacy_impact": item.privacy_impact,
                 "restricts_public_access": item.restricts_public_access,
                 "never_recommend": item.never_recommend,
+                "lifetime_basis": item.cost.lifetime_basis,
+                "applies_share": item.applies_share.point if item.applies_share else None,
+                "evidence_grade": item.emmie.code() if item.emmie else "",
+                "evidence_grade_text": item.emmie.text() if item.emmie else "",
             }
         )
     return pd.DataFrame(rows)
@@ -344,6 +352,8 @@ def _parse_entry(raw: Any, where: str, problems: list[str]) -> Intervention | No
     scope = _parse_scope(raw.get("scope"), where, problems)
     reach = _parse_reach(raw, where, problems)
     privacy, access = _parse_notes(raw, where, problems, surveillance=bool(flags["surveillance"]))
+    emmie = parse_emmie(raw.get("emmie"), where, problems)
+    applies_share = parse_applies_share(raw.get("applies_share"), where, problems)
     if len(problems) > n_before:
         return None
     assert effect is not None and cost is not None  # for the type checker
@@ -380,6 +390,8 @@ def _parse_entry(raw: Any, where: str, problems: list[str]) -> Intervention | No
         reach_distance_m=reach[2],
         privacy_note_key=str(privacy.get("note_key", "")),
         access_note_key=str(access.get("note_key", "")),
+        emmie=emmie,
+        applies_share=applies_share,
         origin=where.split(": entry", maxsplit=1)[0],
     )
 
@@ -607,6 +619,8 @@ def _parse_cost(raw: Any, where: str, problems: list[str]) -> UnitCost | None:
     if not raw.get("source"):
         problems.append(f"{w}: 'source' is required (a citation, or 'assumption: ...')")
     verification = raw.get("verification", "unverified")
+    if not isinstance(raw.get("lifetime_basis", ""), str):
+        problems.append(f"{w}: 'lifetime_basis' must be text (why the lifetime, with its source)")
     if verification not in VERIFICATIONS:
         problems.append(f"{w}: 'verification' must be one of {VERIFICATIONS}, got {verification!r}")
     if len(problems) > n_before:
@@ -622,6 +636,7 @@ def _parse_cost(raw: Any, where: str, problems: list[str]) -> UnitCost | None:
         source=str(raw["source"]),
         note=str(raw.get("note", "")),
         verification=str(verification),
+        lifetime_basis=str(raw.get("lifetime_basis", "")),
     )
 
 

@@ -372,13 +372,21 @@ def _prevented_draws(item: Intervention, reach: Reach, base: bl.Baseline, run: R
 
 
 def _effect_mix(item: Intervention, reach: Reach) -> dict[tuple[float, float, float], float]:
-    """Weights of the (point, low, high) effects over the reached crimes' categories."""
+    """Weights of the (point, low, high) effects over the reached crimes' categories.
+
+    An effect published for part of the reached crimes (``applies_share``, e.g. burglary with entry)
+    is multiplied by that share: it is the effect on all the reached crimes.
+    """
     total = max(int(reach.mix.sum()), 1)
     out: dict[tuple[float, float, float], float] = {}
     for category, count in reach.mix.items():
-        key = item.effect.for_category(str(category))
+        key = _applied(item, item.effect.for_category(str(category)))
         out[key] = out.get(key, 0.0) + int(count) / total
-    return out or {(item.effect.point, item.effect.low, item.effect.high): 1.0}
+    return out or {_applied(item, (item.effect.point, item.effect.low, item.effect.high)): 1.0}
+
+
+def _applied(item: Intervention, effect: tuple[float, float, float]) -> tuple[float, float, float]:
+    return item.applies_share.scale(effect) if item.applies_share is not None else effect
 
 
 def _annuity(years: int, rate: float) -> float:
@@ -567,6 +575,9 @@ def _row(
         "prevented_high": round(float(np.quantile(prevented, 0.95)), 3),
         **stats,
         "evidence_strength": item.evidence_strength,
+        "evidence_grade": item.emmie.code() if item.emmie else "",
+        "evidence_grade_text": item.emmie.text() if item.emmie else "",
+        "applies_share": item.applies_share.point if item.applies_share else 1.0,
         "effect_verified": item.effect.verified,
         "effect_interval_assumption": item.effect.interval_assumption,
         "effect_unmeasured": item.effect.unmeasured,
@@ -620,6 +631,7 @@ def _reasons(item: Intervention, a: Assessment, run: RunContext) -> str:
         )
     elif eff.interval_assumption:
         parts.append("Caveat: the point estimate is published but its interval is an assumption.")
+    parts.extend(_evidence_text(item))
     parts.append(f"Quantity: {quantity[0]:g} {item.unit}(s) ({quantity[1]}). {item.quantity_note}".strip())
     if run.choice.jurisdiction is None:
         parts.append(f"Costs: none shown — {run.choice.how}.")
@@ -635,6 +647,22 @@ def _reasons(item: Intervention, a: Assessment, run: RunContext) -> str:
     if access:
         parts.append(f"Public access: {access}")
     return " ".join(parts)
+
+
+def _evidence_text(item: Intervention) -> list[str]:
+    """Sentences on the share of crimes the effect covers and on a lifetime's basis (the evidence grade
+    has its own columns, ``evidence_grade`` and ``evidence_grade_text``).
+    """
+    parts = []
+    share = item.applies_share
+    if share is not None:
+        parts.append(
+            f"Applies to: {share.text()}, so the expected reduction on all of them is "
+            f"{item.effect.point * share.point:.0%}."
+        )
+    if item.cost.lifetime_basis:
+        parts.append(f"Lifetime: {item.cost.lifetime_years} years: {item.cost.lifetime_basis}.")
+    return parts
 
 
 def _value_text(mv: MixValue, stats: dict[str, Any]) -> list[str]:
