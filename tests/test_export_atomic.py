@@ -174,35 +174,47 @@ def test_a_bug_is_not_disguised_as_a_disk_error(tmp_path, monkeypatch):
     assert not (tmp_path / "run").exists() and not list(tmp_path.glob(f"*{TMP_TAG}*"))
 
 
+# A parent that runs the planner once (so its imports are done), then for each folder read from stdin forks a child running
+# ``planner run … --out FOLDER`` (the parent's imports are shared, each run is a process of its own),
+# and reports the child's exit code; write steps pause and announce themselves with the child's pid.
 DRIVER = textwrap.dedent(
     """
-    import sys, time, importlib
+    import contextlib, io, os, sys, tempfile, time, importlib
     from planner.cli import main
+
+    # one run before forking, so every import (most are lazy) is done once, not in each child
+    with contextlib.redirect_stdout(io.StringIO()), tempfile.TemporaryDirectory() as warm:
+        assert main([*sys.argv[2:], "--out", os.path.join(warm, "run")]) == 0
 
     def pausing(path):
         module, name = path.rsplit(".", 1)
-        owner = importlib.import_module(module) if name != "to_geotiff" else None
-        if owner is None:
-            from planner.surface import Surface as owner
+        owner = importlib.import_module(module)
         original = getattr(owner, name)
         def wrapped(*args, **kwargs):
-            print("STEP", path, flush=True)
+            print("STEP", path, os.getpid(), flush=True)
             time.sleep(0.15)
             return original(*args, **kwargs)
         setattr(owner, name, wrapped)
 
     for path in sys.argv[1].split(","):
         pausing(path)
-    sys.exit(main(sys.argv[2:]))
+    for line in sys.stdin:
+        pid = os.fork()
+        if pid == 0:
+            code = main([*sys.argv[2:], "--out", line.strip()])
+            sys.stdout.flush()
+            os._exit(code)
+        _, status = os.waitpid(pid, 0)
+        print("EXIT", os.waitstatus_to_exitcode(status), flush=True)
     """
 )
 
 
 @pytest.mark.slow
 def test_killing_a_run_at_any_write_step_leaves_no_folder_export_accepts(tmp_path):
-    """``planner run`` in a subprocess whose write steps pause and announce themselves; killed
-    (SIGKILL) at the 1st, 2nd, … step in turn until a run gets through. After every kill, no folder
-    beside ``--out`` is taken for a plan (the temporary one is refused as interrupted)."""
+    """``planner run`` in a process of its own whose write steps pause and announce themselves;
+    killed (SIGKILL) at the 1st, 2nd, … step in turn until a run gets through. After every kill, no
+    folder beside ``--out`` is taken for a plan (the temporary one is refused as interrupted)."""
     csv = _small_city_csv(tmp_path / "in.csv")
     steps = [
         "planner.export.plan_files.write_layer",
@@ -212,45 +224,48 @@ def test_killing_a_run_at_any_write_step_leaves_no_folder_export_accepts(tmp_pat
     ]
     driver = tmp_path / "driver.py"
     driver.write_text(DRIVER)
+    runs = tmp_path / "runs"
+    runs.mkdir()
     killed_at: list[str] = []
-    for target in range(1, 15):
-        out = tmp_path / f"run{target}"
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                str(driver),
-                ",".join(steps),
-                "run",
-                "--incidents",
-                str(csv),
-                *RUN_ARGS,
-                "--out",
-                str(out),
-            ],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            text=True,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
-        )
-        assert proc.stdout is not None
-        seen = 0
-        for line in proc.stdout:
-            if line.startswith("STEP"):
-                seen += 1
-                if seen == target:
-                    proc.send_signal(signal.SIGKILL)
-                    killed_at.append(line.split()[1].rsplit(".", 1)[1])
+    parent = subprocess.Popen(
+        [sys.executable, str(driver), ",".join(steps), "run", "--incidents", str(csv), *RUN_ARGS],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    assert parent.stdin is not None and parent.stdout is not None
+    try:
+        for target in range(1, 15):
+            out = runs / f"run{target:02d}"
+            parent.stdin.write(f"{out}\n")
+            parent.stdin.flush()
+            seen, code = 0, None
+            for line in parent.stdout:
+                if line.startswith("STEP"):
+                    seen += 1
+                    if seen == target:
+                        _, path, pid = line.split()
+                        os.kill(int(pid), signal.SIGKILL)
+                        killed_at.append(path.rsplit(".", 1)[1])
+                elif line.startswith("EXIT"):
+                    code = int(line.split()[1])
                     break
-        proc.wait(timeout=120)
-        folders = [p for p in tmp_path.iterdir() if p.is_dir() and out.name in p.name]
-        if proc.returncode == 0:
-            assert _accepted(out) and folders == [out]
-            break
-        assert proc.returncode == -signal.SIGKILL
-        assert not out.exists()
-        for folder in folders:
-            with pytest.raises(DataLoadError, match="interrupted"):
-                read_plan(folder)
+            folders = [p for p in runs.iterdir() if p.is_dir() and out.name in p.name]
+            if code == 0:
+                assert _accepted(out) and folders == [out]
+                break
+            assert code == -signal.SIGKILL
+            assert not out.exists()
+            for folder in folders:
+                with pytest.raises(DataLoadError, match="interrupted"):
+                    read_plan(folder)
+        else:
+            pytest.fail("no run got through 14 write steps")
+    finally:
+        parent.stdin.close()
+        parent.wait(timeout=120)
     assert {"write_layer", "write_quarantine", "map_to_html", "write_manifest"} <= set(killed_at)
 
 
