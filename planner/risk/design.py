@@ -61,6 +61,15 @@ class RiskFeatures:
     points: dict[str, np.ndarray] = field(default_factory=dict)
     _filled: tuple[list[str], np.ndarray, pd.Series] | None = field(default=None, repr=False)
     _centres: np.ndarray | None = field(default=None, repr=False)
+    _memo: dict[Any, Any] = field(default_factory=dict, repr=False)
+
+    def memo(self, key: Any, compute: Any) -> Any:
+        """``compute()`` once per ``key`` for these features (arrays every crime type's fit on
+        these cells shares: candidate rows of the kept cells, spatial blocks, point bases).
+        """
+        if key not in self._memo:
+            self._memo[key] = compute()
+        return self._memo[key]
 
     def centres(self, cells: gpd.GeoDataFrame) -> np.ndarray:
         """Centroids of the cells these features were measured on (computed once)."""
@@ -161,9 +170,14 @@ def fit_data(
     cov = np.hstack([covariates_of(cells, covariates), zones])[keep]
     base_names = [*covariates, *feats.zones.columns]
     names, values, _ = feats.filled()
-    raw = values[keep]
-    groups = [str(feats.meta.loc[n, "factor"]) for n in names]
-    blocks = glm.spatial_blocks(feats.centres(cells)[keep], block_m)
+    raw, groups, blocks = feats.memo(
+        ("fit_data", keep.tobytes(), float(block_m)),
+        lambda: (
+            values[keep],
+            [str(feats.meta.loc[n, "factor"]) for n in names],
+            glm.spatial_blocks(feats.centres(cells)[keep], block_m),
+        ),
+    )
     source = np.arange(len(names))
     if len(columns) == 1:
         return FitData(
@@ -213,15 +227,25 @@ def point_base(
     """The :class:`PointBase` of the kept cells: cell covariates and zone shares at the points
     (the zone each point is in, when zones were measured at points).
     """
+    cov = covariates_of(cells, covariates)
+    key = ("point_base", data.cells.tobytes(), cov.tobytes(), cov.shape, _areas(cells).tobytes())
+    return feats.memo(key, lambda: _point_base(cells, feats, data, cov))
+
+
+def _areas(cells: gpd.GeoDataFrame) -> np.ndarray:
+    return cells["area_m2"].to_numpy(float) if "area_m2" in cells else cells.geometry.area.to_numpy()
+
+
+def _point_base(cells: gpd.GeoDataFrame, feats: RiskFeatures, data: FitData, cov: np.ndarray) -> PointBase:
     lat = feats.lattice
-    cov_cells = covariates_of(cells, covariates)[lat.owner]
+    cov_cells = cov[lat.owner]
     if len(feats.zones.columns) and lat.single:
         zones = feats.zones.to_numpy(float)[lat.owner]
     elif len(feats.zone_points.columns):
         zones = feats.zone_points.to_numpy(float)
     else:
         zones = np.zeros((len(lat.xy), 0))
-    area = cells["area_m2"].to_numpy(float) if "area_m2" in cells else cells.geometry.area.to_numpy()
+    area = _areas(cells)
     n_pts = np.bincount(lat.owner, minlength=lat.n_cells)
     weight = area[lat.owner] / np.maximum(n_pts[lat.owner], 1)
     row_of_cell = np.full(lat.n_cells, -1)

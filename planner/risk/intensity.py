@@ -29,7 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import sparse
 
-from planner.risk.glm import count_loglik
+from planner.risk.glm import count_loglik, loglik_constant
 
 logger = logging.getLogger(__name__)
 
@@ -124,11 +124,12 @@ def _scoring(
     y: np.ndarray, X1: np.ndarray, A: sparse.csr_matrix, beta: np.ndarray, *, family: str, nb_alpha: float
 ) -> tuple[np.ndarray, np.ndarray, float]:
     """Fisher scoring to convergence from ``beta``: (beta, mu, llf); llf is -inf if it failed."""
+    const = float(np.sum(loglik_constant(y, family, nb_alpha)))  # the same at every step
 
     def state(b: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
         lam = np.exp(np.clip(X1 @ b, -50, 50))
         mu = np.maximum(A @ lam, 1e-300)
-        return lam, mu, count_loglik(y, mu, family, nb_alpha)
+        return lam, mu, count_loglik(y, mu, family, nb_alpha, const=const)
 
     lam, mu, llf = state(beta)
     for _ in range(100):
@@ -281,6 +282,7 @@ def cv_loglik(y: np.ndarray, design: PointDesign, fit: IntensityFit, folds: np.n
     v = _variance(mu, fit.family, fit.nb_alpha)
     info = (J.T / v) @ J
     resid = (y - mu) / v
+    const = loglik_constant(y, fit.family, fit.nb_alpha)
     total = 0.0
     for k in np.unique(folds):
         held = folds == k
@@ -290,5 +292,5 @@ def cv_loglik(y: np.ndarray, design: PointDesign, fit: IntensityFit, folds: np.n
         except np.linalg.LinAlgError:
             return -np.inf
         mu_k = np.maximum(A[held] @ np.exp(np.clip(X1 @ beta_k, -50, 50)), 1e-300)
-        total += count_loglik(y[held], mu_k, fit.family, fit.nb_alpha)
+        total += count_loglik(y[held], mu_k, fit.family, fit.nb_alpha, const=float(np.sum(const[held])))
     return float(total)
