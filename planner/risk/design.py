@@ -27,7 +27,7 @@ from planner.errors import InsufficientDataError, ValidationError
 from planner.exposure.layers import load_registry
 from planner.risk import glm
 from planner.risk.features import Lattice, cell_centroids, point_features
-from planner.risk.intensity import PointDesign
+from planner.risk.intensity import PointDesign, merge_code, merge_points
 
 NIGHT = "@night"
 
@@ -271,3 +271,38 @@ def point_design(base: PointBase, values: pd.DataFrame, cols: list[str], data: F
     flag = np.r_[np.ones(m), np.zeros(m)][:, None]
     X = np.hstack([flag, np.vstack([main, main]), np.vstack([nights, np.zeros_like(nights)])])
     return PointDesign(X, np.r_[base.rows, base.rows + n], np.r_[base.weight, base.weight], 2 * n)
+
+
+def compressed_point_design(
+    base: PointBase, values: Mapping[str, Any], cols: list[str], data: FitData
+) -> PointDesign:
+    """:func:`point_design` ``.compressed()``, built from the merged points directly.
+
+    When every night term is the night-time twin of an all-hours term in ``cols``, a night row's
+    points and its day row's points merge alike, so the points are merged once (not once per set
+    of rows) and each set keeps the order and summed weights :meth:`PointDesign.compressed` gives.
+    """
+    mains = [c for c in cols if not c.endswith(NIGHT)]
+    nights = [c.removesuffix(NIGHT) for c in cols if c.endswith(NIGHT)]
+    if not data.stacked or not set(nights) <= set(mains):
+        frame = pd.DataFrame({c: np.asarray(values[c], dtype=float) for c in dict.fromkeys(mains + nights)})
+        return point_design(base, frame, cols, data).compressed()
+    m, k_main, n = len(base.rows), base.covariates.shape[1] + len(mains), len(data.cells)
+    X = np.empty((m, 1 + k_main + len(nights)))
+    X[:, 0] = 1.0
+    X[:, 1 : 1 + base.covariates.shape[1]] = base.covariates
+    for i, c in enumerate(mains + nights):
+        X[:, 1 + base.covariates.shape[1] + i] = np.asarray(values[c], dtype=float)[base.index]
+    r = merge_code(X.shape[1])
+    night_x, rows, weight = merge_points(X, base.rows, base.weight, r)
+    day_x = night_x.copy()
+    day_x[:, 0] = 0.0
+    day_x[:, 1 + k_main :] = 0.0
+    order = np.lexsort((day_x @ r, rows))  # the order compressing the day rows gives
+    return PointDesign(
+        np.vstack([night_x, day_x[order]]),
+        np.r_[rows, rows[order] + n],
+        np.r_[weight, weight[order]],
+        2 * n,
+        merged=True,
+    )

@@ -56,11 +56,11 @@ from planner.risk.design import (
     FitData,
     PointBase,
     RiskFeatures,
+    compressed_point_design,
     fit_data,
     lighting_layers,
     ordered,
     point_base,
-    point_design,
 )
 from planner.risk.features import (
     OPERATIONALISATIONS,
@@ -518,7 +518,7 @@ class RiskTerrain(BaseEstimator):
         cols = ordered([data.names[i] for i in chosen])
         keys = list(dict.fromkeys(c.removesuffix(NIGHT) for c in cols))
         values = feats.at_points(layers, keys, occlusion=self.occlusion)
-        return point_design(base, values, cols, data).compressed()
+        return compressed_point_design(base, values, cols, data)
 
     def _fit_point_model(
         self, y: np.ndarray, design: intensity.PointDesign, blocks: np.ndarray
