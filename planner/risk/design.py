@@ -274,7 +274,7 @@ def point_design(base: PointBase, values: pd.DataFrame, cols: list[str], data: F
 
 
 def compressed_point_design(
-    base: PointBase, values: Mapping[str, Any], cols: list[str], data: FitData
+    base: PointBase, values: pd.DataFrame, cols: list[str], data: FitData
 ) -> PointDesign:
     """:func:`point_design` ``.compressed()``, built from the merged points directly.
 
@@ -285,14 +285,13 @@ def compressed_point_design(
     mains = [c for c in cols if not c.endswith(NIGHT)]
     nights = [c.removesuffix(NIGHT) for c in cols if c.endswith(NIGHT)]
     if not data.stacked or not set(nights) <= set(mains):
-        frame = pd.DataFrame({c: np.asarray(values[c], dtype=float) for c in dict.fromkeys(mains + nights)})
-        return point_design(base, frame, cols, data).compressed()
+        return point_design(base, values, cols, data).compressed()
     m, k_main, n = len(base.rows), base.covariates.shape[1] + len(mains), len(data.cells)
     X = np.empty((m, 1 + k_main + len(nights)))
     X[:, 0] = 1.0
     X[:, 1 : 1 + base.covariates.shape[1]] = base.covariates
     for i, c in enumerate(mains + nights):
-        X[:, 1 + base.covariates.shape[1] + i] = np.asarray(values[c], dtype=float)[base.index]
+        X[:, 1 + base.covariates.shape[1] + i] = values[c].to_numpy(float)[base.index]
     r = merge_code(X.shape[1])
     night_x, rows, weight = merge_points(X, base.rows, base.weight, r)
     day_x = night_x.copy()
