@@ -77,3 +77,26 @@ def test_large_incident_sets_are_sampled_on_the_map():
     assert f"random sample of {max(n // 2, 1):,} of {n:,}" in html
     full = map_to_html(plan_map(plan, show_incidents=True))
     assert "random sample" not in full
+
+
+def test_point_geojson_is_geopandas_own():
+    # incidents' GeoJSON is built from arrays: exactly what GeoDataFrame.to_json gives (ids, null
+    # for missing values, Python numbers), and other geometries still go through geopandas
+    import json
+
+    import geopandas as gpd
+    import numpy as np
+    import shapely
+
+    from planner.maps.folium_map import _geojson, _point_geojson
+
+    web = gpd.GeoDataFrame(
+        {"incident_id": [3, 5, 9], "category": ["a", None, "c&d"], "w": [1.5, np.nan, 2.0]},
+        geometry=shapely.points([[-3.1, 55.9], [-3.2, 55.95], [-3.0, 56.0]]),
+        index=[10, 11, 12],
+        crs="EPSG:4326",
+    )
+    assert _geojson(web) == json.loads(web.to_json())
+    assert _point_geojson(web[["geometry"]]) == json.loads(web[["geometry"]].to_json())
+    lines = web.set_geometry(shapely.linestrings([[[0, 0], [1, 1]]] * 3))
+    assert _point_geojson(lines) is None and _geojson(lines) == json.loads(lines.to_json())

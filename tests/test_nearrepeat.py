@@ -219,3 +219,21 @@ def test_sample_city_contagion_detected_and_cli_json(capsys):
     assert out["knox_ratio_mean"][0][0] > 1.2 and out["p_value"][0][0] <= 0.05
     assert abs(out["knox_ratio_mean"][1][1] - 1) < 0.15  # beyond the planted window: no excess
     assert len(out["observed"]) == 3 and len(out["observed"][0]) == 3
+
+
+@pytest.mark.parametrize("closed", ["left", "right"])
+@pytest.mark.parametrize("breaks", [[0, 7, 14, 21, 28, "inf"], [0, 1, 2, 5, 10], [0, 0.5, 3, "inf"]])
+def test_whole_day_band_table_matches_the_search(monkeypatch, closed, breaks):
+    # whole-day time breaks are binned by a table of floors/ceilings: the same tables as the search
+    import planner.hotspots.nearrepeat as nearrepeat
+
+    rng = np.random.default_rng(0)
+    xy, t = rng.uniform(0, 2000, (800, 2)), rng.uniform(0, 365, 800)
+    t[:100] = np.floor(t[:100])  # whole days sit on the breaks
+    kw = {"distance_breaks_m": [0, 0.01, 100, 200, "inf"], "time_breaks_days": breaks, "closed": closed}
+    fast = knox_test(xy, t, permutations=19, rng=1, **kw)
+    monkeypatch.setattr(nearrepeat, "_band_table", lambda *_: None)
+    slow = knox_test(xy, t, permutations=19, rng=1, **kw)
+    assert np.array_equal(fast.observed, slow.observed)
+    assert np.array_equal(fast.p_value, slow.p_value)
+    assert np.array_equal(fast.expected_mean, slow.expected_mean)

@@ -13,7 +13,7 @@ import pytest
 import shapely
 
 from planner.risk import glm, intensity
-from planner.risk.design import lighting_layers
+from planner.risk.design import PointBase, compressed_point_design, lighting_layers, point_design
 from planner.risk.features import cell_lattice, point_features, risk_features, zone_field, zone_shares
 from planner.risk.report import coarse_owner, verdict
 
@@ -137,6 +137,25 @@ def test_compressed_design_gives_the_same_fit():
     a = intensity.fit_intensity(y, design, family="poisson")
     b = intensity.fit_intensity(y, small, family="poisson")
     assert a is not None and b is not None and np.allclose(a.params, b.params)
+
+
+@pytest.mark.parametrize("night_cols", [["a@night"], ["c@night"]])
+def test_stacked_design_is_built_merged_as_compressing_it(night_cols):
+    # night twins of all-hours terms take the merged path; a night term without its twin, the
+    # general one: both must give exactly the points, rows, weights and order of .compressed()
+    rng = np.random.default_rng(3)
+    m, n = 4000, 1000
+    values = pd.DataFrame((rng.random((m, 3)) < 0.3).astype(float), columns=["a", "b", "c"])
+    base = PointBase(
+        np.arange(m), np.repeat(np.arange(n), 4), rng.uniform(50, 60, m), rng.random((m, 1)).round(1)
+    )
+    data = SimpleNamespace(cells=np.arange(n), stacked=True)
+    cols = ["a", "b", *night_cols]
+    fast = compressed_point_design(base, values, cols, data)
+    slow = point_design(base, values, cols, data).compressed()
+    assert fast.merged and len(fast.owner) < 2 * m
+    assert np.array_equal(fast.X, slow.X) and np.array_equal(fast.owner, slow.owner)
+    assert np.array_equal(fast.weight, slow.weight) and fast.n_rows == slow.n_rows
 
 
 def test_one_step_cross_validation_matches_refitting():

@@ -120,6 +120,24 @@ def _bin(values: np.ndarray, breaks: np.ndarray, closed: str) -> np.ndarray:
     return idx
 
 
+def _band_table(breaks: np.ndarray, closed: str) -> np.ndarray | None:
+    """Time band of each whole number of days 0..C+1 (C: the last finite break), for breaks that
+    are whole days: a gap's band is then that of its floor (``[a, b)``) or ceiling (``(a, b]``),
+    a table look-up instead of a search per pair. None when a break is not a whole number.
+    """
+    finite = breaks[np.isfinite(breaks)]
+    if np.any(finite != np.round(finite)) or finite[-1] > 1e6:
+        return None
+    days = np.arange(int(finite[-1]) + 2, dtype=float)
+    return _bin(days, breaks, closed)
+
+
+def _whole_days(gap: np.ndarray, closed: str, cap: int) -> np.ndarray:
+    """Gaps rounded down (``[a, b)``) or up (``(a, b]``) to whole days, at most ``cap``."""
+    whole = np.floor(gap) if closed == "left" else np.ceil(gap)
+    return np.minimum(whole, cap).astype(np.intp)
+
+
 def _pairs_by_time_band(t_sorted: np.ndarray, breaks: np.ndarray, closed: str) -> np.ndarray:
     """Number of all pairs whose time gap falls in each time band (no pair enumeration)."""
     n = len(t_sorted)
@@ -200,8 +218,11 @@ def knox_test(
     nt = len(tb) - 1
     totals = _pairs_by_time_band(np.sort(t), tb, closed) if open_row else None
 
+    lut = _band_table(tb, closed) if np.isfinite(t).all() else None
+
     def table(times: np.ndarray) -> np.ndarray:
-        t_idx = _bin(np.abs(times[i] - times[j]), tb, closed)
+        gap = np.abs(times[i] - times[j])
+        t_idx = _bin(gap, tb, closed) if lut is None else lut[_whole_days(gap, closed, len(lut) - 1)]
         ok = t_idx >= 0
         close = np.bincount(s_idx[ok] * nt + t_idx[ok], minlength=n_rows_close * nt).reshape(n_rows_close, nt)
         if totals is None:

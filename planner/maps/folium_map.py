@@ -69,7 +69,45 @@ def _geojson(web: gpd.GeoDataFrame) -> dict[str, Any]:
     """GeoJSON of a web frame without per-feature bounding boxes (folium would embed them)."""
     import json
 
-    return dict(json.loads(web.to_json()))
+    points = _point_geojson(web)
+    return points if points is not None else dict(json.loads(web.to_json()))
+
+
+def _point_geojson(web: gpd.GeoDataFrame) -> dict[str, Any] | None:
+    """The GeoJSON of ``web.to_json()`` built from arrays when every feature is a 2-D point in
+    EPSG:4326 (thousands of incidents: no per-feature geometry mapping); None otherwise.
+    """
+    import shapely
+
+    geoms = np.asarray(web.geometry.values)
+    if (
+        not len(geoms)
+        or web.crs is None
+        or not web.crs.equals("EPSG:4326")
+        or not web.columns.is_unique
+        or not np.all(shapely.get_type_id(geoms) == 0)
+        or np.any(shapely.is_empty(geoms) | shapely.has_z(geoms))
+    ):
+        return None
+    coords = shapely.get_coordinates(geoms).tolist()
+    ids = [str(i) for i in np.asarray(web.index)]
+    cols = web.columns.drop(web.geometry.name)
+    rows: list[list[Any]] = [[] for _ in ids]
+    if len(cols):
+        props = web[cols].astype(object)
+        props[pd.isna(web[cols]).values] = None  # as geopandas writes missing values: null
+        rows = props.values.tolist()
+    names = list(cols)
+    features = [
+        {
+            "id": fid,
+            "type": "Feature",
+            "properties": dict(zip(names, row, strict=True)),
+            "geometry": {"type": "Point", "coordinates": xy},
+        }
+        for fid, row, xy in zip(ids, rows, coords, strict=True)
+    ]
+    return {"type": "FeatureCollection", "features": features}
 
 
 WEB_DECIMALS = 6  # degrees to 6 decimals is ~0.1 m: plenty for a map, and a third smaller than full floats

@@ -27,7 +27,7 @@ from planner.errors import InsufficientDataError, ValidationError
 from planner.exposure.layers import load_registry
 from planner.risk import glm
 from planner.risk.features import Lattice, cell_centroids, point_features
-from planner.risk.intensity import PointDesign
+from planner.risk.intensity import PointDesign, merge_code, merge_points
 
 NIGHT = "@night"
 
@@ -61,6 +61,15 @@ class RiskFeatures:
     points: dict[str, np.ndarray] = field(default_factory=dict)
     _filled: tuple[list[str], np.ndarray, pd.Series] | None = field(default=None, repr=False)
     _centres: np.ndarray | None = field(default=None, repr=False)
+    _memo: dict[Any, Any] = field(default_factory=dict, repr=False)
+
+    def memo(self, key: Any, compute: Any) -> Any:
+        """``compute()`` once per ``key`` for these features (arrays every crime type's fit on
+        these cells shares: candidate rows of the kept cells, spatial blocks, point bases).
+        """
+        if key not in self._memo:
+            self._memo[key] = compute()
+        return self._memo[key]
 
     def centres(self, cells: gpd.GeoDataFrame) -> np.ndarray:
         """Centroids of the cells these features were measured on (computed once)."""
@@ -161,9 +170,14 @@ def fit_data(
     cov = np.hstack([covariates_of(cells, covariates), zones])[keep]
     base_names = [*covariates, *feats.zones.columns]
     names, values, _ = feats.filled()
-    raw = values[keep]
-    groups = [str(feats.meta.loc[n, "factor"]) for n in names]
-    blocks = glm.spatial_blocks(feats.centres(cells)[keep], block_m)
+    raw, groups, blocks = feats.memo(
+        ("fit_data", keep.tobytes(), float(block_m)),
+        lambda: (
+            values[keep],
+            [str(feats.meta.loc[n, "factor"]) for n in names],
+            glm.spatial_blocks(feats.centres(cells)[keep], block_m),
+        ),
+    )
     source = np.arange(len(names))
     if len(columns) == 1:
         return FitData(
@@ -213,15 +227,25 @@ def point_base(
     """The :class:`PointBase` of the kept cells: cell covariates and zone shares at the points
     (the zone each point is in, when zones were measured at points).
     """
+    cov = covariates_of(cells, covariates)
+    key = ("point_base", data.cells.tobytes(), cov.tobytes(), cov.shape, _areas(cells).tobytes())
+    return feats.memo(key, lambda: _point_base(cells, feats, data, cov))
+
+
+def _areas(cells: gpd.GeoDataFrame) -> np.ndarray:
+    return cells["area_m2"].to_numpy(float) if "area_m2" in cells else cells.geometry.area.to_numpy()
+
+
+def _point_base(cells: gpd.GeoDataFrame, feats: RiskFeatures, data: FitData, cov: np.ndarray) -> PointBase:
     lat = feats.lattice
-    cov_cells = covariates_of(cells, covariates)[lat.owner]
+    cov_cells = cov[lat.owner]
     if len(feats.zones.columns) and lat.single:
         zones = feats.zones.to_numpy(float)[lat.owner]
     elif len(feats.zone_points.columns):
         zones = feats.zone_points.to_numpy(float)
     else:
         zones = np.zeros((len(lat.xy), 0))
-    area = cells["area_m2"].to_numpy(float) if "area_m2" in cells else cells.geometry.area.to_numpy()
+    area = _areas(cells)
     n_pts = np.bincount(lat.owner, minlength=lat.n_cells)
     weight = area[lat.owner] / np.maximum(n_pts[lat.owner], 1)
     row_of_cell = np.full(lat.n_cells, -1)
@@ -247,3 +271,37 @@ def point_design(base: PointBase, values: pd.DataFrame, cols: list[str], data: F
     flag = np.r_[np.ones(m), np.zeros(m)][:, None]
     X = np.hstack([flag, np.vstack([main, main]), np.vstack([nights, np.zeros_like(nights)])])
     return PointDesign(X, np.r_[base.rows, base.rows + n], np.r_[base.weight, base.weight], 2 * n)
+
+
+def compressed_point_design(
+    base: PointBase, values: pd.DataFrame, cols: list[str], data: FitData
+) -> PointDesign:
+    """:func:`point_design` ``.compressed()``, built from the merged points directly.
+
+    When every night term is the night-time twin of an all-hours term in ``cols``, a night row's
+    points and its day row's points merge alike, so the points are merged once (not once per set
+    of rows) and each set keeps the order and summed weights :meth:`PointDesign.compressed` gives.
+    """
+    mains = [c for c in cols if not c.endswith(NIGHT)]
+    nights = [c.removesuffix(NIGHT) for c in cols if c.endswith(NIGHT)]
+    if not data.stacked or not set(nights) <= set(mains):
+        return point_design(base, values, cols, data).compressed()
+    m, k_main, n = len(base.rows), base.covariates.shape[1] + len(mains), len(data.cells)
+    X = np.empty((m, 1 + k_main + len(nights)))
+    X[:, 0] = 1.0
+    X[:, 1 : 1 + base.covariates.shape[1]] = base.covariates
+    for i, c in enumerate(mains + nights):
+        X[:, 1 + base.covariates.shape[1] + i] = values[c].to_numpy(float)[base.index]
+    r = merge_code(X.shape[1])
+    night_x, rows, weight = merge_points(X, base.rows, base.weight, r)
+    day_x = night_x.copy()
+    day_x[:, 0] = 0.0
+    day_x[:, 1 + k_main :] = 0.0
+    order = np.lexsort((day_x @ r, rows))  # the order compressing the day rows gives
+    return PointDesign(
+        np.vstack([night_x, day_x[order]]),
+        np.r_[rows, rows[order] + n],
+        np.r_[weight, weight[order]],
+        2 * n,
+        merged=True,
+    )

@@ -195,12 +195,11 @@ def _relative(values: np.ndarray, valid: np.ndarray) -> np.ndarray:
 
 
 def _count_columns(
-    cells: gpd.GeoDataFrame, incidents: gpd.GeoDataFrame, mask: np.ndarray, night: np.ndarray | None
+    cells: gpd.GeoDataFrame, pos: np.ndarray, mask: np.ndarray, night: np.ndarray | None
 ) -> pd.DataFrame:
-    """Counts per fine cell of the masked incidents: ``n`` or ``n_night`` and ``n_day``."""
-    from planner.grid import cell_index_of_points
-
-    pos = cell_index_of_points(cells, incidents)
+    """Counts per fine cell of the masked incidents (``pos``: the fine cell of each incident, -1
+    outside): ``n`` or ``n_night`` and ``n_day``.
+    """
     take = mask & (pos >= 0)
     if night is None:
         return pd.DataFrame({"n": np.bincount(pos[take], minlength=len(cells))}, index=cells.index)
@@ -293,8 +292,9 @@ def fit_fine_terrain(
         raise InsufficientDataError(_no_factor_message(layers))
     models: dict[str, RiskTerrain] = {}
     tables = []
+    pos = grid.cell_index_of_points(cells, incidents)
     for name, mask in groups.items():
-        counts = _count_columns(cells, incidents, mask, night)
+        counts = _count_columns(cells, pos, mask, night)
         if counts.to_numpy().sum() == 0:
             continue
         y: Any = ("n_night", "n_day") if night is not None else "n"

@@ -25,11 +25,12 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 from scipy import sparse
 
-from planner.risk.glm import count_loglik
+from planner.risk.glm import count_loglik, loglik_constant
 
 logger = logging.getLogger(__name__)
 
@@ -65,18 +66,41 @@ class PointDesign:
         """
         if self.merged or len(self.owner) == 0:
             return self
-        code = self.X @ np.random.default_rng(0).uniform(1.0, 2.0, self.X.shape[1])
-        order = np.lexsort((code, self.owner))
-        o, c, Xs = self.owner[order], code[order], self.X[order]
-        new = np.r_[True, (o[1:] != o[:-1]) | (c[1:] != c[:-1]) | np.any(Xs[1:] != Xs[:-1], axis=1)]
-        group = np.cumsum(new) - 1
-        weight = np.bincount(group, weights=self.weight[order])
-        return PointDesign(Xs[new], o[new], weight, self.n_rows, merged=True)
+        X, owner, weight = merge_points(self.X, self.owner, self.weight, merge_code(self.X.shape[1]))
+        return PointDesign(X, owner, weight, self.n_rows, merged=True)
 
     def aggregator(self) -> sparse.csr_matrix:
-        """Sparse (n_rows × m) matrix summing weighted point values into their rows."""
+        """Sparse (n_rows × m) matrix summing weighted point values into their rows (made once)."""
+        return self._arrays[0]
+
+    def with_constant(self) -> np.ndarray:
+        """``X`` with a constant column first (made once)."""
+        return self._arrays[1]
+
+    @cached_property
+    def _arrays(self) -> tuple[sparse.csr_matrix, np.ndarray]:
         m = len(self.owner)
-        return sparse.csr_matrix((self.weight, (self.owner, np.arange(m))), shape=(self.n_rows, m))
+        A = sparse.csr_matrix((self.weight, (self.owner, np.arange(m))), shape=(self.n_rows, m))
+        return A, np.column_stack([np.ones(m), self.X])
+
+
+def merge_code(k: int) -> np.ndarray:
+    """The random projection :meth:`PointDesign.compressed` matches rows of ``k`` columns on."""
+    return np.random.default_rng(0).uniform(1.0, 2.0, k)
+
+
+def merge_points(
+    X: np.ndarray, owner: np.ndarray, weight: np.ndarray, r: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Points of one row with identical values merged (weights summed), ordered by row and then
+    by the projection ``X @ r``; returns the merged values, rows and weights.
+    """
+    code = X @ r
+    order = np.lexsort((code, owner))
+    o, c, Xs = owner[order], code[order], X[order]
+    new = np.r_[True, (o[1:] != o[:-1]) | (c[1:] != c[:-1]) | np.any(Xs[1:] != Xs[:-1], axis=1)]
+    group = np.cumsum(new) - 1
+    return Xs[new], o[new], np.bincount(group, weights=weight[order])
 
 
 @dataclass(frozen=True)
@@ -124,11 +148,12 @@ def _scoring(
     y: np.ndarray, X1: np.ndarray, A: sparse.csr_matrix, beta: np.ndarray, *, family: str, nb_alpha: float
 ) -> tuple[np.ndarray, np.ndarray, float]:
     """Fisher scoring to convergence from ``beta``: (beta, mu, llf); llf is -inf if it failed."""
+    const = float(np.sum(loglik_constant(y, family, nb_alpha)))  # the same at every step
 
     def state(b: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
         lam = np.exp(np.clip(X1 @ b, -50, 50))
         mu = np.maximum(A @ lam, 1e-300)
-        return lam, mu, count_loglik(y, mu, family, nb_alpha)
+        return lam, mu, count_loglik(y, mu, family, nb_alpha, const=const)
 
     lam, mu, llf = state(beta)
     for _ in range(100):
@@ -224,8 +249,7 @@ def fit_intensity(
     """
     y = np.asarray(y, dtype=float)
     design = design.compressed()
-    A = design.aggregator()
-    X1 = np.column_stack([np.ones(len(design.owner)), design.X])
+    A, X1 = design.aggregator(), design.with_constant()
     if start is not None:
         beta = np.asarray(start, dtype=float).copy()
     else:
@@ -273,14 +297,14 @@ def cv_loglik(y: np.ndarray, design: PointDesign, fit: IntensityFit, folds: np.n
     (the approximation :func:`planner.risk.glm.cv_loglik` uses for the cell model).
     """
     design = design.compressed()
-    A = design.aggregator()
-    X1 = np.column_stack([np.ones(len(design.owner)), design.X])
+    A, X1 = design.aggregator(), design.with_constant()
     lam = np.exp(np.clip(X1 @ fit.params, -50, 50))
     mu = np.maximum(A @ lam, 1e-300)
     J = np.asarray(A @ (X1 * lam[:, None]))
     v = _variance(mu, fit.family, fit.nb_alpha)
     info = (J.T / v) @ J
     resid = (y - mu) / v
+    const = loglik_constant(y, fit.family, fit.nb_alpha)
     total = 0.0
     for k in np.unique(folds):
         held = folds == k
@@ -290,5 +314,5 @@ def cv_loglik(y: np.ndarray, design: PointDesign, fit: IntensityFit, folds: np.n
         except np.linalg.LinAlgError:
             return -np.inf
         mu_k = np.maximum(A[held] @ np.exp(np.clip(X1 @ beta_k, -50, 50)), 1e-300)
-        total += count_loglik(y[held], mu_k, fit.family, fit.nb_alpha)
+        total += count_loglik(y[held], mu_k, fit.family, fit.nb_alpha, const=float(np.sum(const[held])))
     return float(total)

@@ -54,11 +54,12 @@ def cell_side(cells: gpd.GeoDataFrame) -> float:
     return float(given) if given else float(np.sqrt(np.median(cells.geometry.area)))
 
 
-def coarse_owner(cells: gpd.GeoDataFrame, side_m: float) -> np.ndarray:
+def coarse_owner(cells: gpd.GeoDataFrame, side_m: float, *, centres: np.ndarray | None = None) -> np.ndarray:
     """For each cell, the index (0..k-1) of the square of side ``side_m`` (anchored on multiples
-    of it) that holds its centroid.
+    of it) that holds its centroid (``centres``: the cells' centroids when already known).
     """
-    ij = np.floor(cell_centroids(cells) / float(side_m)).astype(np.int64)
+    xy = cell_centroids(cells) if centres is None else centres
+    ij = np.floor(xy / float(side_m)).astype(np.int64)
     _, owner = np.unique(ij, axis=0, return_inverse=True)
     return owner.ravel()
 
@@ -70,9 +71,14 @@ def coarse_refit(
     fit: IntensityFit,
     *,
     side_m: float,
+    centres: np.ndarray | None = None,
 ) -> IntensityFit | None:
-    """``fit``'s model (family, points) refitted to the counts in squares of side ``side_m``."""
-    owner = np.unique(coarse_owner(cells, side_m)[data.cells], return_inverse=True)[1].ravel()
+    """``fit``'s model (family, points) refitted to the counts in squares of side ``side_m``
+    (``centres``: the cells' centroids when already known).
+    """
+    owner = np.unique(coarse_owner(cells, side_m, centres=centres)[data.cells], return_inverse=True)[
+        1
+    ].ravel()
     n = len(data.cells)
     n_coarse = int(owner.max()) + 1
     sets = 2 if data.stacked else 1

@@ -56,11 +56,11 @@ from planner.risk.design import (
     FitData,
     PointBase,
     RiskFeatures,
+    compressed_point_design,
     fit_data,
     lighting_layers,
     ordered,
     point_base,
-    point_design,
 )
 from planner.risk.features import (
     OPERATIONALISATIONS,
@@ -296,16 +296,17 @@ class RiskTerrain(BaseEstimator):
         )
         chosen = self._select(problem)
         self.distance_rule_ = "stepwise BIC"
+        designs: dict[tuple[int, ...], intensity.PointDesign] = {}  # shared by the CV and the final fit
         if self.cv_distances and chosen:
             family = "poisson" if self.family == "poisson" else "negative_binomial"
             evaluate = (
                 select.cell_evaluator(problem, family=family, nb_alpha=self.nb_alpha_)
                 if feats.lattice.single
-                else self._point_evaluator(cells, layers, feats, data, problem)
+                else self._point_evaluator(cells, layers, feats, data, problem, designs=designs)
             )
             chosen = select.cv_distances(problem, chosen, evaluate)
             self.distance_rule_ = f"cross-validated ({len(np.unique(problem.folds))} folds of spatial blocks)"
-        self._final(cells, layers, feats, data, chosen)
+        self._final(cells, layers, feats, data, chosen, designs=designs)
         return self
 
     def _point_evaluator(
@@ -315,6 +316,8 @@ class RiskTerrain(BaseEstimator):
         feats: RiskFeatures,
         data: FitData,
         problem: select.Problem,
+        *,
+        designs: dict[tuple[int, ...], intensity.PointDesign],
     ) -> select.Evaluator:
         """Blocked-CV log-likelihood of the point-intensity model with the ``trial`` candidates
         (the model that is reported), warm-started from the fit of ``current``.
@@ -322,7 +325,6 @@ class RiskTerrain(BaseEstimator):
         family = "poisson" if self.family == "poisson" else "negative_binomial"
         alpha = self.nb_alpha_ if family == "negative_binomial" else None
         fits: dict[tuple[int, ...], intensity.IntensityFit | None] = {}
-        designs: dict[tuple[int, ...], intensity.PointDesign] = {}
         base = point_base(cells, feats, data, tuple(self.covariates))
 
         def design_of(chosen: list[int]) -> intensity.PointDesign:
@@ -516,7 +518,7 @@ class RiskTerrain(BaseEstimator):
         cols = ordered([data.names[i] for i in chosen])
         keys = list(dict.fromkeys(c.removesuffix(NIGHT) for c in cols))
         values = feats.at_points(layers, keys, occlusion=self.occlusion)
-        return point_design(base, values, cols, data).compressed()
+        return compressed_point_design(base, values, cols, data)
 
     def _fit_point_model(
         self, y: np.ndarray, design: intensity.PointDesign, blocks: np.ndarray
@@ -548,11 +550,15 @@ class RiskTerrain(BaseEstimator):
         feats: RiskFeatures,
         data: FitData,
         chosen: list[int],
+        *,
+        designs: dict[tuple[int, ...], intensity.PointDesign],
     ) -> None:
         """Point-intensity fits (both families; lower BIC wins), the coarse refit and the table."""
         cols = ordered([data.names[i] for i in chosen])
-        base = point_base(cells, feats, data, tuple(self.covariates))
-        design = self._point_design(base, feats, layers, data, chosen)
+        design = designs.get(tuple(chosen))
+        if design is None:
+            base = point_base(cells, feats, data, tuple(self.covariates))
+            design = self._point_design(base, feats, layers, data, chosen)
         fits = self._fit_point_model(data.y, design, data.blocks)
         if not fits:
             raise InsufficientDataError("The risk terrain model could not be fitted (singular design).")
@@ -573,7 +579,7 @@ class RiskTerrain(BaseEstimator):
         coarse, side = None, float("nan")
         if self.stability_factor is not None and cols:
             side = self.cell_size_m_ * int(self.stability_factor)
-            coarse = coarse_refit(cells, data, design, fit, side_m=side)
+            coarse = coarse_refit(cells, data, design, fit, side_m=side, centres=feats.centres(cells))
         ctx = TableContext(feats.meta, self.cell_size_m_, side, self.distance_rule_)
         self.factors_ = factor_table(fit, coarse, cols, ctx)
         logger.info("risk terrain: %s, BIC %.1f, factors %s", self.family_, self.bic_, cols)
