@@ -307,7 +307,7 @@ def _grid_cell(page, row, col):
     return grid.locator("[role='row']").nth(row).locator("[role='gridcell']").nth(col).inner_text()
 
 
-def test_fear_layer_and_per_group_view(server_url, browser):
+def test_fear_layer_and_per_group_view(server_url, browser, sample_plan):
     """Issue #19: the map's layer control holds the fear-vs-crime layer, drawn with class, perceived
     safety and (for an analyst) the recorded crimes in its tooltip; picking a victim group re-runs the
     plan on that group and the hotspot table shows its numbers."""
@@ -315,7 +315,7 @@ def test_fear_layer_and_per_group_view(server_url, browser):
     from planner.pipeline import run
 
     female = run(RunConfig(attribute_filters={"victim_sex": ["female"]}), stages=())
-    everyone = run(RunConfig(), stages=())
+    everyone = sample_plan  # the dashboard's default plan (the session's shared one)
     log = NetworkLog()
     page = open_dashboard(browser, server_url, log)
     _wait_for_text(page, "Profile of hotspot H01")
