@@ -304,9 +304,24 @@ def test_limits_gating_alarm():
     recs = recommend(hs, inc)
     assert "alley_gates" not in set(recs["intervention_id"])
     assert "alarm_only" not in set(recs["intervention_id"])
+    # gates reach only the burglaries at dwellings within 50 m of an alley entrance (#23): none
+    # without an access_points layer, those near the entrances with one
     opted = recommend(hs, inc, allow_access_restriction=True)
+    assert "alley_gates" not in set(opted["intervention_id"])
+    gate_xy = [(X0 + 50, Y0 + 50), (X0 + 150, Y0 + 150)]
+    access = gpd.GeoDataFrame(
+        {"kind": ["alley_entrance", "alley_entrance"]},
+        geometry=[Point(x, y) for x, y in gate_xy],
+        crs=inc.crs,
+    )
+    opted = recommend(hs, inc, allow_access_restriction=True, layers={"access_points": access})
     gates = opted[opted["intervention_id"] == "alley_gates"]
     assert len(gates) == 1 and "Public Spaces Protection Order" in gates.iloc[0]["access_note"]
+    dwelling_xy = np.c_[inc.geometry.x, inc.geometry.y][:45]
+    near = (np.hypot(*(dwelling_xy[:, None, :] - np.array(gate_xy)[None]).transpose(2, 0, 1)) <= 50).any(
+        axis=1
+    )
+    assert gates.iloc[0]["reached_count"] == pytest.approx(float(near.sum()))
     assert "alarm_only" not in set(opted["intervention_id"])
 
 
@@ -382,8 +397,10 @@ def test_uk_and_us_costs_differ_by_table_not_by_exchange_rate():
     hs, inc = _burglary_scenario()
     uk = recommend(hs, inc).query("intervention_id == 'locks_wd'").iloc[0]
     us = recommend(hs, inc, jurisdiction="US").query("intervention_id == 'locks_wd'").iloc[0]
-    # burglary: Home Office £5,930 (2015) × 133.9/100; McCollister $6,462 (2008) × 313.689/215.303
-    assert uk["value_per_crime"] == pytest.approx(5930 * 1.339, rel=1e-6)
+    # burglary: Home Office £5,930 (2015) × 133.9/100 less the 17% spent in anticipation of crime
+    # (#23: preventing a burglary does not save it); McCollister $6,462 (2008) × 313.689/215.303 (no
+    # anticipation costs in that table)
+    assert uk["value_per_crime"] == pytest.approx(5930 * 1.339 * (1 - 0.17), rel=1e-6)
     assert us["value_per_crime"] == pytest.approx(6462 * 313.689 / 215.303, rel=1e-6)
 
 

@@ -22,6 +22,7 @@ from typing import Any
 import pandas as pd
 
 from planner.errors import ValidationError
+from planner.interventions.appraisal import AppraisalSpec, parse_appraisal
 
 logger = logging.getLogger(__name__)
 
@@ -197,9 +198,17 @@ class Intervention:
     reach: str = "all"
     reach_layer: str = ""
     reach_distance_m: float = 0.0
+    reach_layer_kinds: tuple[str, ...] = ()
+    reach_note: str = ""
     privacy_note_key: str = ""
     access_note_key: str = ""
     origin: str = field(default="", compare=False)
+    appraisal: AppraisalSpec = field(default_factory=AppraisalSpec)
+
+    @property
+    def lifetime_years(self) -> int:
+        """The lifetime used in the appraisal (the appraisal table's, else the cost table's)."""
+        return self.appraisal.lifetime_years or self.cost.lifetime_years
 
 
 Catalogue = dict[str, Intervention]
@@ -344,6 +353,7 @@ def _parse_entry(raw: Any, where: str, problems: list[str]) -> Intervention | No
     scope = _parse_scope(raw.get("scope"), where, problems)
     reach = _parse_reach(raw, where, problems)
     privacy, access = _parse_notes(raw, where, problems, surveillance=bool(flags["surveillance"]))
+    appraisal = parse_appraisal(raw.get("appraisal"), where, problems)
     if len(problems) > n_before:
         return None
     assert effect is not None and cost is not None  # for the type checker
@@ -378,9 +388,12 @@ def _parse_entry(raw: Any, where: str, problems: list[str]) -> Intervention | No
         reach=reach[0],
         reach_layer=reach[1],
         reach_distance_m=reach[2],
+        reach_layer_kinds=tuple(str(k) for k in raw.get("reach_layer_kinds", []) or []),
+        reach_note=str(raw.get("reach_note", "")),
         privacy_note_key=str(privacy.get("note_key", "")),
         access_note_key=str(access.get("note_key", "")),
         origin=where.split(": entry", maxsplit=1)[0],
+        appraisal=appraisal,
     )
 
 
