@@ -84,19 +84,19 @@ def in_combination(rows: pd.DataFrame) -> pd.DataFrame:
     prevented it keeps when combined with the others.
     """
     out = rows.copy()
-    if len(rows) == 1:  # alone: its own Monte Carlo means
-        out["prevented_in_portfolio"] = pd.to_numeric(rows["prevented_per_year"], errors="coerce")
-        out["net_benefit_in_portfolio"] = pd.to_numeric(rows["net_benefit"], errors="coerce")
-        return out
     alloc = allocated_prevented(rows)
     own = pd.to_numeric(rows["prevented_per_year"], errors="coerce").fillna(0.0).to_numpy(float)
     standalone = np.array(
         [_standalone(p, o) for p, o in zip(rows.get("pools", [""] * len(rows)), own, strict=True)]
     )
-    keep = np.divide(alloc, standalone, out=np.ones_like(alloc), where=standalone > 0)
+    # the share of its own crimes prevented a measure keeps in company (1 alone), applied to its Monte
+    # Carlo means; never above the pools' point-effect joint reduction
+    keep = np.minimum(np.divide(alloc, standalone, out=np.ones_like(alloc), where=standalone > 0), 1.0)
     cost = pd.to_numeric(rows["cost"], errors="coerce").to_numpy(float)
     benefit = pd.to_numeric(rows["net_benefit"], errors="coerce").to_numpy(float) + cost
-    out["prevented_in_portfolio"] = np.round(alloc, 3)
+    out["prevented_in_portfolio"] = (
+        np.floor(np.minimum(own * keep, alloc) * 1000 + 1e-6) / 1000
+    )  # never rounded up
     out["net_benefit_in_portfolio"] = np.round(benefit * keep - cost, 2)
     return out
 
@@ -106,6 +106,41 @@ def _standalone(pools: Any, own: float) -> float:
     if not p:
         return own
     return float(sum(v[0] * min(max(v[1], 0.0), 1.0) * v[2] for v in p.values()))
+
+
+def with_higher_ranked(g: pd.DataFrame) -> pd.DataFrame:
+    """One hotspot's ranked table with ``prevented_with_higher_ranked``: the crimes a year this measure
+    and the paying situational measures ranked above it (one per ``variant_group``) prevent together,
+    combined on the crimes they share; a sentence in ``reasons`` when that is well below their sum.
+    """
+    out = g.sort_values("rank", kind="stable").copy()
+    net = pd.to_numeric(out.get("net_benefit", pd.Series(np.nan, index=out.index)), errors="coerce")
+    pays = net.gt(0) & out["kind"].ne("comparator") if "kind" in out else net.gt(0)
+    above: list[Any] = []
+    combined, notes = [], []
+    for label, row in out.iterrows():
+        groups = {out.at[i, "variant_group"] for i in above}
+        chosen = [i for i in above if out.at[i, "variant_group"] != row["variant_group"]] + [label]
+        together = out.loc[chosen]
+        joint = (
+            float(allocated_prevented(together).sum())
+            if len(chosen) > 1
+            else float(row["prevented_per_year"])
+        )
+        plain = float(pd.to_numeric(together["prevented_per_year"], errors="coerce").sum())
+        combined.append(round(joint, 3))
+        notes.append(
+            f" Together with the paying measures ranked above it they prevent about {joint:.1f} crimes a year, "
+            f"not the sum {plain:.1f}: they act on the same crimes (1 − Π(1 − effect))."
+            if len(chosen) > 1 and joint < 0.95 * plain
+            else ""
+        )
+        if pays.loc[label] and row["variant_group"] not in groups:
+            above.append(label)
+    out["prevented_with_higher_ranked"] = combined
+    if "reasons" in out:
+        out["reasons"] = out["reasons"].astype(str) + pd.Series(notes, index=out.index)
+    return out
 
 
 def candidate_sets(g: pd.DataFrame, value_col: str, *, allow_nonpositive: bool) -> list[tuple[int, ...]]:
@@ -143,4 +178,5 @@ __all__ = [
     "combined_bound",
     "in_combination",
     "set_value",
+    "with_higher_ranked",
 ]

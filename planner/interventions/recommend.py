@@ -37,6 +37,7 @@ import shapely
 from planner.errors import ConfigError
 from planner.hotspots.polygons import period_years_of
 from planner.interventions import baseline as bl
+from planner.interventions import combine
 from planner.interventions import valuation as val
 from planner.interventions.catalog import Catalogue, Condition, Intervention, QuantityRule, load_catalogue
 from planner.interventions.costs import (
@@ -602,7 +603,11 @@ def _finish(
     else:
         table = pd.DataFrame(rows).assign(_draw=np.arange(len(rows)), rank_by=rank_rule(run))
         table = pd.concat(
-            [rank_group(g, draws, run) for _, g in table.groupby("hotspot_id", sort=True)], ignore_index=True
+            [
+                combine.with_higher_ranked(rank_group(g, draws, run))
+                for _, g in table.groupby("hotspot_id", sort=True)
+            ],
+            ignore_index=True,
         )
         table = table.drop(columns="_draw")
         geoms = hotspots.set_index("hotspot_id").geometry
