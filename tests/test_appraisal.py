@@ -85,3 +85,17 @@ def test_avoidable_cost_drops_anticipation_costs_of_rr99_only():
     assert robbery is not None and robbery.avoidable == pytest.approx(robbery.amount)
     us = crime_cost("burglary", js["US"])
     assert us is not None and us.avoidable == pytest.approx(us.amount)
+
+
+def test_bundle_components_must_exist(tmp_path):
+    from planner.errors import ValidationError
+    from planner.interventions.catalog import default_catalogue_path
+
+    text = default_catalogue_path().read_text(encoding="utf-8")
+    bad = tmp_path / "bad.toml"
+    bad.write_text(
+        text.replace('components = ["carpark_access_control", "lighting"]', 'components = ["nope"]')
+    )
+    with pytest.raises(ValidationError) as err:
+        load_catalogue(bad)
+    assert "nope" in str(err.value.problems)

@@ -269,6 +269,10 @@ def load_catalogue(path: str | Path | None = None, *, extra: Iterable[str | Path
             if item.id in catalogue:
                 logger.info("catalogue entry %r replaced by %s", item.id, file)
             catalogue[item.id] = item
+    for item in catalogue.values():
+        unknown = [c for c in item.appraisal.components if c not in catalogue]
+        if unknown:
+            problems.append(f"{item.origin}: {item.id!r}: appraisal.components names unknown ids {unknown}")
     if problems:
         raise ValidationError("The intervention catalogue is invalid.", problems=problems)
     return catalogue
