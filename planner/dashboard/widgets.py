@@ -28,6 +28,13 @@ RECOMMENDATION_COLUMNS = {
     "BCR low": st.column_config.NumberColumn(format="%.1f"),
     "BCR high": st.column_config.NumberColumn(format="%.1f"),
     "P(benefit > cost)": st.column_config.NumberColumn(format="percent"),
+    "Plausibility": st.column_config.TextColumn(
+        help="Flagged when the benefit-cost ratio is more than 4× from the measure's published return, or above 20"
+    ),
+    "Prevented / yr with those above": st.column_config.NumberColumn(
+        format="%.1f",
+        help="This measure with the paying measures ranked above it, combined on the crimes they share (not added)",
+    ),
 }
 
 WHATIF_COLUMNS = {
