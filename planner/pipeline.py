@@ -731,7 +731,7 @@ def _portfolio(
         "objective": a["objective"],
         "n_measures": len(portfolio),
         "total_cost": round(a["total_cost"], 2),
-        "total_net_benefit": round(float(portfolio["net_benefit"].sum()) if len(portfolio) else 0.0, 2),
+        "total_net_benefit": round(a["total_net_benefit"], 2),
         "total_prevented_per_year": round(a["total_prevented_per_year"], 3),
     }
 

@@ -192,6 +192,8 @@ def recommendation_table(recs: pd.DataFrame) -> pd.DataFrame:
         "bcr_low": "BCR low",
         "bcr_high": "BCR high",
         "p_benefit_exceeds_cost": "P(benefit > cost)",
+        "plausibility": "Plausibility",
+        "prevented_with_higher_ranked": "Prevented / yr with those above",
         "evidence_strength": "Evidence",
         "evidence_grade": "EMMIE grade (0-4)",
         "privacy_impact": "Privacy impact",

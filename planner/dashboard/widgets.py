@@ -33,6 +33,13 @@ RECOMMENDATION_COLUMNS = {
         "(Ec): 0 none, 1 limited, 2 moderate, 3 strong, 4 very strong. How much is known, not how big "
         "the effect is."
     ),
+    "Plausibility": st.column_config.TextColumn(
+        help="Flagged when the benefit-cost ratio is more than 4× from the measure's published return, or above 20"
+    ),
+    "Prevented / yr with those above": st.column_config.NumberColumn(
+        format="%.1f",
+        help="This measure with the paying measures ranked above it, combined on the crimes they share (not added)",
+    ),
 }
 
 WHATIF_COLUMNS = {

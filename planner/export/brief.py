@@ -229,8 +229,14 @@ _INTENSIVE = ("per_km2", "_share", "nearest_m", "mean_lux", "min_lux", "per_km_s
 
 
 def _why_here(reasons: str) -> str:
-    """The reasons of a measure under one "Why here:" label (the ranking already writes it first)."""
+    """The first reasons of a measure (why here, what it reaches, the baseline) under one "Why here:"
+    label; the evidence, persistence and money sentences that follow are left to the recommendations
+    table (a page per hotspot holds its map, profile and ranked measures).
+    """
     text = reasons.strip()
+    head, sep, _rest = text.partition(" Evidence: ")
+    if sep:
+        text = f"{head} Evidence, persistence and costs: see the reasons in recommendations.csv."
     return text if text.lower().startswith("why here") else f"Why here: {text}"
 
 

@@ -57,6 +57,14 @@ class Baseline:
         """Monte Carlo draws of the yearly count."""
         return rng.gamma(self.shape, self.scale_per_year, n)
 
+    def draws_at(self, u: np.ndarray) -> np.ndarray:
+        """The yearly count at the quantiles ``u`` (in (0, 1)): the same ``u`` for every measure in a
+        place gives common random numbers, so their baselines move together across draws.
+        """
+        from scipy.stats import gamma
+
+        return np.asarray(gamma.ppf(u, self.shape, scale=self.scale_per_year), dtype=float)
+
 
 @dataclass(frozen=True)
 class Area:

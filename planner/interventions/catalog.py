@@ -22,6 +22,7 @@ from typing import Any
 import pandas as pd
 
 from planner.errors import ValidationError
+from planner.interventions.appraisal import AppraisalSpec, parse_appraisal
 from planner.interventions.evidence import AppliesShare, EmmieGrade, parse_applies_share, parse_emmie
 
 logger = logging.getLogger(__name__)
@@ -199,11 +200,31 @@ class Intervention:
     reach: str = "all"
     reach_layer: str = ""
     reach_distance_m: float = 0.0
+    reach_layer_kinds: tuple[str, ...] = ()
+    reach_note: str = ""
     privacy_note_key: str = ""
     access_note_key: str = ""
     emmie: EmmieGrade | None = None
     applies_share: AppliesShare | None = None
     origin: str = field(default="", compare=False)
+    appraisal: AppraisalSpec = field(default_factory=AppraisalSpec)
+
+    def applied_effect(self, category: str | None = None) -> tuple[float, float, float]:
+        """(point, low, high) effect on all the reached crimes of ``category`` (the measure's overall
+        effect when None): the published effect times ``applies_share`` when the effect was measured
+        on part of them (locks: burglary with entry).
+        """
+        effect = (
+            self.effect.for_category(category)
+            if category is not None
+            else (self.effect.point, self.effect.low, self.effect.high)
+        )
+        return self.applies_share.scale(effect) if self.applies_share is not None else effect
+
+    @property
+    def lifetime_years(self) -> int:
+        """The lifetime used in the appraisal (the appraisal table's, else the cost table's)."""
+        return self.appraisal.lifetime_years or self.cost.lifetime_years
 
 
 Catalogue = dict[str, Intervention]
@@ -264,6 +285,10 @@ def load_catalogue(path: str | Path | None = None, *, extra: Iterable[str | Path
             if item.id in catalogue:
                 logger.info("catalogue entry %r replaced by %s", item.id, file)
             catalogue[item.id] = item
+    for item in catalogue.values():
+        unknown = [c for c in item.appraisal.components if c not in catalogue]
+        if unknown:
+            problems.append(f"{item.origin}: {item.id!r}: appraisal.components names unknown ids {unknown}")
     if problems:
         raise ValidationError("The intervention catalogue is invalid.", problems=problems)
     return catalogue
@@ -354,6 +379,7 @@ def _parse_entry(raw: Any, where: str, problems: list[str]) -> Intervention | No
     privacy, access = _parse_notes(raw, where, problems, surveillance=bool(flags["surveillance"]))
     emmie = parse_emmie(raw.get("emmie"), where, problems)
     applies_share = parse_applies_share(raw.get("applies_share"), where, problems)
+    appraisal = parse_appraisal(raw.get("appraisal"), where, problems)
     if len(problems) > n_before:
         return None
     assert effect is not None and cost is not None  # for the type checker
@@ -388,11 +414,14 @@ def _parse_entry(raw: Any, where: str, problems: list[str]) -> Intervention | No
         reach=reach[0],
         reach_layer=reach[1],
         reach_distance_m=reach[2],
+        reach_layer_kinds=tuple(str(k) for k in raw.get("reach_layer_kinds", []) or []),
+        reach_note=str(raw.get("reach_note", "")),
         privacy_note_key=str(privacy.get("note_key", "")),
         access_note_key=str(access.get("note_key", "")),
         emmie=emmie,
         applies_share=applies_share,
         origin=where.split(": entry", maxsplit=1)[0],
+        appraisal=appraisal,
     )
 
 

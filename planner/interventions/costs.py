@@ -34,6 +34,29 @@ US_SECONDARY = "a public research note transcribing Table 5 of the PMC copy (PMC
 VERIFICATIONS = ("primary table", "secondary summary", "unverified")
 
 
+#: Share of an RR99 unit cost spent *in anticipation* of crime (defensive expenditure, insurance
+#: administration): preventing one more crime does not save it, so a benefit counts only the costs as
+#: a consequence and in response. RR99's own split was not re-read; the share is taken from the
+#: earlier Home Office series' split of a dwelling burglary (HORS 217: security expenditure about
+#: 300 and insurance administration about 100 of about 2,300 per burglary, 2000 prices) and applied
+#: to the property crimes (assumption); violent, sexual and robbery costs are kept whole.
+RR99_ANTICIPATION_SHARE = 0.17
+RR99_ANTICIPATION_SOURCE = (
+    "assumption: anticipation costs (defensive expenditure, insurance administration) taken as 17% of the "
+    "RR99 unit cost of property crimes, from the Home Office's earlier split of a dwelling burglary (Brand & "
+    "Price 2000, HORS 217: about 300 security and 100 insurance administration of about 2,300); removed "
+    "because preventing one crime does not save them"
+)
+_RR99_PROPERTY = (
+    "burglary",
+    "theft_from_vehicle",
+    "theft_of_vehicle",
+    "vehicle_crime",
+    "criminal_damage",
+    "theft",
+    "arson",
+)
+
 #: Interval basis of a figure whose checked source gives no interval.
 POINT_ONLY = "point only: no interval was read in the checked source"
 
@@ -71,6 +94,8 @@ class CostTable:
     price_year: int
     rows: dict[str, CostRow]
     not_costed: dict[str, str]
+    anticipation: dict[str, float] | None = None
+    anticipation_source: str = ""
 
 
 @dataclass(frozen=True)
@@ -88,6 +113,14 @@ class CrimeCost:
     low: float = float("nan")
     high: float = float("nan")
     interval_basis: str = POINT_ONLY
+    anticipation_share: float = 0.0
+
+    @property
+    def avoidable(self) -> float:
+        """The part of ``amount`` one prevented crime saves: costs as a consequence and in response,
+        without the costs in anticipation (defensive expenditure, insurance administration).
+        """
+        return self.amount * (1.0 - self.anticipation_share)
 
     @property
     def verified(self) -> bool:
@@ -199,6 +232,8 @@ TABLES: dict[str, CostTable] = {
             "homicide": _ho("Homicide", 3217740.0),
             "aggravated_assault": _AGG_UK,
         },
+        anticipation=dict.fromkeys(_RR99_PROPERTY, RR99_ANTICIPATION_SHARE),
+        anticipation_source=RR99_ANTICIPATION_SOURCE,
         not_costed={
             **_NOT_COSTED_COMMON,
             "fraud": (
@@ -282,6 +317,7 @@ def crime_cost(
         low * factor,
         high * factor,
         row.interval_basis,
+        (table.anticipation or {}).get(category, 0.0),
     )
 
 
@@ -297,6 +333,12 @@ class MixValue:
     costed_share: float
     uncosted: tuple[tuple[str, float, str], ...]
     unverified: tuple[str, ...]
+    values: tuple[tuple[str, float], ...] = ()
+    anticipation_removed: bool = False
+
+    def value_of(self, category: str) -> float:
+        """The avoidable unit cost of one ``category`` crime (NaN when not costed)."""
+        return dict(self.values).get(category, float("nan"))
 
 
 def value_of_mix(
@@ -321,19 +363,22 @@ def value_of_mix(
     """
     total_count = max(int(sum(int(c) for c in mix.values)), 1)
     total, costed = 0.0, 0
-    uncosted, unverified = [], []
+    uncosted, unverified, values = [], [], []
+    removed = False
     for category, count in mix.items():
         cost = crime_cost(str(category), jurisdiction, currency=currency, price_year=price_year)
         if cost is None:
             reason = not_costed_reason(str(category), jurisdiction)
             uncosted.append((str(category), int(count) / total_count, reason))
             continue
-        total += cost.amount * int(count)
+        total += cost.avoidable * int(count)
         costed += int(count)
+        values.append((str(category), cost.avoidable))
+        removed |= cost.anticipation_share > 0
         if not cost.verified:
             unverified.append(f"{category} ({cost.offence}: {cost.verification})")
     value = total / costed if costed else float("nan")
-    return MixValue(value, costed / total_count, tuple(uncosted), tuple(unverified))
+    return MixValue(value, costed / total_count, tuple(uncosted), tuple(unverified), tuple(values), removed)
 
 
 def uncosted_share(categories: Any, jurisdiction: Jurisdiction) -> float:
@@ -387,6 +432,7 @@ def price_note(jurisdiction: Jurisdiction | None, currency: str | None, price_ye
 
 __all__ = [
     "POINT_ONLY",
+    "RR99_ANTICIPATION_SHARE",
     "TABLES",
     "VERIFICATIONS",
     "CostRow",

@@ -1,9 +1,12 @@
 """Choose the set of measures a plan proposes: under a budget, or, without one, the best that pays back.
 
-With a budget (:func:`choose_portfolio`): the exact optimum with ``scipy.optimize.milp`` (HiGHS), a
-binary decision per recommendation row; maximise expected net benefit (or crimes prevented) subject
-to: total cost ≤ budget; at most one variant of a measure per hotspot (``variant_group``);
-optionally surveillance spend ≤ a share of the budget and at least ``k`` measures per ward.
+With a budget (:func:`choose_portfolio`): the exact optimum with ``scipy.optimize.milp`` (HiGHS) over
+candidate *sets* of measures per hotspot (up to :data:`~planner.interventions.combine.MAX_PER_HOTSPOT`
+of its best, at most one variant of a measure, ``variant_group``), one set per hotspot; a set's value
+combines its measures on the crimes they share, ``1 − Π(1 − s e)`` per pool of crimes, never a sum,
+and a bundle's components add nothing where the bundle acts (:mod:`planner.interventions.combine`).
+Maximise expected net benefit (or crimes prevented) subject to: total cost ≤ budget; optionally
+surveillance spend ≤ a share of the budget and at least ``k`` measures per ward.
 
 Without a budget (:func:`paying_portfolio`, every plan's default): one measure per hotspot, the
 situational measure with the highest expected net benefit among those that pay back (expected net
@@ -25,6 +28,7 @@ from scipy.sparse import csr_matrix
 
 from planner._params import check_choice, check_positive
 from planner.errors import ConfigError, InsufficientDataError
+from planner.interventions import combine
 
 OBJECTIVES = {"net_benefit": "net_benefit", "prevented": "prevented_per_year"}
 #: The rule of the portfolio every plan carries without a budget (recorded in the manifest).
@@ -49,7 +53,10 @@ def budget_rule(
     what = "expected net benefit" if objective == "net_benefit" else "expected crimes prevented per year"
     text = (
         f"Budget {budget:,.0f}: the exact optimum (integer programme) that maximises the total {what} of the "
-        "chosen measures, with total cost within the budget and at most one variant of a measure per hotspot"
+        "chosen measures, with total cost within the budget and at most one variant of a measure per hotspot; "
+        f"measures in one hotspot combine on the crimes they share (1 - product of (1 - effect)), never add, "
+        f"and a bundle's components add nothing where the bundle acts (at most {combine.MAX_PER_HOTSPOT} "
+        f"measures per hotspot, from its {combine.MAX_CANDIDATES} best)"
     )
     if max_surveillance_share is not None:
         text += f", surveillance at most {max_surveillance_share:.0%} of the budget"
@@ -97,7 +104,6 @@ def choose_portfolio(
     )
     if len(recs) == 0:
         return _result(recs, np.zeros(0, bool), budget, objective, rule=rule)
-    value = recs[OBJECTIVES[objective]].to_numpy(float)
     cost = recs["cost"].to_numpy(float)
     # a measure whose reached crimes have no unit cost has no net benefit: it cannot be chosen on one
     if not np.isfinite(cost).any():
@@ -105,54 +111,76 @@ def choose_portfolio(
             "These recommendations carry no costs (no jurisdiction applies to the study area, so nothing was "
             "costed); a budget portfolio needs them. Name the jurisdiction, e.g. --jurisdiction UK."
         )
-    valued = np.isfinite(cost) & np.isfinite(value)
-    value, cost = np.where(valued, value, 0.0), np.where(valued, cost, 0.0)
+    sets = _hotspot_sets(recs, objective, allow_nonpositive=min_per_ward is not None)
+    if not sets:
+        return _result(recs, np.zeros(len(recs), bool), budget, objective, rule=rule)
     a, lo, hi = _constraints(
         recs,
-        cost,
+        sets,
         budget,
         max_surveillance_share=max_surveillance_share,
         min_per_ward=min_per_ward,
         ward_col=ward_col,
     )
-    upper = ((value > 0) if min_per_ward is None else valued).astype(float)
+    value = np.array([v for _, v, _ in sets])
+    upper = ((value > 0) if min_per_ward is None else np.ones(len(sets), bool)).astype(float)
     res = milp(
         c=-value,
         constraints=LinearConstraint(csr_matrix(a), lo, hi),
-        integrality=np.ones(len(recs)),
-        bounds=Bounds(np.zeros(len(recs)), upper),
+        integrality=np.ones(len(sets)),
+        bounds=Bounds(np.zeros(len(sets)), upper),
     )
     if res.status != 0 or res.x is None:
         raise InsufficientDataError(
             f"No portfolio satisfies the constraints within a budget of {budget:,.0f} ({res.message}). "
             "Raise the budget or relax the ward minimum / surveillance cap."
         )
-    return _result(recs, res.x > 0.5, budget, objective, rule=rule)
+    chosen = np.zeros(len(recs), bool)
+    for (combo, _, _), x in zip(sets, res.x, strict=True):
+        if x > 0.5:
+            chosen[list(combo)] = True
+    return _result(recs, chosen, budget, objective, rule=rule)
+
+
+def _hotspot_sets(
+    recs: pd.DataFrame, objective: str, *, allow_nonpositive: bool
+) -> list[tuple[tuple[int, ...], float, float]]:
+    """Every hotspot's candidate sets of measures with their combined value and cost."""
+    col = OBJECTIVES[objective]
+    out = []
+    for _, g in recs.groupby("hotspot_id", sort=True):
+        for combo in combine.candidate_sets(g, col, allow_nonpositive=allow_nonpositive):
+            value, cost = combine.set_value(g, combo, objective)
+            out.append((combo, value, cost))
+    return out
 
 
 def _constraints(
     recs: pd.DataFrame,
-    cost: np.ndarray,
+    sets: list[tuple[tuple[int, ...], float, float]],
     budget: float,
     *,
     max_surveillance_share: float | None,
     min_per_ward: Mapping[str, int] | int | None,
     ward_col: str,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Constraint matrix and bounds: budget, one variant per hotspot, surveillance cap, ward minimum."""
-    n = len(recs)
-    rows: list[np.ndarray] = [cost]
+    """Constraint matrix over the candidate sets and bounds: budget, one set per hotspot,
+    surveillance cap, ward minimum.
+    """
+    n = len(sets)
+    rows: list[np.ndarray] = [np.array([c for _, _, c in sets])]
     lo: list[float] = [-np.inf]
     hi: list[float] = [budget]
-    for idx in recs.groupby(["hotspot_id", "variant_group"]).indices.values():
-        if len(idx) > 1:
-            a = np.zeros(n)
-            a[idx] = 1
-            rows.append(a)
-            lo.append(-np.inf)
-            hi.append(1)
+    hotspot = recs["hotspot_id"].to_numpy()
+    owners = np.array([hotspot[combo[0]] for combo, _, _ in sets])
+    for h in np.unique(owners):
+        rows.append((owners == h).astype(float))
+        lo.append(-np.inf)
+        hi.append(1)
     if max_surveillance_share is not None:
-        rows.append(np.where(recs["surveillance"].to_numpy(bool), cost, 0.0))
+        cost = recs["cost"].to_numpy(float)
+        surveil = np.where(recs["surveillance"].to_numpy(bool), np.nan_to_num(cost), 0.0)
+        rows.append(np.array([surveil[list(combo)].sum() for combo, _, _ in sets]))
         lo.append(-np.inf)
         hi.append(max_surveillance_share * budget)
     if min_per_ward is not None:
@@ -160,16 +188,17 @@ def _constraints(
             raise ConfigError(
                 f"min_per_ward needs a {ward_col!r} column on the recommendations (the hotspot's ward)."
             )
-        wards = recs[ward_col].astype(str)
+        wards = recs[ward_col].astype(str).to_numpy()
         targets = (
-            {w: int(min_per_ward) for w in wards.unique()}
+            {w: int(min_per_ward) for w in np.unique(wards)}
             if isinstance(min_per_ward, int)
             else dict(min_per_ward)
         )
         for ward, k in targets.items():
-            rows.append((wards == str(ward)).to_numpy(float))
+            rows.append(np.array([float((wards[list(combo)] == str(ward)).sum()) for combo, _, _ in sets]))
             lo.append(k)
             hi.append(np.inf)
+    assert all(len(r) == n for r in rows)
     return np.vstack(rows), np.array(lo), np.array(hi)
 
 
@@ -220,14 +249,23 @@ def _result(
     recs: pd.DataFrame, chosen: np.ndarray, budget: float | None, objective: str, *, rule: str
 ) -> pd.DataFrame:
     out = recs.loc[chosen].copy()
+    if len(out):
+        out = pd.concat([combine.in_combination(g) for _, g in out.groupby("hotspot_id", sort=True)])
+    else:
+        out = out.assign(
+            prevented_in_portfolio=pd.Series(dtype=float), net_benefit_in_portfolio=pd.Series(dtype=float)
+        )
     out["chosen"] = True
+    net = float(out["net_benefit_in_portfolio"].sum()) if len(out) else 0.0
+    prevented = float(out["prevented_in_portfolio"].sum()) if len(out) else 0.0
     out.attrs.update(
         rule=rule,
         budget=budget,
         objective=objective,
         total_cost=float(out["cost"].sum()) if len(out) else 0.0,
-        total_value=float(out[OBJECTIVES[objective]].sum()) if len(out) else 0.0,
-        total_prevented_per_year=float(out["prevented_per_year"].sum()) if len(out) else 0.0,
+        total_value=net if objective == "net_benefit" else prevented,
+        total_net_benefit=net,
+        total_prevented_per_year=prevented,
     )
     return out.sort_values(["hotspot_id", "rank"]).reset_index(drop=True) if len(out) else out
 

@@ -307,13 +307,21 @@ def _reach_near_layer(item: Intervention, inc: pd.DataFrame, flags: IncidentFlag
     layer = flags.layers.get(item.reach_layer)
     if not isinstance(layer, gpd.GeoDataFrame) or not len(layer):
         return f"no {item.reach_layer} layer, so the crimes near it cannot be found; give --layer {item.reach_layer}=FILE"
+    what = f"the {item.reach_layer} layer"
+    if item.reach_layer_kinds and "kind" in layer.columns:
+        layer = layer[layer["kind"].astype(str).isin(item.reach_layer_kinds)]
+        what = f"{' or '.join(item.reach_layer_kinds)} features of the {item.reach_layer} layer"
+        if not len(layer):
+            return f"no {what}"
     evid = _evidenced(item, inc)
     if not len(evid):
         return "none of its evidenced crime types here"
     near = evid[_near_polygons(evid[["x", "y"]].to_numpy(), layer, item.reach_distance_m)]
     if not len(near):
-        return f"no evidenced crime within {item.reach_distance_m:g} m of the {item.reach_layer} layer"
-    method = f"{len(near)} of {len(evid)} evidenced crimes within {item.reach_distance_m:g} m of the {item.reach_layer} layer"
+        return f"no evidenced crime within {item.reach_distance_m:g} m of {what}"
+    method = f"{len(near)} of {len(evid)} evidenced crimes within {item.reach_distance_m:g} m of {what}"
+    if item.reach_note:
+        method += f" ({item.reach_note})"
     return Reach(
         len(evid),
         float(len(near)),

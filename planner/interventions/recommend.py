@@ -37,8 +37,16 @@ import shapely
 from planner.errors import ConfigError
 from planner.hotspots.polygons import period_years_of
 from planner.interventions import baseline as bl
+from planner.interventions import combine
+from planner.interventions import valuation as val
 from planner.interventions.catalog import Catalogue, Condition, Intervention, QuantityRule, load_catalogue
-from planner.interventions.costs import MixValue, money, price_note, uncosted_share, value_of_mix
+from planner.interventions.costs import (
+    RR99_ANTICIPATION_SOURCE,
+    MixValue,
+    price_note,
+    uncosted_share,
+    value_of_mix,
+)
 from planner.interventions.jurisdictions import JurisdictionChoice, choose_jurisdiction
 from planner.interventions.ranking import RANK_RULES, rank_group, rank_rule
 from planner.interventions.reach import (
@@ -125,6 +133,7 @@ class HotspotContext:
     row: pd.Series
     incidents: pd.DataFrame
     location_share: dict[str, float] | None
+    base_u: np.ndarray  # the place's baseline quantiles, shared by every measure (common random numbers)
 
 
 def recommend(
@@ -176,7 +185,7 @@ def recommend(
     rows: list[dict[str, Any]] = []
     draws: list[np.ndarray] = []
     not_offered: list[dict[str, str]] = []
-    for ctx in _hotspot_contexts(hotspots, run.flags):
+    for ctx in _hotspot_contexts(hotspots, run):
         for item in catalogue.values():
             result = _evaluate(item, ctx, run)
             if isinstance(result, str):
@@ -238,7 +247,8 @@ def _run_context(
     )
 
 
-def _hotspot_contexts(hotspots: gpd.GeoDataFrame, flags: IncidentFlags) -> list[HotspotContext]:
+def _hotspot_contexts(hotspots: gpd.GeoDataFrame, run: RunContext) -> list[HotspotContext]:
+    flags, n = run.flags, run.options.n_draws
     by_hotspot = dict(tuple(flags.frame.groupby("hotspot_id", sort=False)))
     out = []
     for _, hs in hotspots.sort_values("hotspot_id").iterrows():  # few hotspots × few measures
@@ -247,7 +257,8 @@ def _hotspot_contexts(hotspots: gpd.GeoDataFrame, flags: IncidentFlags) -> list[
         share = loc.value_counts(normalize=True).to_dict() if len(loc) else None
         row = hs.copy()
         row["night_underlit_share"] = _night_underlit_share(inc)
-        out.append(HotspotContext(str(hs["hotspot_id"]), row, inc, share))
+        base_u = np.clip(run.rng.random(n), 1e-12, 1 - 1e-12)
+        out.append(HotspotContext(str(hs["hotspot_id"]), row, inc, share, base_u))
     return out
 
 
@@ -346,31 +357,6 @@ def _baseline(item: Intervention, ctx: HotspotContext, reach: Reach, run: RunCon
     )
 
 
-def _triangular(rng: np.random.Generator, low: float, mode: float, high: float, n: int) -> np.ndarray:
-    if high - low < 1e-12:
-        return np.full(n, mode)
-    return rng.triangular(low, min(max(mode, low), high), high, n)
-
-
-def _prevented_draws(item: Intervention, reach: Reach, base: bl.Baseline, run: RunContext) -> np.ndarray:
-    """Crimes prevented per year: baseline × reached share × effect × (1 + displacement/diffusion)."""
-    rng, n, prior = run.rng, run.options.n_draws, run.prior
-    rate = base.draws(rng, n)
-    share = reach.share_draws(rng, n)
-    effect = np.zeros(n)
-    for (point, low, high), weight in _effect_mix(item, reach).items():
-        effect += weight * _triangular(rng, low, point, high, n)
-    u = rng.random(n)
-    shift = np.where(
-        u < prior.p_displacement,
-        -rng.uniform(0, prior.max_displaced_share, n),
-        np.where(
-            u < prior.p_displacement + prior.p_diffusion, rng.uniform(0, prior.max_diffused_share, n), 0.0
-        ),
-    )
-    return rate * share * effect * (1 + shift)
-
-
 def _effect_mix(item: Intervention, reach: Reach) -> dict[tuple[float, float, float], float]:
     """Weights of the (point, low, high) effects over the reached crimes' categories.
 
@@ -380,110 +366,9 @@ def _effect_mix(item: Intervention, reach: Reach) -> dict[tuple[float, float, fl
     total = max(int(reach.mix.sum()), 1)
     out: dict[tuple[float, float, float], float] = {}
     for category, count in reach.mix.items():
-        key = _applied(item, item.effect.for_category(str(category)))
+        key = item.applied_effect(str(category))
         out[key] = out.get(key, 0.0) + int(count) / total
-    return out or {_applied(item, (item.effect.point, item.effect.low, item.effect.high)): 1.0}
-
-
-def _applied(item: Intervention, effect: tuple[float, float, float]) -> tuple[float, float, float]:
-    return item.applies_share.scale(effect) if item.applies_share is not None else effect
-
-
-def _annuity(years: int, rate: float) -> float:
-    return float(years) if rate == 0 else (1 - (1 + rate) ** -years) / rate
-
-
-def _money_stats(
-    item: Intervention, quantity: float, prevented: np.ndarray, value: float, run: RunContext
-) -> tuple[dict[str, Any], np.ndarray]:
-    """Present-value cost, benefit, net benefit and BCR (means and intervals) and the score draws."""
-    assert run.currency is not None and run.price_year is not None
-    c = item.cost
-    capital, conv = money(
-        c.capital_per_unit * quantity,
-        currency=c.currency,
-        price_year=c.price_year,
-        to_currency=run.currency,
-        to_year=run.price_year,
-    )
-    yearly, _ = money(
-        c.yearly_per_unit * quantity,
-        currency=c.currency,
-        price_year=c.price_year,
-        to_currency=run.currency,
-        to_year=run.price_year,
-    )
-    annuity = _annuity(c.lifetime_years, run.options.discount_rate)
-    n = run.options.n_draws
-    pv_cost = (capital + yearly * annuity) * _triangular(
-        run.rng, 1 - c.uncertainty, 1.0, 1 + c.uncertainty, n
-    )
-    pv_benefit = prevented * value * annuity
-    npv, bcr = pv_benefit - pv_cost, pv_benefit / np.maximum(pv_cost, 1e-9)
-    stats = {
-        "capital_cost": round(capital, 2),
-        "yearly_cost": round(yearly, 2),
-        "cost": round(capital + yearly * annuity, 2),
-        "benefit": round(float(pv_benefit.mean()), 2),
-        "net_benefit": round(float(npv.mean()), 2),
-        "net_benefit_per_cost": round(float(npv.mean() / max(pv_cost.mean(), 1e-9)), 4),
-        "bcr": round(float(np.median(bcr)), 3),
-        "bcr_low": round(float(np.quantile(bcr, 0.05)), 3),
-        "bcr_high": round(float(np.quantile(bcr, 0.95)), 3),
-        "p_benefit_exceeds_cost": round(float((npv > 0).mean()), 3),
-        "value_per_crime": round(value, 2),
-        "cost_conversion": conv,
-    }
-    score = {
-        "net_benefit_per_cost": npv / np.maximum(pv_cost, 1e-9),
-        "net_benefit": npv,
-        "bcr": bcr,
-        "prevented": prevented,
-        "p_benefit_exceeds_cost": (npv > 0).astype(float),
-    }[run.options.rank_by]
-    return stats, score
-
-
-#: Columns that need a valued benefit: not shown (NaN, never 0) when no reached crime is costed.
-_BENEFIT_COLUMNS = (
-    "benefit",
-    "net_benefit",
-    "net_benefit_per_cost",
-    "bcr",
-    "bcr_low",
-    "bcr_high",
-    "p_benefit_exceeds_cost",
-    "value_per_crime",
-)
-
-
-def _costed_stats(
-    item: Intervention, quantity: float, prevented: np.ndarray, mv: MixValue, run: RunContext
-) -> tuple[dict[str, Any], np.ndarray]:
-    """Money columns with the benefit computed on the costed crimes only, and the score draws.
-
-    Crimes without a unit cost are never valued at zero: the benefit counts only the costed share of
-    the prevented crimes, and when no reached crime is costed the benefit columns are left empty
-    (the measure's cost is still shown) and the money scores are NaN, so the ranking lists the
-    measure after the costed ones.
-    """
-    if mv.costed_share > 0:
-        stats, score = _money_stats(item, quantity, prevented * mv.costed_share, mv.value, run)
-    else:
-        stats, score = _money_stats(item, quantity, prevented * 0.0, 0.0, run)
-        stats.update(dict.fromkeys(_BENEFIT_COLUMNS, np.nan))
-        score = np.full(len(prevented), np.nan)
-    if run.options.rank_by == "prevented":
-        score = prevented  # the crimes prevented, costed or not
-    stats["costed_share"] = round(mv.costed_share, 4)
-    stats["uncosted_crimes"] = "; ".join(f"{c} {share:.0%}" for c, share, _ in mv.uncosted)
-    return stats, score
-
-
-_NO_MONEY = dict.fromkeys(
-    ("capital_cost", "yearly_cost", "cost", *_BENEFIT_COLUMNS, "costed_share"),
-    np.nan,
-)
+    return out or {item.applied_effect(): 1.0}
 
 
 def _evaluate(
@@ -501,17 +386,23 @@ def _evaluate(
     q = _quantity(ctx.row, item.quantity, reached_per_year=reached_per_year, reach=reach)
     if q is None:
         return "its quantity cannot be worked out (the columns its quantity rules need are missing)"
-    prevented = _prevented_draws(item, reach, base, run)
+    by_type = val.prevented_draws(item, reach, base, run, ctx.base_u)
+    prevented = val.total_of(by_type)
     j = run.choice.jurisdiction
     mv = None
     if j is None:
-        stats, score = {**_NO_MONEY, "cost_conversion": "", "uncosted_crimes": ""}, prevented
-        stats["uncosted_hotspot_share"] = np.nan
+        stats = {**val.NO_MONEY, "cost_conversion": "", "uncosted_crimes": "", "plausibility": ""}
+        stats.update(
+            plausibility_note="", effect_years=round(val.effect_years_of(item, run.options.discount_rate), 3)
+        )
+        stats["uncosted_hotspot_share"], score = np.nan, prevented
     else:
         mv = value_of_mix(reach.mix, j, currency=run.currency, price_year=run.price_year)
-        stats, score = _costed_stats(item, q[0], prevented, mv, run)
+        stats, score = val.costed_stats(item, q[0], by_type, mv, run)
         stats["uncosted_hotspot_share"] = round(uncosted_share(ctx.incidents["category"], j), 4)
     row = _row(item, ctx, run, reach=reach, base=base, quantity=q, prevented=prevented, stats=stats)
+    row["pools"] = val.pools_of(item, reach, base, ctx.incidents)
+    row["components"] = json.dumps(list(item.appraisal.components))
     groups = group_shares(reach, run.flags)
     row["groups_reached"] = json.dumps(groups, sort_keys=True)
     row["reasons"] = _reasons(item, Assessment(gate, reach, base, q, stats, mv), run)
@@ -555,7 +446,7 @@ def _row(
         "surveillance": item.surveillance,
         "quantity": quantity[0],
         "unit": item.unit,
-        "lifetime_years": item.cost.lifetime_years,
+        "lifetime_years": item.lifetime_years,
         "currency": run.currency,
         "price_year": run.price_year,
         "jurisdiction": run.choice.code,
@@ -632,6 +523,12 @@ def _reasons(item: Intervention, a: Assessment, run: RunContext) -> str:
     elif eff.interval_assumption:
         parts.append("Caveat: the point estimate is published but its interval is an assumption.")
     parts.extend(_evidence_text(item))
+    parts.append(_persistence_text(item, stats))
+    if item.appraisal.components:
+        parts.append(
+            f"Bundle: its published effect already contains {', '.join(item.appraisal.components)}; they are "
+            "not added on top of it in a portfolio."
+        )
     parts.append(f"Quantity: {quantity[0]:g} {item.unit}(s) ({quantity[1]}). {item.quantity_note}".strip())
     if run.choice.jurisdiction is None:
         parts.append(f"Costs: none shown — {run.choice.how}.")
@@ -641,6 +538,12 @@ def _reasons(item: Intervention, a: Assessment, run: RunContext) -> str:
             parts.append(f"Measure cost {stats['cost_conversion']}.")
         if a.value is not None:
             parts.extend(_value_text(a.value, stats))
+            if a.value.anticipation_removed:
+                parts.append(
+                    f"Unit costs without costs in anticipation of crime ({RR99_ANTICIPATION_SOURCE})."
+                )
+        if stats.get("plausibility_note"):
+            parts.append(str(stats["plausibility_note"]))
     privacy, access = _notes_for(item, run)
     if item.surveillance and privacy:
         parts.append(f"Privacy: {privacy}")
@@ -661,8 +564,23 @@ def _evidence_text(item: Intervention) -> list[str]:
             f"{item.effect.point * share.point:.0%}."
         )
     if item.cost.lifetime_basis:
-        parts.append(f"Lifetime: {item.cost.lifetime_years} years: {item.cost.lifetime_basis}.")
+        parts.append(f"Lifetime: {item.lifetime_years} years: {item.cost.lifetime_basis}.")
     return parts
+
+
+def _persistence_text(item: Intervention, stats: dict[str, Any]) -> str:
+    """How long the effect is credited: full effect, decay, lifetime and discounted effect-years."""
+    spec = item.appraisal
+    life = f"{item.lifetime_years}-year life" + (f" ({spec.lifetime_source})" if spec.lifetime_source else "")
+    if spec.half_life_years is None:
+        how = "full effect while it runs"
+    else:
+        how = f"full effect for {spec.full_effect_years:g} years, then halving every {spec.half_life_years:g} years"
+    years = stats.get("effect_years")
+    counted = (
+        f", {years:.1f} discounted effect-years" if isinstance(years, float) and math.isfinite(years) else ""
+    )
+    return f"Persistence: {how} over a {life}{counted} ({spec.persistence_source})."
 
 
 def _value_text(mv: MixValue, stats: dict[str, Any]) -> list[str]:
@@ -709,7 +627,11 @@ def _finish(
     else:
         table = pd.DataFrame(rows).assign(_draw=np.arange(len(rows)), rank_by=rank_rule(run))
         table = pd.concat(
-            [rank_group(g, draws, run) for _, g in table.groupby("hotspot_id", sort=True)], ignore_index=True
+            [
+                combine.with_higher_ranked(rank_group(g, draws, run))
+                for _, g in table.groupby("hotspot_id", sort=True)
+            ],
+            ignore_index=True,
         )
         table = table.drop(columns="_draw")
         geoms = hotspots.set_index("hotspot_id").geometry
