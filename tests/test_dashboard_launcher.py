@@ -131,8 +131,13 @@ def test_without_sign_in_it_listens_on_loopback_only_whatever_the_folder(tmp_pat
 
 def test_the_default_secrets_file_is_beside_the_app(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    launch = hosting.launch_plan(APP, port=8765)
-    assert _flag(launch.argv, "secrets.files") == str(ROOT / ".streamlit" / "secrets.toml")
+    beside = str(ROOT / ".streamlit" / "secrets.toml")
+    try:
+        launch = hosting.launch_plan(APP, port=8765)
+    except ConfigError as exc:  # a developer's own secrets.toml there, with [auth] unfinished
+        assert beside in str(exc)
+    else:
+        assert _flag(launch.argv, "secrets.files") == beside
 
 
 def test_beyond_loopback_needs_sign_in_or_an_explicit_insecure_flag(tmp_path):
@@ -190,8 +195,8 @@ def test_only_the_person_at_this_machine_may_be_an_anonymous_analyst(monkeypatch
     [
         ({}, None, None, "loopback"),
         ({}, "192.0.2.7", None, "192.0.2.7"),
-        ({"X-Forwarded-For": "198.51.100.4"}, None, None, "198.51.100.4 (forwarded)"),
-        ({"Forwarded": "for=198.51.100.4"}, None, None, "for=198.51.100.4 (forwarded)"),
+        ({"X-Forwarded-For": "198.51.100.4"}, None, None, "loopback, forwarded for 198.51.100.4"),
+        ({"Forwarded": "for=198.51.100.4"}, "192.0.2.7", None, "192.0.2.7, forwarded for for=198.51.100.4"),
         ({}, None, "unix:///run/planner.sock", "unix socket"),
     ],
     ids=["loopback", "remote", "proxy", "forwarded", "unix-socket"],

@@ -105,19 +105,19 @@ def client_address() -> str:
     """Where this session's browser connects from: ``loopback``, or the address the server saw.
 
     A connection forwarded by a proxy (``X-Forwarded-For``, ``Forwarded``, ``X-Real-IP``) is never
-    loopback, whatever the proxy's own address; nor is one through a Unix socket (a proxy's).
+    loopback, whatever the proxy's own address; nor is one through a Unix socket (a proxy's). The
+    forwarded address is kept beside the one the server saw (a client can write such a header itself).
     """
-    headers = st.context.headers
-    for name in _FORWARDED_HEADERS:
-        value = headers.get(name)
-        if value:
-            return f"{value} (forwarded)"
     ip = st.context.ip_address  # None for 127.0.0.1 and ::1 (and when there is no network client)
     if isinstance(ip, str) and ip:
-        return LOOPBACK if hosting.is_loopback(ip) else ip
-    if str(st.get_option("server.address") or "").startswith("unix://"):
-        return "unix socket"
-    return LOOPBACK
+        peer = LOOPBACK if hosting.is_loopback(ip) else ip
+    elif str(st.get_option("server.address") or "").startswith("unix://"):
+        peer = "unix socket"
+    else:
+        peer = LOOPBACK
+    headers = st.context.headers
+    forwarded = next((str(headers.get(n)) for n in _FORWARDED_HEADERS if headers.get(n)), None)
+    return f"{peer}, forwarded for {forwarded}" if forwarded else peer
 
 
 def anonymous_user(settings: Mapping[str, Any], address: str) -> User:
