@@ -32,8 +32,9 @@ $(ASSETS): scripts/vendor_assets.py scripts/vendor_assets.sh
 	PYTHON=$(BIN)/python bash scripts/vendor_assets.sh static/vendor
 	touch $@
 
+# `planner dashboard` sets its own Streamlit settings and, without sign-in, listens on loopback only
 run: setup
-	$(BIN)/streamlit run app.py --server.port $(PORT) --server.headless true --browser.gatherUsageStats false
+	$(BIN)/planner dashboard --port $(PORT)
 
 test: setup
 	$(BIN)/python -m pytest -n 2 --dist loadfile --no-loadscope-reorder --durations=20 $(PYTEST_ARGS)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -19,6 +20,11 @@ from pathlib import Path
 from _paths import ROOT, chromium_path, require_service
 
 ARTIFACTS = ROOT / "tests" / "_artifacts"
+MAP_FRAME = "iframe[title*='st_folium']"
+# an incident as the map sends it: {"incident_id": "…", "category": …, "occurred_at": "2023-01-01 01:21"}
+# (in websocket frames the quotes arrive escaped)
+INCIDENT_TIME = re.compile(r'occurred_at\\*"\s*:\s*\\*"\d{4}-\d{2}-\d{2} \d{2}:\d{2}')
+INCIDENT_ID = re.compile(r'incident_id\\*"\s*:\s*\\*"')
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -129,3 +135,22 @@ def screenshot(page, name: str, *, max_height: int = 4000) -> Path:  # type: ign
     if size:
         page.set_viewport_size(size)
     return path
+
+
+def record_websocket(page) -> list[str]:  # type: ignore[no-untyped-def]
+    """Every websocket frame the server sends to ``page`` (attach before ``goto``)."""
+    sent: list[str] = []
+    page.on("websocket", lambda ws: ws.on("framereceived", lambda payload: sent.append(str(payload))))
+    return sent
+
+
+def assert_public_view(page, sent: list[str]) -> None:  # type: ignore[no-untyped-def]
+    """A viewer's page: the published view with its map, and nothing incident-level in the page or
+    on the websocket (no incident ids or times, no Gi* z-scores, no incident layer, no uploads)."""
+    page.get_by_text("You see the published view").wait_for(timeout=30_000)
+    page.frame_locator(MAP_FRAME).locator("path.leaflet-interactive").first.wait_for(timeout=60_000)
+    traffic = "".join(sent) + page.content()
+    assert not INCIDENT_TIME.search(traffic) and not INCIDENT_ID.search(traffic)
+    assert "gi_z" not in traffic and "mean_gi_z" not in traffic
+    assert "Incidents (random sample" not in traffic
+    assert page.get_by_text("Upload a file").count() == 0

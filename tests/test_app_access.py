@@ -85,13 +85,14 @@ def test_uploads_are_kept_once_per_session_in_a_private_folder(monkeypatch):
 def test_export_audit_log_lines(tmp_path, monkeypatch):
     log = tmp_path / "audit" / "exports.jsonl"
     monkeypatch.setenv("PLANNER_AUDIT_LOG", str(log))
-    user = access.User(name="ana@council.example", role="viewer", signed_in=True)
+    user = access.User(name="ana@council.example", role="viewer", signed_in=True, address="192.0.2.7")
     config = json.dumps({"incidents": "postgresql://u:s3cret@h/db", "k_min": 5})
     access.audit_export(user, privacy="public", k=5, round_to=1, formats=["csv"], config=config)
     access.audit_export(user, privacy="public", k=7, round_to=1, formats=["gpkg"], config=config)
     lines = [json.loads(line) for line in log.read_text().splitlines()]
     assert [line["k"] for line in lines] == [5, 7]
     assert lines[0]["user"] == "ana@council.example" and lines[0]["privacy"] == "public" and lines[0]["time"]
+    assert lines[0]["address"] == "192.0.2.7"  # issue #24: who, and from where
     assert "s3cret" not in log.read_text()
     assert stat.S_IMODE(log.stat().st_mode) == 0o600
 

@@ -5,20 +5,24 @@ viewer's map and page hold none, nor any Gi* z-score, and a viewer cannot choose
 
 from __future__ import annotations
 
-import re
 import secrets
 
 import pytest
-from _browser import NetworkLog, free_port, launch_browser, screenshot, streamlit_server
+from _browser import (
+    INCIDENT_ID,
+    INCIDENT_TIME,
+    MAP_FRAME,
+    NetworkLog,
+    assert_public_view,
+    free_port,
+    launch_browser,
+    record_websocket,
+    screenshot,
+    streamlit_server,
+)
 from _oidc_stub import CLIENT_ID, CLIENT_SECRET, oidc_provider
 
 pytestmark = pytest.mark.browser
-
-MAP_FRAME = "iframe[title*='st_folium']"
-# an incident as the map sends it: {"incident_id": "…", "category": …, "occurred_at": "2023-01-01 01:21"}
-# (in websocket frames the quotes arrive escaped)
-INCIDENT_TIME = re.compile(r'occurred_at\\*"\s*:\s*\\*"\d{4}-\d{2}-\d{2} \d{2}:\d{2}')
-INCIDENT_ID = re.compile(r'incident_id\\*"\s*:\s*\\*"')
 
 
 @pytest.fixture(scope="module")
@@ -59,8 +63,7 @@ def browser():
 def _sign_in(browser, url, who):
     context = browser.new_context(viewport={"width": 1500, "height": 1100})
     page = context.new_page()
-    sent: list[str] = []
-    page.on("websocket", lambda ws: ws.on("framereceived", lambda payload: sent.append(str(payload))))
+    sent = record_websocket(page)
     page.goto(url, wait_until="domcontentloaded")
     page.get_by_role("button", name="Sign in").click(timeout=60_000)
     page.locator(f"#as-{who}").click(timeout=60_000)  # the identity provider's account picker
@@ -99,15 +102,7 @@ def test_a_viewer_cannot_reach_incident_points(signin_server, browser):
     context, page, sent = _sign_in(browser, url, "viewer")
     log.attach(page)
     page.get_by_text("viewer@council.example").wait_for(timeout=30_000)
-    page.get_by_text("You see the published view").wait_for(timeout=30_000)
-    frame = page.frame_locator(MAP_FRAME)
-    frame.locator("path.leaflet-interactive").first.wait_for(timeout=60_000)
-    # nothing incident-level reached the browser: not in the page, not on the websocket
-    traffic = "".join(sent) + page.content()
-    assert not INCIDENT_TIME.search(traffic) and not INCIDENT_ID.search(traffic)
-    assert "gi_z" not in traffic and "mean_gi_z" not in traffic
-    assert "Incidents (random sample" not in traffic
-    assert page.get_by_text("Upload a file").count() == 0
+    assert_public_view(page, sent)  # nothing incident-level reached the browser
     page.get_by_role("tab", name="Export").click()
     label = page.get_by_text("Privacy", exact=True)
     label.wait_for(timeout=30_000)

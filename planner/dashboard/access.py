@@ -12,9 +12,15 @@ of the identity token, configured under ``[planner]``::
 An **analyst** sees everything (incident points, the evaluation, internal exports). Anyone else
 signed in is a **viewer**: every table, map, chart and download they get is built on the server from
 the public view of the plan (:func:`planner.export.privacy.apply_privacy`), not the full plan with
-parts hidden. Without ``[auth]`` (``make run`` on the sample city) nobody signs in and the role is
-``[planner] anonymous_role`` (default ``analyst``, for a single user on their own machine; a hosted
-dashboard configures ``[auth]``, or sets ``anonymous_role = "viewer"``).
+parts hidden.
+
+The dashboard fails closed (issue #24). An ``[auth]`` section that is partial or has a missing,
+short or example ``cookie_secret`` stops the page with the problems listed (never a fall-back to no
+sign-in). Without ``[auth]`` nobody signs in: the person at this machine (a loopback connection, not
+forwarded by a proxy) is "local, single user" with ``PLANNER_ANONYMOUS_ROLE`` (set by ``planner
+dashboard``) or ``[planner] anonymous_role`` (default ``analyst``); a visitor from any other address
+is a **viewer**, unless ``planner dashboard --insecure-anonymous`` set
+``PLANNER_INSECURE_ANONYMOUS_ROLE`` for everybody.
 """
 
 from __future__ import annotations
@@ -30,11 +36,14 @@ from typing import Any
 
 import streamlit as st
 
+from planner.dashboard import hosting
+
 logger = logging.getLogger(__name__)
 
-ANALYST = "analyst"
-VIEWER = "viewer"
-_AUTH_KEYS = ("client_id", "server_metadata_url", "redirect_uri", "cookie_secret")
+ANALYST = hosting.ANALYST
+VIEWER = hosting.VIEWER
+_FORWARDED_HEADERS = ("X-Forwarded-For", "Forwarded", "X-Real-Ip")
+LOOPBACK = "loopback"
 
 
 @dataclass(frozen=True)
@@ -44,6 +53,13 @@ class User:
     name: str
     role: str
     signed_in: bool
+    address: str = LOOPBACK
+    """Where the visitor connects from (as the server saw it): ``loopback`` or an address."""
+
+    @property
+    def is_local(self) -> bool:
+        """True for the person at this machine without sign-in ("local, single user")."""
+        return not self.signed_in and self.address == LOOPBACK
 
     @property
     def is_analyst(self) -> bool:
@@ -59,11 +75,62 @@ def _secrets(section: str) -> dict[str, Any]:
     return dict(value) if isinstance(value, Mapping) else {}
 
 
+def secrets_files() -> str:
+    """The secrets file(s) the server reads, for messages."""
+    try:
+        files = st.get_option("secrets.files")
+    except Exception:  # AppTest or bare mode: no options
+        files = []
+    existing = [str(f) for f in files or [] if Path(str(f)).is_file()]
+    return ", ".join(existing) or "secrets.toml"
+
+
 def auth_configured() -> bool:
-    """True when ``[auth]`` in the secrets holds an OpenID Connect provider."""
+    """True when ``[auth]`` in the secrets configures sign-in; a partial or unsafe one stops the page."""
     auth = _secrets("auth")
-    providers = [auth] + [v for v in auth.values() if isinstance(v, Mapping)]
-    return any(all(k in {**auth, **p} for k in _AUTH_KEYS) for p in providers)
+    if not auth:
+        return False
+    problems = hosting.auth_problems(auth, where=secrets_files())
+    if problems:
+        logger.error("sign-in configuration refused: %s", "; ".join(problems))
+        st.error(
+            "Sign-in is configured but incomplete or unsafe, so the planner does not open. "
+            "Whoever runs the server must fix:\n\n" + "\n".join(f"- {p}" for p in problems)
+        )
+        st.stop()
+    return True
+
+
+def client_address() -> str:
+    """Where this session's browser connects from: ``loopback``, or the address the server saw.
+
+    A connection forwarded by a proxy (``X-Forwarded-For``, ``Forwarded``, ``X-Real-IP``) is never
+    loopback, whatever the proxy's own address; nor is one through a Unix socket (a proxy's). The
+    forwarded address is kept beside the one the server saw (a client can write such a header itself).
+    """
+    ip = st.context.ip_address  # None for 127.0.0.1 and ::1 (and when there is no network client)
+    if isinstance(ip, str) and ip:
+        peer = LOOPBACK if hosting.is_loopback(ip) else ip
+    elif str(st.get_option("server.address") or "").startswith("unix://"):
+        peer = "unix socket"
+    else:
+        peer = LOOPBACK
+    headers = st.context.headers
+    forwarded = next((str(headers.get(n)) for n in _FORWARDED_HEADERS if headers.get(n)), None)
+    return f"{peer}, forwarded for {forwarded}" if forwarded else peer
+
+
+def anonymous_user(settings: Mapping[str, Any], address: str) -> User:
+    """A visitor who does not sign in: only the person at this machine may be an analyst."""
+    everybody = os.environ.get(hosting.INSECURE_ANONYMOUS_ROLE_ENV)
+    if everybody:  # planner dashboard --insecure-anonymous: the operator chose a role for everyone
+        role = everybody if everybody in hosting.ROLES else VIEWER
+        return User(name="anonymous", role=role, signed_in=False, address=address)
+    if address != LOOPBACK:
+        return User(name="anonymous", role=VIEWER, signed_in=False, address=address)
+    local = os.environ.get(hosting.ANONYMOUS_ROLE_ENV)
+    role = (local if local in hosting.ROLES else VIEWER) if local else hosting.local_role(settings)
+    return User(name="local user", role=role, signed_in=False, address=address)
 
 
 def claim_values(claims: Mapping[str, Any], path: str) -> list[str]:
@@ -88,9 +155,9 @@ def role_from_claims(claims: Mapping[str, Any], *, roles_claim: str, analyst_rol
 def current_user() -> User:
     """The session's user; with sign-in configured and nobody signed in, the sign-in page (stops)."""
     settings = _secrets("planner")
+    address = client_address()
     if not auth_configured():
-        role = str(settings.get("anonymous_role", ANALYST))
-        return User(name="local user", role=role if role in {ANALYST, VIEWER} else VIEWER, signed_in=False)
+        return anonymous_user(settings, address)
     if not st.user.is_logged_in:
         sign_in_page()
     claims = st.user.to_dict()
@@ -100,7 +167,7 @@ def current_user() -> User:
         analyst_roles=[str(r) for r in settings.get("analyst_roles", ["analyst"])],
     )
     name = str(claims.get("email") or claims.get("preferred_username") or claims.get("sub") or "unknown")
-    return User(name=name, role=role, signed_in=True)
+    return User(name=name, role=role, signed_in=True, address=address)
 
 
 def viewer_config() -> dict[str, Any]:
@@ -120,8 +187,11 @@ def sign_in_page() -> None:
     """The page shown before sign-in; stops the script."""
     st.title("Situational crime prevention planner")
     st.info("Sign in with your organisation's account to open the planner.")
-    if st.button("Sign in", key="sign_in", type="primary"):
-        st.login()
+    providers = hosting.identity_providers(_secrets("auth")) or [None]
+    for provider in providers:
+        label = "Sign in" if len(providers) == 1 else f"Sign in with {provider or 'your account'}"
+        if st.button(label, key=f"sign_in_{provider or 'default'}", type="primary"):
+            st.login(provider)
     st.stop()
 
 
@@ -139,6 +209,7 @@ def audit_export(user: User, *, privacy: str, k: int, round_to: int, formats: li
         "user": user.name,
         "role": user.role,
         "signed_in": user.signed_in,
+        "address": user.address,
         "privacy": privacy,
         "k": k,
         "round_to": round_to,
@@ -151,5 +222,5 @@ def audit_export(user: User, *, privacy: str, k: int, round_to: int, formats: li
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
     with os.fdopen(fd, "a", encoding="utf-8") as fh:
         fh.write(json.dumps(redact_secrets(record), sort_keys=True) + "\n")
-    logger.info("export by %s (%s): %s, k=%d", user.name, user.role, privacy, k)
+    logger.info("export by %s (%s) from %s: %s, k=%d", user.name, user.role, user.address, privacy, k)
     return path

@@ -69,10 +69,17 @@ def show_whatif_comparison(plan: Plan, edited: Plan, hotspot_id: str, *, key: st
 
 
 def user_box(user: Any) -> None:
-    """Who is signed in, with which role, and a sign-out button (when sign-in is configured)."""
+    """Who is signed in, with which role, and a sign-out button (when sign-in is configured); without
+    sign-in, whether this is the person at this machine ("local, single user") or a visitor.
+    """
     if user.signed_in:
         st.caption(f"Signed in as **{user.name}** ({user.role})")
         if st.button("Sign out", key="sign_out"):
             st.logout()
-    elif not user.is_analyst:
-        st.caption("Public view")
+    elif user.is_local:
+        st.caption(
+            f"Local, single user ({user.role}): no sign-in, for the person at this machine. "
+            "To share the dashboard, host it with sign-in (README, Hosting the dashboard)."
+        )
+    else:
+        st.caption(f"Public view: not signed in ({user.role})")
