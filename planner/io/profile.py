@@ -156,7 +156,14 @@ def profile_column(values: pd.Series, *, name: str, position: int) -> ColumnProf
 
 
 def profile_columns(df: pd.DataFrame) -> dict[str, ColumnProfile]:
-    """Column name → :class:`ColumnProfile`, from :func:`sample_rows` of ``df`` (geometry skipped)."""
+    """Column name → :class:`ColumnProfile`, from :func:`sample_rows` of ``df`` (geometry skipped).
+
+    Linear in the number of columns (a few milliseconds each) and refused above the column limit
+    of :func:`planner.io.limits.current_limits`, so a frame of thousands of columns fails at once.
+    """
+    from planner.io.limits import check_shape, current_limits
+
+    check_shape("The table", rows=None, columns=df.shape[1], limits=current_limits())
     sample = sample_rows(df)
     geometry = getattr(df, "_geometry_column_name", None)
     return {
