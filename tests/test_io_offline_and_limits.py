@@ -15,12 +15,14 @@ import pyarrow.parquet as pq
 import pytest
 
 from planner.cli import main
+from planner.config import RunConfig
 from planner.errors import DataLoadError
 from planner.io import read_incidents, read_table
-from planner.io.limits import SourceLimits, source_limits
+from planner.io.limits import UPLOAD_LIMITS, SourceLimits, source_limits
 from planner.io.offline import offline_libraries
 from planner.io.profile import profile_columns
 from planner.io.sources import allow_virtual_sources
+from planner.pipeline import run
 
 _UTM30N = (
     'PROJCS["WGS 84 / UTM zone 30N",GEOGCS["WGS 84",DATUM["WGS_1984",SPHEROID["WGS 84",6378137,'
@@ -82,6 +84,8 @@ def test_a_geojson_crs_link_makes_no_request(tmp_path, http_server, capsys):
     assert f"{url}/crs.wkt" in str(caught.value) and "EPSG:32630" in str(caught.value)
     with pytest.raises(DataLoadError, match="never fetches URLs"):
         read_incidents(path)
+    with source_limits(UPLOAD_LIMITS), pytest.raises(DataLoadError, match="never fetches URLs"):
+        run(RunConfig(incidents=str(path)))  # what the dashboard runs on an upload
     assert main(["inspect", str(path)]) == 2
     err = capsys.readouterr().err
     assert "never fetches URLs" in err and "Traceback" not in err
