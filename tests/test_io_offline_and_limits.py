@@ -175,3 +175,25 @@ def test_profiling_refuses_a_frame_with_too_many_columns():
     with pytest.raises(DataLoadError, match="501 columns; the limit is 500"):
         profile_columns(frame)
     assert len(profile_columns(frame.iloc[:, :20])) == 20
+
+
+def test_a_wide_workbook_is_refused_from_its_first_row(tmp_path):
+    import openpyxl
+
+    book = openpyxl.Workbook(write_only=True)  # writes no <dimension>: openpyxl would parse it all
+    sheet = book.create_sheet()
+    sheet.append([f"c{i}" for i in range(16_000)])
+    sheet.append([7] * 16_000)
+    path = tmp_path / "wide.xlsx"
+    book.save(path)
+    start = time.perf_counter()
+    with pytest.raises(DataLoadError, match="16,000 columns; the limit is 500"):
+        read_table(path)
+    assert time.perf_counter() - start < 5
+    small = openpyxl.Workbook()
+    small.active.append(["x", "y", "date"])
+    small.active.append([500_000, 5_000_000, "2024-01-01"])
+    small.save(tmp_path / "small.xlsx")
+    assert read_table(tmp_path / "small.xlsx").shape == (1, 3)
+    with source_limits(SourceLimits(max_rows=0)), pytest.raises(DataLoadError, match="1 rows"):
+        read_table(tmp_path / "small.xlsx")

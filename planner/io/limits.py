@@ -122,6 +122,64 @@ def check_parquet(path: Path, limits: SourceLimits) -> None:
         raise problem
 
 
+def check_xlsx(path: Path, limits: SourceLimits) -> None:
+    """Refuse a workbook from its first sheet's declared size and header row, before reading it all.
+
+    The sheet's XML is streamed (defusedxml) only up to the end of its first row: openpyxl, even in
+    read-only mode, parses the whole sheet when it does not declare its size. The declared size
+    may be missing or wrong, so the rows and columns are checked again after the read.
+    """
+    try:
+        with zipfile.ZipFile(path) as zf:
+            rows, columns = _xlsx_first_row(zf, _first_sheet(zf))
+    except (KeyError, ValueError, AttributeError, SyntaxError):
+        return  # not a workbook this check understands: pandas says what is wrong
+    check_shape(path, rows=rows, columns=columns, limits=limits)
+
+
+def _local(tag: str) -> str:
+    return tag.rsplit("}", 1)[-1]
+
+
+def _first_sheet(zf: zipfile.ZipFile) -> str:
+    """Member name of the workbook's first sheet (the one pandas reads)."""
+    from defusedxml.ElementTree import fromstring
+
+    book = fromstring(zf.read("xl/workbook.xml"))
+    sheet = next(e for e in book.iter() if _local(e.tag) == "sheet")
+    rid = next(v for k, v in sheet.attrib.items() if _local(k) == "id")
+    rels = fromstring(zf.read("xl/_rels/workbook.xml.rels"))
+    target = next(e.get("Target", "") for e in rels if e.get("Id") == rid)
+    return target.lstrip("/") if target.startswith("/") else f"xl/{target}"
+
+
+def _column_number(ref: str) -> int:
+    number = 0
+    for ch in ref:
+        if not ch.isalpha():
+            break
+        number = number * 26 + ord(ch.upper()) - 64
+    return number
+
+
+def _xlsx_first_row(zf: zipfile.ZipFile, sheet: str) -> tuple[int | None, int]:
+    """Declared data rows (None if undeclared) and cells of the first row, streamed."""
+    from defusedxml.ElementTree import iterparse
+
+    rows: int | None = None
+    with zf.open(sheet) as fh:
+        for event, elem in iterparse(fh, events=("start", "end")):
+            name = _local(elem.tag)
+            if event == "start" and name == "dimension":
+                last = str(elem.get("ref", "")).split(":")[-1]
+                digits = "".join(ch for ch in last if ch.isdigit())
+                rows = int(digits) - 1 if digits else None
+            elif event == "end" and name == "row":
+                cells = [c for c in elem if _local(c.tag) == "c"]
+                return rows, max([len(cells), *(_column_number(c.get("r", "")) for c in cells)])
+    return rows, 0
+
+
 # ------------------------------------------------------------------ capped decompression
 def too_big(path: Path, size: int, limits: SourceLimits, *, compressed: int) -> DataLoadError | None:
     """The refusal for ``size`` bytes expanded from ``compressed``, or None when within the caps."""

@@ -38,6 +38,7 @@ from planner.io.limits import (
     check_parquet,
     check_shape,
     check_text_header,
+    check_xlsx,
     check_zip,
     current_limits,
     read_gzip_capped,
@@ -370,6 +371,8 @@ def _read_excel(path: Path, limits: SourceLimits) -> pd.DataFrame:
                     if b"<!doctype" in fh.read(_SNIFF_BYTES).lower():
                         raise refusal
     try:
+        if path.suffix.lower() == ".xlsx":
+            check_xlsx(path, limits)  # header row and declared size, streamed, before the full read
         return pd.read_excel(path, dtype=str)
     except Exception as exc:
         cause: BaseException | None = exc
