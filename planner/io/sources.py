@@ -8,8 +8,10 @@ says (a ``.geojson`` must be JSON, a ``.gpkg`` SQLite, a ``.shp`` a shapefile, .
 otherwise opens whatever the content is — an OGR VRT or GDALG file can read any file on the server
 or fetch URLs. GDAL virtual file systems (``/vsicurl/``, ``/vsizip/``, ...), URLs and VRT/GDALG
 content are refused unless the caller opts in (:func:`allow_virtual_sources`, CLI
-``--allow-virtual-sources``). Compressed input (gzip, zip, xlsx) is expanded with a cap on size and
-ratio, and rows and vertices are capped (:class:`SourceLimits`), each with one clear message. XML
+``--allow-virtual-sources``); network paths are refused even then, and GDAL itself has no network
+(:mod:`planner.io.offline`: a file that asks for a URL, such as a GeoJSON CRS link, is refused).
+Every read stays within :class:`~planner.io.limits.SourceLimits` (bytes, ratio, rows, columns,
+cells, vertices), checked from metadata before decoding (:mod:`planner.io.limits`). XML
 with a DOCTYPE (entity tricks) is refused; Excel is parsed with ``defusedxml`` in place. PostGIS
 table names are quoted as identifiers; passwords never appear in names or messages
 (:func:`redact_secrets`).
