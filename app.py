@@ -26,6 +26,7 @@ from planner.dashboard import (
 )
 from planner.dashboard import map_component as mapc
 from planner.errors import PlannerError
+from planner.export.csv_safe import csv_text
 from planner.maps import overlay_script as plan_overlay
 
 logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
@@ -287,7 +288,7 @@ with tabs[7]:
     st.json({k: v for k, v in rep.items() if k not in {"warnings"}}, expanded=False)
     if analyst and len(plan.quarantine):
         st.download_button(
-            "Download quarantined rows (CSV)", plan.quarantine.to_csv(index=False), "quarantine.csv"
+            "Download quarantined rows (CSV)", csv_text(plan.quarantine), "quarantine.csv"
         )
 
 # ---------------------------------------------------------------- environment

@@ -205,7 +205,9 @@ def write_audits(out_dir: str | Path, layers: dict[str, Any], *, seed: int = DEF
     """
     rng = np.random.default_rng([seed, AUDIT_STREAM])
     table, pattern = simulate_audits(layers, rng)
-    table.to_csv(Path(out_dir) / "audits.csv", index=False, lineterminator="\n")
+    from planner.export.csv_safe import write_csv
+
+    write_csv(table, Path(out_dir) / "audits.csv")
     return {
         "file": "audits.csv",
         "random_stream": [seed, AUDIT_STREAM],

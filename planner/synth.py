@@ -732,7 +732,9 @@ def generate_city(
         x=incidents["x"].round(2),
         y=incidents["y"].round(2),
     ).join(victims)
-    inc.to_csv(out / "incidents.csv", index=False, lineterminator="\n")
+    from planner.export.csv_safe import write_csv
+
+    write_csv(inc, out / "incidents.csv")
     gpkg = out / "city.gpkg"
     if gpkg.exists():
         gpkg.unlink()

@@ -135,5 +135,7 @@ def _write(result: Any, cells: Any, out: Path) -> None:
     result.disagreement.to_file(gpkg, layer="fear_vs_crime", driver="GPKG", engine="pyogrio")
     if result.night_disagreement is not None:
         result.night_disagreement.to_file(gpkg, layer="fear_vs_crime_night", driver="GPKG", engine="pyogrio")
-    result.quarantine.to_csv(out / "quarantine.csv", index=False)
-    result.coverage.to_csv(out / "coverage.csv", index=False)
+    from planner.export.csv_safe import write_csv
+
+    write_csv(result.quarantine, out / "quarantine.csv")
+    write_csv(result.coverage, out / "coverage.csv")

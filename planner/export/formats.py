@@ -21,6 +21,7 @@ import geopandas as gpd
 import pandas as pd
 import pyogrio
 
+from planner.export.csv_safe import write_csv
 from planner.export.plan_files import _gpkg_safe
 from planner.surface import Surface
 
@@ -168,7 +169,7 @@ def write_shapefiles(tables: dict[str, pd.DataFrame], folder: Path, *, stamp: da
             deterministic_zip(entries, dest)
             paths.append(dest)
     mapping_frame = pd.DataFrame(rows, columns=["layer", "column", "shapefile_field", "truncated_254"])
-    mapping_frame.to_csv(folder / "field_names.csv", index=False)
+    write_csv(mapping_frame, folder / "field_names.csv")
     (folder / "field_names.json").write_text(
         json.dumps(mapping_frame.to_dict(orient="records"), indent=2), encoding="utf-8"
     )
@@ -231,12 +232,7 @@ def write_csvs(tables: dict[str, pd.DataFrame], folder: Path) -> list[Path]:
     folder.mkdir(parents=True, exist_ok=True)
     paths = []
     for name, table in tables.items():
-        path = folder / f"{name}.csv"
-        frame = pd.DataFrame(
-            table.drop(columns=getattr(table, "_geometry_column_name", None) or [], errors="ignore")
-        )
-        frame.to_csv(path, index=False, lineterminator="\n")
-        paths.append(path)
+        paths.append(write_csv(table, folder / f"{name}.csv"))  # formulas neutralised
     return paths
 
 

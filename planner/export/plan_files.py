@@ -19,6 +19,7 @@ import pandas as pd
 import pyogrio
 
 from planner.errors import ConfigError, DataLoadError
+from planner.export.csv_safe import write_csv
 from planner.export.output_dir import MANIFEST, atomic_output_dir, is_temporary
 from planner.io.sources import redact_secrets
 from planner.plan import Plan
@@ -130,8 +131,7 @@ def write_quarantine(quarantine: pd.DataFrame | None, path: Path) -> Path:
     frame = (
         quarantine if quarantine is not None and len(quarantine.columns) else pd.DataFrame(columns=["reason"])
     )
-    pd.DataFrame(frame.drop(columns="geometry", errors="ignore")).to_csv(path, index=False)
-    return path
+    return write_csv(frame, path)
 
 
 def write_run_outputs(plan: Plan, out_dir: str | Path, *, overwrite: bool = False) -> dict[str, Path]:
@@ -154,7 +154,7 @@ def write_run_outputs(plan: Plan, out_dir: str | Path, *, overwrite: bool = Fals
         for name, table in plan_tables(plan).items():
             if not isinstance(table, gpd.GeoDataFrame) or name in {"recommendations", "portfolio"}:
                 csv = tmp / f"{name}.csv"
-                pd.DataFrame(table.drop(columns="geometry", errors="ignore")).to_csv(csv, index=False)
+                write_csv(table, csv)
                 paths[f"{name}_csv"] = csv
         paths["quarantine"] = write_quarantine(plan.quarantine, tmp / "quarantine.csv")
         m = plan_map(plan, show_incidents=True, max_layer_points=5_000)

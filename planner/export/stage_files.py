@@ -12,6 +12,7 @@ from pathlib import Path
 import geopandas as gpd
 import pandas as pd
 
+from planner.export.csv_safe import write_csv
 from planner.export.plan_files import write_layer
 from planner.surface import Surface
 
@@ -20,8 +21,7 @@ def write_table(table: pd.DataFrame, path: str | Path) -> Path:
     """An attribute table (geometry dropped) as CSV; the folder is created."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    pd.DataFrame(table.drop(columns="geometry", errors="ignore")).to_csv(path, index=False)
-    return path
+    return write_csv(table, path)
 
 
 def _fresh_gpkg(path: Path) -> Path:

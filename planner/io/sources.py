@@ -8,8 +8,10 @@ says (a ``.geojson`` must be JSON, a ``.gpkg`` SQLite, a ``.shp`` a shapefile, .
 otherwise opens whatever the content is — an OGR VRT or GDALG file can read any file on the server
 or fetch URLs. GDAL virtual file systems (``/vsicurl/``, ``/vsizip/``, ...), URLs and VRT/GDALG
 content are refused unless the caller opts in (:func:`allow_virtual_sources`, CLI
-``--allow-virtual-sources``). Compressed input (gzip, zip, xlsx) is expanded with a cap on size and
-ratio, and rows and vertices are capped (:class:`SourceLimits`), each with one clear message. XML
+``--allow-virtual-sources``); network paths are refused even then, and GDAL itself has no network
+(:mod:`planner.io.offline`: a file that asks for a URL, such as a GeoJSON CRS link, is refused).
+Every read stays within :class:`~planner.io.limits.SourceLimits` (bytes, ratio, rows, columns,
+cells, vertices), checked from metadata before decoding (:mod:`planner.io.limits`). XML
 with a DOCTYPE (entity tricks) is refused; Excel is parsed with ``defusedxml`` in place. PostGIS
 table names are quoted as identifiers; passwords never appear in names or messages
 (:func:`redact_secrets`).
@@ -18,13 +20,11 @@ table names are quoted as identifiers; passwords never appear in names or messag
 from __future__ import annotations
 
 import contextlib
-import gzip
 import io as _io
 import re
 import zipfile
 from collections.abc import Iterator
 from contextvars import ContextVar
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -33,45 +33,41 @@ import geopandas as gpd
 import pandas as pd
 
 from planner.errors import DataLoadError
+from planner.io.limits import (
+    DEFAULT_LIMITS,
+    UPLOAD_LIMITS,
+    SourceLimits,
+    check_parquet,
+    check_shape,
+    check_text_header,
+    check_xlsx,
+    check_zip,
+    current_limits,
+    read_gzip_capped,
+    source_limits,
+)
+from planner.io.offline import make_gdal_offline, refused_urls
+
+__all__ = [
+    "DEFAULT_LIMITS",
+    "UPLOAD_LIMITS",
+    "SourceLimits",
+    "allow_virtual_sources",
+    "check_raster_source",
+    "check_source",
+    "check_zip",
+    "read_gzip_capped",
+    "read_table",
+    "source_limits",
+]
 
 VECTOR_SUFFIXES = {".geojson", ".json", ".gpkg", ".shp", ".fgb", ".kml", ".gml"}
 TABLE_SUFFIXES = {".csv", ".tsv", ".txt", ".gz", ".xlsx", ".xls"}
 _SNIFF_BYTES = 64 * 1024
 _MIB = 1024 * 1024
 
-
-@dataclass(frozen=True)
-class SourceLimits:
-    """Caps on what one source may expand to (bytes after decompression, compression ratio, rows,
-    vertices). The CLI default suits a city's incidents for years; the dashboard uses
-    :data:`UPLOAD_LIMITS`.
-    """
-
-    max_bytes: int = 4 * 1024 * _MIB
-    max_ratio: float = 100.0
-    max_rows: int = 20_000_000
-    max_vertices: int = 100_000_000
-
-
-DEFAULT_LIMITS = SourceLimits()
-UPLOAD_LIMITS = SourceLimits(
-    max_bytes=512 * _MIB, max_ratio=100.0, max_rows=2_000_000, max_vertices=5_000_000
-)
-#: Expansion below this many bytes is never refused for its ratio (tiny, repetitive files).
-_RATIO_FLOOR = 32 * _MIB
-
-_LIMITS: ContextVar[SourceLimits] = ContextVar("planner_source_limits", default=DEFAULT_LIMITS)
 _ALLOW_VIRTUAL: ContextVar[bool] = ContextVar("planner_allow_virtual", default=False)
-
-
-@contextlib.contextmanager
-def source_limits(limits: SourceLimits) -> Iterator[SourceLimits]:
-    """Apply ``limits`` to every source read inside the block (e.g. the dashboard's uploads)."""
-    token = _LIMITS.set(limits)
-    try:
-        yield limits
-    finally:
-        _LIMITS.reset(token)
+make_gdal_offline()  # no URL is ever fetched by GDAL while the planner reads (planner.io.offline)
 
 
 @contextlib.contextmanager
@@ -125,6 +121,24 @@ def source_name(source: str | Path) -> str:
 
 
 # ------------------------------------------------------------------ sniffing
+_NETWORK = re.compile(
+    r"(?i)(/vsi(curl|s3|gs|az|adls|oss|swift|webhdfs|hdfs)|\b(https?|ftps?|s3|gs|az|abfss?|wasbs?)://)"
+)
+
+
+def _is_network(src: str) -> bool:
+    """True for a URL or a GDAL path that reads over the network (``/vsicurl/``, ``/vsis3/``, ...)."""
+    return bool(_NETWORK.search(src))
+
+
+def _refuse_network(src: str) -> None:
+    if _is_network(src):
+        raise DataLoadError(
+            f"{source_name(src)} is read over the network, and the planner has no network access while "
+            "reading data (even with --allow-virtual-sources). Download the file and give its local path."
+        )
+
+
 def _is_virtual(src: str) -> bool:
     lowered = src.strip().lower()
     return (
@@ -267,7 +281,9 @@ def check_raster_source(path: str | Path) -> str:
     With :func:`allow_virtual_sources` in effect any GDAL path is let through unchanged.
     """
     text = str(path)
+    make_gdal_offline()  # rasterio brings its own GDAL, loaded by now
     if _ALLOW_VIRTUAL.get():
+        _refuse_network(text)
         return text
     if _is_virtual(text):
         raise DataLoadError(f"{text} is a URL or GDAL virtual file system path. {_VIRTUAL_HINT}")
@@ -282,66 +298,6 @@ def check_raster_source(path: str | Path) -> str:
     return text
 
 
-# ------------------------------------------------------------------ capped decompression
-def _too_big(path: Path, size: int, limits: SourceLimits, *, compressed: int) -> DataLoadError | None:
-    if size > limits.max_bytes:
-        return DataLoadError(
-            f"{path} expands to more than {limits.max_bytes / _MIB:,.0f} MiB; the limit keeps one file from "
-            "filling the memory. Split the file, or read it with the CLI (planner run) on a larger machine."
-        )
-    if size > _RATIO_FLOOR and size > limits.max_ratio * max(compressed, 1):
-        return DataLoadError(
-            f"{path} expands more than {limits.max_ratio:.0f} times ({compressed:,} bytes to over {size:,}); "
-            "that is a compression bomb, not a data file. Give the uncompressed data or a normal archive."
-        )
-    return None
-
-
-def read_gzip_capped(path: Path, limits: SourceLimits | None = None) -> bytes:
-    """The decompressed bytes of a gzip file, streamed and refused past the size or ratio caps."""
-    limits = limits or _LIMITS.get()
-    compressed = path.stat().st_size
-    out = _io.BytesIO()
-    try:
-        with gzip.open(path, "rb") as fh:
-            while chunk := fh.read(4 * _MIB):
-                out.write(chunk)
-                problem = _too_big(path, out.tell(), limits, compressed=compressed)
-                if problem is not None:
-                    raise problem
-    except (OSError, EOFError, gzip.BadGzipFile) as exc:
-        if isinstance(exc, DataLoadError):
-            raise
-        raise DataLoadError(
-            f"{path} is not a valid gzip file ({exc}). Re-compress it or give the plain CSV."
-        ) from None
-    return out.getvalue()
-
-
-def check_zip(path: Path, limits: SourceLimits | None = None) -> list[str]:
-    """Member names of a zip archive after checking its declared sizes, ratio and names."""
-    limits = limits or _LIMITS.get()
-    try:
-        with zipfile.ZipFile(path) as zf:
-            infos = zf.infolist()
-    except zipfile.BadZipFile as exc:
-        raise DataLoadError(f"{path} is not a valid zip archive ({exc}). Zip the files again.") from None
-    if len(infos) > 10_000:
-        raise DataLoadError(
-            f"{path} holds {len(infos):,} files; a data archive needs a few. Zip only the data files."
-        )
-    bad = [i.filename for i in infos if i.filename.startswith(("/", "\\")) or ".." in Path(i.filename).parts]
-    if bad:
-        raise DataLoadError(
-            f"{path} holds files with unsafe paths ({bad[0]!r}); zip the data files without folders."
-        )
-    total = sum(i.file_size for i in infos)
-    problem = _too_big(path, total, limits, compressed=path.stat().st_size)
-    if problem is not None:
-        raise problem
-    return [i.filename for i in infos]
-
-
 # ------------------------------------------------------------------ readers
 def _decode(raw: bytes) -> tuple[str, str]:
     for encoding in ("utf-8-sig", "cp1252", "latin-1"):
@@ -352,13 +308,14 @@ def _decode(raw: bytes) -> tuple[str, str]:
     return raw.decode("latin-1", errors="replace"), "latin-1"
 
 
-def _read_text_table(path: Path, raw: bytes) -> pd.DataFrame:
+def _read_text_table(path: Path, raw: bytes, limits: SourceLimits) -> pd.DataFrame:
     if not raw.strip():
         raise DataLoadError(f"{path} is empty. Give a file with a header row and at least one incident.")
     text, encoding = _decode(raw)
     first = text.split("\n", 1)[0].rstrip("\r")
     sep = max([",", ";", "\t", "|"], key=first.count)
     del text
+    check_text_header(path, raw, sep=sep, encoding=encoding, limits=limits)  # before parsing a byte more
     try:
         df = pd.read_csv(  # from the bytes: 1.5× faster than re-encoding a str for the C parser
             _io.BytesIO(raw),
@@ -416,6 +373,8 @@ def _read_excel(path: Path, limits: SourceLimits) -> pd.DataFrame:
                     if b"<!doctype" in fh.read(_SNIFF_BYTES).lower():
                         raise refusal
     try:
+        if path.suffix.lower() == ".xlsx":
+            check_xlsx(path, limits)  # header row and declared size, streamed, before the full read
         return pd.read_excel(path, dtype=str)
     except Exception as exc:
         cause: BaseException | None = exc
@@ -444,22 +403,30 @@ def _read_vector(path: Path, *, layer: str | None, limits: SourceLimits) -> gpd.
         target, options = f"/vsizip/{path}/{shp[0]}", {}
     else:
         target, options = str(path), dict(_OPEN_OPTIONS.get(_DRIVERS.get(suffix, ""), {}))
-    info = pyogrio.read_info(target, layer=layer, **options)
-    n = int(info.get("features") or 0)
-    if n > limits.max_rows:
+    with refused_urls() as urls:
+        info = pyogrio.read_info(target, layer=layer, **options)
+        _refuse_fetches(path, urls)
+        features = int(info.get("features") or 0)
+        check_shape(path, rows=max(features, 0), columns=len(info.get("fields", ())) + 1, limits=limits)
+        frame = gpd.read_file(target, layer=layer, engine="pyogrio", **options)
+        _refuse_fetches(path, urls)
+    return frame
+
+
+def _refuse_fetches(path: Path, urls: list[str]) -> None:
+    """Refuse a file that made GDAL ask for a URL (refused by :mod:`planner.io.offline`)."""
+    if urls:
         raise DataLoadError(
-            f"{path} has {n:,} features; the limit is {limits.max_rows:,} per file. Split it by area or "
-            "date, or filter it before loading."
+            f'{path} refers to {urls[0][:200]} (e.g. a GeoJSON "crs" of type "link", or a remote schema); '
+            "the planner never fetches URLs while reading data, and GDAL would otherwise put its own guess "
+            "in place of what the link says. Remove the link from the file and give the CRS by name "
+            '("crs": {"type": "name", "properties": {"name": "EPSG:32630"}}), or pass --crs.'
         )
-    return gpd.read_file(target, layer=layer, engine="pyogrio", **options)
 
 
 def _check_size(path: Path, df: pd.DataFrame, limits: SourceLimits) -> pd.DataFrame:
-    if len(df) > limits.max_rows:
-        raise DataLoadError(
-            f"{path} has {len(df):,} rows; the limit is {limits.max_rows:,} per file. Split it by date or "
-            "area, or use the CLI (planner run), whose limit is higher."
-        )
+    """The same limits, checked again on what was decoded (formats without metadata, e.g. Excel)."""
+    check_shape(path, rows=len(df), columns=df.shape[1], limits=limits)
     if isinstance(df, gpd.GeoDataFrame) and df.geometry.name in df.columns:
         import shapely
 
@@ -481,13 +448,17 @@ def read_table(source: str | Path, *, layer: str | None = None, query: str | Non
     src = str(source)
     if src.startswith(("postgresql://", "postgres://", "postgresql+psycopg2://")):
         return _read_postgis(src, layer=layer, query=query)
-    limits = _LIMITS.get()
+    limits = current_limits()
     if _is_virtual(src):
         if not _ALLOW_VIRTUAL.get():
             raise DataLoadError(
                 f"{source_name(src)} is a URL or GDAL virtual file system path. {_VIRTUAL_HINT}"
             )
-        return gpd.read_file(src, layer=layer, engine="pyogrio")
+        _refuse_network(src)
+        with refused_urls() as urls:
+            frame = gpd.read_file(src, layer=layer, engine="pyogrio")
+        _refuse_fetches(Path(src), urls)
+        return frame
     path = Path(src)
     if not path.exists():
         raise DataLoadError(
@@ -523,12 +494,13 @@ def _read_checked(path: Path, suffix: str, *, layer: str | None, limits: SourceL
             raise DataLoadError(
                 f"{path} is {size / _MIB:,.0f} MiB; the limit is {limits.max_bytes / _MIB:,.0f} MiB per file. Split it."
             )
-        return _read_text_table(path, path.read_bytes())
+        return _read_text_table(path, path.read_bytes(), limits)
     if suffix == ".gz":
-        return _read_text_table(path, read_gzip_capped(path, limits))
+        return _read_text_table(path, read_gzip_capped(path, limits), limits)
     if suffix in {".xlsx", ".xls"}:
         return _read_excel(path, limits)
     if suffix == ".parquet":
+        check_parquet(path, limits)  # rows, columns and bytes from the metadata, before decoding
         try:
             return gpd.read_parquet(path)
         except ValueError:
