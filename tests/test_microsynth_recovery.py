@@ -1,32 +1,12 @@
-"""Micro-synthetic control checked against R microsynth's published Seattle example.
+"""Micro-synthetic control recovers a known effect on synthetic blocks shaped like R's Seattle example.
 
-**What was published.** The microsynth vignette ("MicroSynth: A Tutorial", Robbins & Davenport;
-example ``sea1``, the package's ``seattledmi`` data: a Drug Market Intervention on 39 of 9,642
-Seattle census blocks, 16 quarters, the intervention after quarter 12) prints (a) the balance
-table — the treated blocks' totals of nine census covariates and of four crime counts
-(``i_felony``, ``i_misdemea``, ``i_drugs``, ``any_crime``) in each of the 12 before quarters, the
-synthetic control's matching totals ("Exact Match: 58" constraints: intercept + 9 covariates + 48
-outcome-quarters) and the population scaled to 39 blocks (``All.scaled``); (b) the results
-Trt / Con / Pct.Chng: 46 / 68.22 / −32.6 %, 45 / 71.80 / −37.3 %, 20 / 23.76 / −15.8 % and
-788 / 986.44 / −20.1 %, with 90 % linearized intervals [−50.3 %, −8.4 %], [−52.8 %, −16.7 %],
-[−46.4 %, +32.1 %], [−32.9 %, −4.9 %].
-
-**What could not be had.** The block-level ``seattledmi`` data (an R ``.rda`` file) are not
-reachable offline, so the case is rebuilt on synthetic data with the same structure: 9,642 blocks,
-39 treated, 12 + 4 quarters, the four outcomes and nine covariates. The treated blocks' quarterly
-counts and covariate totals are the published targets exactly, their after-period totals are the
-published Trt; donor blocks are Poisson–gamma counts whose quarterly means are the published
-``All.scaled`` / 39, and their after-period level is set so that the *true* counterfactual of the
-treated blocks (what a donor pool of their level gives) is the published Con.
-
-**What is compared.** (1) Exact balance on the same 58 constraints at the published targets
-(relative error < 1e-6; microsynth printed ≤ 1e-4); (2) Trt exactly; (3) Con recovers the
-published value within sampling error and the published Pct.Chng lies inside our interval; (4)
-R microsynth's raw calibration (``rtm_correction="none"``, every quarter matched on its own) on
-the same data strays further from the true Con than the default (merged sparse quarters and the
-cross-fitted correction for regression to the mean); (5) the published percentage changes follow
-from the published Trt and Con. Not compared: the published
-interval widths and p-values, which depend on the real blocks' dispersion.
+This is a recovery test, not a comparison with R (that is ``tests/test_microsynth_seattle.py``, on
+the real ``seattledmi`` data). The panel has the structure of ``seattledmi`` — 9,642 blocks, 39
+treated, 12 + 4 quarters, four outcomes and nine covariates — with the treated blocks' quarterly
+counts and covariate totals at R's published targets and donor blocks drawn so that the *true*
+counterfactual of the treated blocks (what a donor pool of their level gives) is a known number
+(R's published Con, used only as a convenient value). The default settings must recover it within
+sampling error and their interval must cover the true change.
 """
 
 from __future__ import annotations
@@ -114,65 +94,35 @@ def panel():
 
 @pytest.fixture(scope="module")
 def default_fit(panel):
-    # sparse quarters merged (the default: ≥ 5 treated crimes per matched bin), a few jackknife
-    # groups, no placebos (slow at 9,603 donors and not what is compared), one-sided as published
-    opts = MicrosynthOptions(n_placebos=0, n_jackknife=8, test="lower")
+    # the defaults (R's settings), no placebos or jackknife (not what is compared), one-sided
+    opts = MicrosynthOptions(n_placebos=0, n_jackknife=0, test="lower")
     return estimate_area(panel, "treatment", options=opts, alpha=0.1)
 
 
 @pytest.fixture(scope="module")
-def raw_fit(panel):
-    # R microsynth's setting: every before quarter matched on its own, raw calibration
-    opts = MicrosynthOptions(
-        min_bin_count=1, n_placebos=0, n_jackknife=0, test="lower", rtm_correction="none"
-    )
+def crossfit_fit(panel):
+    opts = MicrosynthOptions(n_placebos=0, n_jackknife=0, test="lower", rtm_correction="crossfit")
     return estimate_area(panel, "treatment", options=opts, alpha=0.1)
 
 
-def test_published_percentage_changes_follow_from_trt_and_con():
-    for name in OUTCOMES:
-        assert TRT[name] / CON[name] - 1 == pytest.approx(PCT[name], abs=5e-4)
-
-
-def test_exact_balance_on_the_published_58_constraints(raw_fit):
-    bal = raw_fit.balance
-    assert len(bal) == 58  # intercept (units) + 9 covariates + 4 outcomes x 12 quarters, as published
-    assert raw_fit.fit["exact"] and raw_fit.fit["method"] == "raking"
-    row = bal.set_index("constraint")
-    assert row.loc["units", "treated"] == N_TREATED
-    for name, (target, _) in COVARIATES.items():
-        assert row.loc[name, "treated"] == target
-        assert row.loc[name, "synthetic"] == pytest.approx(target, rel=1e-6)
-    outcome_rows = bal[bal["kind"] == "outcome"]
-    expected = [t for name in OUTCOMES for t in TARGETS[name]]
-    np.testing.assert_array_equal(outcome_rows["treated"].to_numpy(), expected)
-    np.testing.assert_allclose(outcome_rows["synthetic"], expected, rtol=1e-6)
-    # the population scaled to 39 blocks is the published All.scaled (up to sampling of donors)
-    scaled = outcome_rows["all_scaled"].to_numpy()
-    published = np.concatenate([ALL_SCALED[name] for name in OUTCOMES])
-    assert np.mean(scaled) == pytest.approx(np.mean(published), rel=0.05)
-
-
-def test_trt_con_and_percentage_change_recover_the_published_values(default_fit):
+def test_defaults_recover_the_known_counterfactual_of_the_dense_outcome(default_fit):
     eff = default_fit.effects.set_index("outcome")
     for name in OUTCOMES:
         assert eff.loc[name, "trt"] == TRT[name]  # counts stay counts
-        # Con recovers the published value within its sampling error (Poisson, ~1/sqrt(Con))
-        assert eff.loc[name, "con"] == pytest.approx(CON[name], rel=3.0 / np.sqrt(CON[name]))
-        assert eff.loc[name, "linear_low"] <= PCT[name] <= eff.loc[name, "linear_high"]
-        assert eff.loc[name, "jack_low"] <= PCT[name] <= eff.loc[name, "jack_high"]
-    # the headline (any crime) within 3 points of the published -20.1 %
+    # all crime (≥ 176 treated crimes a quarter): Con within its sampling error, interval covers
+    assert eff.loc["any_crime", "con"] == pytest.approx(CON["any_crime"], rel=3.0 / np.sqrt(CON["any_crime"]))
+    assert eff.loc["any_crime", "linear_low"] <= PCT["any_crime"] <= eff.loc["any_crime", "linear_high"]
     assert eff.loc["any_crime", "pct_change"] == pytest.approx(PCT["any_crime"], abs=0.03)
 
 
-def test_default_recovers_con_better_than_raw_calibration(default_fit, raw_fit):
-    """Raw calibration on every single quarter (R microsynth's setting here) chases the treated
-    blocks' chance highs and lows in sparse quarters (``i_drugs`` has quarters with 1 or 2
-    crimes); those do not carry over, so its Con strays further from the true counterfactual."""
-    raw = raw_fit.effects.set_index("outcome")["con"]
-    fixed = default_fit.effects.set_index("outcome")["con"]
-    truth = np.array([CON[name] for name in OUTCOMES])
-    err_raw = np.abs(np.log(raw.loc[list(OUTCOMES)].to_numpy() / truth)).mean()
-    err_fixed = np.abs(np.log(fixed.loc[list(OUTCOMES)].to_numpy() / truth)).mean()
+def test_crossfit_option_is_less_biased_on_sparse_synthetic_quarters(default_fit, crossfit_fit):
+    """The evidence for keeping the cross-fit as an option: R's exact match on every quarter
+    chases the treated blocks' chance highs and lows in quarters with 1–5 drug crimes, which do
+    not carry over (here Con 11.7 for drugs against a true 23.76; the cross-fit gives 17.9). On
+    R's real Seattle data the cross-fit instead turns R's felony reduction into a small,
+    non-significant one, so it is not the default (``docs/EVIDENCE_CHECKS.md``)."""
+    raw = default_fit.effects.set_index("outcome")["con"]
+    fixed = crossfit_fit.effects.set_index("outcome")["con"]
+    err_raw = abs(np.log(raw["i_drugs"] / CON["i_drugs"]))
+    err_fixed = abs(np.log(fixed["i_drugs"] / CON["i_drugs"]))
     assert err_fixed < err_raw
-    assert err_fixed < 0.15
