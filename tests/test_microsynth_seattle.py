@@ -117,3 +117,55 @@ def test_defaults_agree_with_r_conclusions(seattle):
         assert eff.loc[name, "pct_change"] == pytest.approx(PCT[name], abs=0.05)
     assert eff.loc["i_felony", "linear_p"] < 0.05
     assert eff.loc["any_crime", "linear_p"] < 0.05
+
+
+def test_cli_microsynth_panel_json(seattle, capsys):
+    import json
+
+    from planner.cli import main
+
+    path = shared_path("peer", "microsynth_seattle", "seattledmi.csv.gz")
+    args = ["evaluate", "microsynth-panel", str(path), "--id", "ID", "--time", "time"]
+    args += ["--intervention", "Intervention", "--end-pre", "12", "--compat", "r", "--json"]
+    args += [f"--outcome={o}" for o in OUTCOMES] + [f"--covariate={c}" for c in COVARIATES]
+    assert main([*args, "--placebos", "0", "--jackknife", "0"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    rows = {r["outcome"]: r for r in out["effects"]}
+    assert rows["any_crime"]["trt"] == 788
+    assert rows["any_crime"]["con"] == pytest.approx(986.44, abs=0.01)
+    assert {"linear_low", "linear_high", "pct_change"} <= set(rows["i_felony"])
+    assert out["settings"]["compat"] == "r" and out["settings"]["test"] == "lower"
+    assert len(out["balance"]) == 58 and out["fit"]["exact"]
+    assert out["periods"]["after"] == [13, 14, 15, 16]
+
+
+def test_panel_errors_are_clear_messages(capsys, tmp_path):
+    from planner.cli import main
+    from planner.errors import PlannerError
+
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame(
+        {
+            "area": np.repeat(np.arange(40), 6),
+            "t": np.tile(np.arange(1, 7), 40),
+            "y": rng.poisson(3, 240),
+        }
+    )
+    frame["treated"] = ((frame["area"] < 3) & (frame["t"] > 4)).astype(int)
+    with pytest.raises(PlannerError, match="columns not in the table"):
+        microsynth_panel(frame, id="area", time="t", intervention="treated", end_pre=4, outcomes=["z"])
+    with pytest.raises(PlannerError, match="end_pre"):
+        microsynth_panel(frame, id="area", time="t", intervention="treated", end_pre=6, outcomes=["y"])
+    with pytest.raises(PlannerError, match="lack some periods"):
+        microsynth_panel(
+            frame.iloc[1:], id="area", time="t", intervention="treated", end_pre=4, outcomes=["y"]
+        )
+    fit = microsynth_panel(
+        frame, id="area", time="t", intervention="treated", end_pre=4, outcomes=["y"], n_placebos=0
+    )
+    assert fit.effects.loc[0, "trt"] == frame.query("area < 3 and t > 4")["y"].sum()
+    csv = tmp_path / "panel.csv"
+    frame.to_csv(csv, index=False)
+    args = ["evaluate", "microsynth-panel", str(csv), "--id", "area", "--time", "t"]
+    assert main([*args, "--intervention", "treated", "--end-pre", "4", "--outcome", "nope"]) == 2
+    assert "columns not in the table" in capsys.readouterr().err

@@ -565,6 +565,41 @@ def evaluate_microsynth(
     return MicrosynthResult(design=design, meta=meta, options=opts, areas=areas, panel_info=info, notes=notes)
 
 
+def settings_sentence(fit: Mapping[str, Any]) -> str:
+    """Plain-language list of the settings an area's fit used (for the dashboard and reports).
+
+    Parameters
+    ----------
+    fit : mapping
+        ``AreaResult.fit`` (or its JSON form).
+
+    Returns
+    -------
+    str
+    """
+    r_like = (
+        fit.get("calfun") == "linear"
+        and fit.get("rtm_correction") == "none"
+        and fit.get("placebo") == "random"
+        and fit.get("variance") == "design"
+        and fit.get("min_bin_count") == 1
+    )
+    parts = [
+        "weights closest to uniform (R microsynth's)" if fit.get("calfun") == "linear" else "raking weights",
+        "every before-period bin matched"
+        if fit.get("min_bin_count") == 1
+        else f"sparse bins merged to ≥ {fit.get('min_bin_count')} treated crimes",
+        "cross-fitted correction for regression to the mean"
+        if fit.get("rtm_correction") == "crossfit"
+        else "no correction for regression to the mean",
+        f"{fit.get('n_placebos_used')} {fit.get('placebo')} placebo areas",
+        f"{fit.get('n_jackknife_groups')} jackknife groups",
+        "design-based (R's) linearised variance" if fit.get("variance") == "design" else "Poisson variance",
+    ]
+    head = "R microsynth's settings" if r_like else "Settings departing from R microsynth's"
+    return f"{head}: " + "; ".join(parts) + "."
+
+
 def effects_summary(result: MicrosynthResult | Mapping[str, Any]) -> pd.DataFrame:
     """A compact Trt / Con / % change / interval / p table for display (from a result or its dict)."""
     if isinstance(result, MicrosynthResult):
