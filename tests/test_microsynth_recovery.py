@@ -120,7 +120,7 @@ def test_crossfit_option_is_less_biased_on_sparse_synthetic_quarters(default_fit
     chases the treated blocks' chance highs and lows in quarters with 1–5 drug crimes, which do
     not carry over (here Con 11.7 for drugs against a true 23.76; the cross-fit gives 17.9). On
     R's real Seattle data the cross-fit instead turns R's felony reduction into a small,
-    non-significant one, so it is not the default (``docs/EVIDENCE_CHECKS.md``)."""
+    non-significant one, so it is not the default (``docs/MICROSYNTH.md``)."""
     raw = default_fit.effects.set_index("outcome")["con"]
     fixed = crossfit_fit.effects.set_index("outcome")["con"]
     err_raw = abs(np.log(raw["i_drugs"] / CON["i_drugs"]))

@@ -9,7 +9,7 @@ per row and outcome the treated count ``trt``, the synthetic count ``con`` and t
 high (or low) *by chance* when the treated area is busier (or quieter) than the average donor;
 those counts fall back afterwards, so the synthetic control drifts and the effect is biased (on
 the sample city the raw calibration finds a −27 % "effect" in a ward where nothing happened).
-With ``crossfit`` (the default) each donor's before-period crimes are split at random into two
+With ``crossfit`` (an option; the default is ``none``, R's) each donor's before-period crimes are split at random into two
 halves (binomial thinning, seeded): weights are fitted on one half (doubled), the synthetic
 control's before-period level is measured on the other half, which the weights never saw, and
 the synthetic control is scaled to the treated area's before-period level per outcome

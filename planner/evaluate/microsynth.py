@@ -4,33 +4,39 @@ The treated area of a saved design (:mod:`planner.evaluate.design`) is split int
 cells or street segments, :mod:`planner.evaluate._panel`). A *synthetic control* is a weighted
 set of untreated donor units — outside the treatment area and its displacement buffer — whose
 weighted totals equal the treated area's, before the measure started, on every constraint at once:
-each crime type's count in each before-period time bin (bins are merged for sparse crime types so
-each holds ≥ ``min_bin_count`` treated crimes) and the units' size (area or street length) plus
-any given covariates. Weights come from survey raking (:mod:`planner.evaluate._calibrate`), with a
-fallback to the closest achievable fit, reported, when exact balance is infeasible.
+each crime type's count in each before-period time bin (optionally merged for sparse crime types
+so each holds ≥ ``min_bin_count`` treated crimes) and the units' size (area or street length) plus
+any given covariates. The weights are the non-negative ones closest to uniform (R microsynth's
+quadratic programme) or raking weights (:mod:`planner.evaluate._calibrate`), with a fallback to
+the closest achievable fit, reported, when exact balance is infeasible. Area × period tables
+prepared elsewhere reach the same :func:`estimate_area` through
+:func:`planner.evaluate.msynth_panel.microsynth_panel`.
 
 After the start, **Trt** is the treated area's count, **Con** the synthetic control's weighted
 count (counts stay counts: no rates, no transforms) and the percentage change ``Trt/Con − 1``.
 Inference, as in R ``microsynth``:
 
-* *linearization*: the variance of ``log(Trt/Con)`` from the spread of unit totals (a Taylor
-  linearization of the two weighted totals);
-* *jackknife*: treated and donor units are split into G groups; each replicate drops one group,
-  re-fits the weights and re-estimates (JK1 variance, deviations from the full estimate);
+* *linearization*: R's design-based variance — the weighted regression of the unit × after-bin
+  counts on treatment and bin, its sandwich covariance as ``survey::svyglm`` computes it, and the
+  delta method for ``log(Trt/Con)`` (:func:`planner.evaluate._msynth_fit._design_var`);
+* *jackknife*: treated and donor units are split into G groups (default one per treated unit, as
+  R); each replicate drops one group, re-fits the weights and re-estimates (JK1 variance, deviations
+  from the full estimate);
 * *permutation*: ≥ 250 placebo areas, each a random set of as many donor units as the treated
-  area has, get their own synthetic controls from the remaining donors; the p-value compares the
-  treated area's standardised effect (``log ratio / linearized SE``) with the placebos', and the
-  interval inverts the placebo distribution of that statistic;
+  area has (or, as an option, a contiguous one), get their own synthetic controls from the
+  remaining donors; the p-value compares the treated area's standardised effect with the
+  placebos', and the interval inverts the placebo distribution of that statistic;
 * an *omnibus* test across outcomes: a Wald statistic of the standardised effects with their
   correlation taken from the placebos (two-sided), or the correlation-adjusted sum (one-sided),
   referred to its placebo distribution.
 
-The permutation interval and p-value are reported first (:func:`interval_of`): on the sample
-city's areas where nothing happened (``bench/bench_microsynth.py``: 7 areas × 3 start dates) they
-rejected at 5 % in 1 of 21 runs and covered "no change" in 19 of 21, whereas the jackknife (units
-treated as independent) rejected in 7 of 21 and R microsynth's settings (raw calibration, scattered
-placebo units) in 7 of 21 with 11 of 21 covering. Read the jackknife and linearized intervals as
-lower bounds on the uncertainty.
+The defaults are R microsynth's settings; on R's own Seattle data they reproduce its published
+Trt, Con, % changes and linearised intervals (``tests/test_microsynth_seattle.py``). Departures
+(cross-fitted correction for regression to the mean, contiguous placebo areas, merged sparse bins,
+Poisson variances) are options, each with its evidence in ``docs/MICROSYNTH.md``: on the sample
+city's areas where nothing happened R's random placebos reject too often (7 of 21 runs at 5 %,
+``bench/bench_microsynth.py``), contiguous ones do not, but that is synthetic evidence only. The
+permutation interval is reported first (:func:`interval_of`).
 
 The displacement buffer is evaluated the same way as its own treated unit (a negative change
 there is a diffusion of benefit, a positive one displacement). Every random step uses ``seed``.
@@ -82,7 +88,7 @@ class MicrosynthOptions:
     default (``rtm_correction="crossfit"``, ``placebo="contiguous"``, sparse bins merged with
     ``min_bin_count=5``, Poisson variances) stay available; on R's real Seattle data the cross-fit
     turned R's felony reduction (−32.6 %, p = 0.012) into −6.8 % (p = 0.36), and none was shown
-    better on real data (``docs/EVIDENCE_CHECKS.md``).
+    better on real data (``docs/MICROSYNTH.md``).
     """
 
     n_placebos: int = 250
