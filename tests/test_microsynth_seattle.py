@@ -68,6 +68,7 @@ def test_published_percentage_changes_follow_from_trt_and_con():
         assert TRT[name] / CON[name] - 1 == pytest.approx(PCT[name], abs=5e-4)
 
 
+@pytest.mark.slow
 def test_compat_r_balances_all_58_constraints_exactly(r_fit):
     bal = r_fit.balance.set_index("constraint")
     assert len(bal) == 58  # intercept + 9 covariates + 4 outcomes × 12 quarters
@@ -107,6 +108,7 @@ def test_compat_r_permutation_and_jackknife_find_the_reductions(seattle):
         assert eff.loc[name, "jack_low"] < eff.loc[name, "pct_change"] < eff.loc[name, "jack_high"]
 
 
+@pytest.mark.slow
 def test_defaults_agree_with_r_conclusions(seattle):
     """The default settings (R's, two-sided by default; asked one-sided here): every % change within
     5 points of R's, and the felony and all-crime reductions significant at 5 % one-sided."""
@@ -119,6 +121,7 @@ def test_defaults_agree_with_r_conclusions(seattle):
     assert eff.loc["any_crime", "linear_p"] < 0.05
 
 
+@pytest.mark.slow
 def test_cli_microsynth_panel_json(seattle, capsys):
     import json
 
