@@ -209,6 +209,7 @@ def test_cli_evaluate_run_microsynth(upgrade, capsys):
     text = capsys.readouterr().out
     assert "Trt" in text and "Con" in text and "synthetic control" in text
     assert main([*args, "--method", "nonsense"]) == 2
+    assert main([*args, "--method", "microsynth", "--placebo-areas", "nearby"]) == 2
 
 
 def test_brief_has_a_microsynth_section(upgrade, tmp_path):

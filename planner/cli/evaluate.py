@@ -101,6 +101,11 @@ def run_command(
     placebos: int = typer.Option(250, "--placebos", min=0, help="microsynth: placebo areas (≥ 250 advised)."),
     test: str = typer.Option("twosided", "--test", help="microsynth: twosided, lower (reductions) or upper."),
     seed: int = typer.Option(20261128, "--seed", help="microsynth: seed of placebos, jackknife and splits."),
+    placebo_areas: str = typer.Option(
+        "random",
+        "--placebo-areas",
+        help="microsynth: random placebo units (R's default) or contiguous areas (wider, see docs/MICROSYNTH.md).",
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
 ) -> None:
     """Evaluate a saved design, unchanged: WDQ/TNE, WDD, rate ratio, E-tests, power — or a
@@ -119,7 +124,9 @@ def run_command(
             inc,
             boundary=boundary,
             units=units,
-            options=MicrosynthOptions(cell_size_m=cell_size_m, n_placebos=placebos, test=test, seed=seed),
+            options=MicrosynthOptions(
+                cell_size_m=cell_size_m, n_placebos=placebos, test=test, seed=seed, placebo=placebo_areas
+            ),
             as_json=as_json,
         )
         return
