@@ -123,19 +123,16 @@ def test_upgrade_fit_is_exact_and_uses_enough_placebos(upgrade):
     assert {"treated", "synthetic", "all_scaled"} <= set(bal.columns)
 
 
-# Random placebo units (R's default) understate the chance ups and downs shared by neighbouring
-# places: on this sample city they make the no-scheme ward W4 "significant" (−27.5 %, p = 0.004)
-# and the W2 buffer's interval miss zero (+27 %, [+6 %, +50 %]). Contiguous placebo areas do not
-# (W4 p = 0.16; buffer [−14 %, +86 %]). That is synthetic evidence only — R's real Seattle data have
-# no geometry to test it on — so contiguous placebos are an option, not the default, and the two
-# acceptance tests below ask for them.
-CONTIGUOUS = MicrosynthOptions(placebo="contiguous")
+# Random placebo units (R's) understate the chance ups and downs shared by neighbouring places: on
+# this sample city they make the no-scheme ward W4 "significant" (−27.5 %, p = 0.004) and the W2
+# buffer's interval miss zero (+27 %, [+6 %, +50 %]). Contiguous placebo areas (the default when
+# units have a geometry) do not (W4 p = 0.16; buffer [−14 %, +86 %]); see docs/MICROSYNTH.md.
 
 
-def test_buffer_is_evaluated_as_its_own_treated_unit(upgrade, incidents, city):
-    """The model has no displacement: the buffer's interval contains no change (contiguous placebos)."""
-    path, _ = upgrade
-    result = evaluate_microsynth(path, incidents, study_area=city[1], options=CONTIGUOUS)
+def test_buffer_is_evaluated_as_its_own_treated_unit(upgrade):
+    """The model has no displacement: the buffer's interval contains no change."""
+    _, result = upgrade
+    assert result.areas["buffer"].fit["placebo"] == "contiguous"
     buffer = result.areas["buffer"]
     assert buffer.fit["n_treated_units"] > 0
     _kind, low, high, p = interval_of(buffer.effects.set_index("outcome").loc["all"])
@@ -144,11 +141,8 @@ def test_buffer_is_evaluated_as_its_own_treated_unit(upgrade, incidents, city):
 
 def test_placebo_ward_is_not_significant(incidents, city, truth):
     """Acceptance: a ward with no scheme (W4) at the same date gives a permutation p-value above
-    0.05 — for the pooled outcome and for the omnibus test across crime types (contiguous placebos,
-    see above)."""
-    result = evaluate_microsynth(
-        _design("W4", incidents, city, truth), incidents, study_area=city[1], options=CONTIGUOUS
-    )
+    0.05 — for the pooled outcome and for the omnibus test across crime types."""
+    result = evaluate_microsynth(_design("W4", incidents, city, truth), incidents, study_area=city[1])
     area = result.areas["treatment"]
     row = area.effects.set_index("outcome").loc["all"]
     assert row["perm_p"] > 0.05

@@ -102,9 +102,9 @@ def run_command(
     test: str = typer.Option("twosided", "--test", help="microsynth: twosided, lower (reductions) or upper."),
     seed: int = typer.Option(20261128, "--seed", help="microsynth: seed of placebos, jackknife and splits."),
     placebo_areas: str = typer.Option(
-        "random",
+        "contiguous",
         "--placebo-areas",
-        help="microsynth: random placebo units (R's default) or contiguous areas (wider, see docs/MICROSYNTH.md).",
+        help="microsynth: contiguous placebo areas (default) or random units (R's; see docs/MICROSYNTH.md).",
     ),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
 ) -> None:

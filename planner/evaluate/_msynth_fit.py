@@ -113,6 +113,7 @@ class Replicates:
     n_groups: int
     placebo_size: int
     notes: list[str]
+    placebo_kind: str = "random"  # what was drawn: "random" or "contiguous"
 
     @property
     def n_perm(self) -> int:
@@ -160,7 +161,8 @@ def replicates(
     groups = groups if groups >= 2 else 0
     jk_t = rng.permutation(n_t) % max(groups, 1)
     jk_d = rng.permutation(n_d) % max(groups, 1)
-    return Replicates(treat, donors, perm_sel, jk_t, jk_d, groups, size, notes)
+    kind = "contiguous" if placebo == "contiguous" and has_geometry else "random"
+    return Replicates(treat, donors, perm_sel, jk_t, jk_d, groups, size, notes, kind)
 
 
 @dataclass(frozen=True)

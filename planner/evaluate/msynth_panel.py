@@ -17,8 +17,9 @@ interfaces share one engine and one set of defaults.
 before period of every outcome matched on its own plus the covariates, weights closest to
 uniform with ``w ≥ 0``, one-sided ``lower`` test, 90 % intervals, one jackknife group per treated
 area, placebo areas drawn at random, R's design-based linearised variance. The defaults are the
-same settings (see :class:`~planner.evaluate.microsynth.MicrosynthOptions` for why) with a
-two-sided test; both are reported in ``settings``. One difference from R remains in both: placebo
+same settings (see :class:`~planner.evaluate.microsynth.MicrosynthOptions` for why; its one
+departure, contiguous placebo areas, needs geometry that a table does not have) with a two-sided
+test; both are reported in ``settings``. One difference from R remains in both: placebo
 areas are drawn from the untreated areas only (R may draw a real treated area into a placebo).
 """
 
@@ -75,7 +76,9 @@ def _options(
     outcomes: Sequence[str],
     covariates: Sequence[str],
 ) -> MicrosynthOptions:
-    base = options or (r_compat_options() if compat == "r" else MicrosynthOptions(evaluate_buffer=False))
+    # the table's areas have no geometry, so placebo areas are random sets of areas (R's) either way
+    default = MicrosynthOptions(evaluate_buffer=False, placebo="random")
+    base = options or (r_compat_options() if compat == "r" else default)
     return dataclasses.replace(
         base,
         test=test or ("lower" if compat == "r" else "twosided"),
