@@ -172,3 +172,19 @@ def test_panel_errors_are_clear_messages(capsys, tmp_path):
     args = ["evaluate", "microsynth-panel", str(csv), "--id", "area", "--time", "t"]
     assert main([*args, "--intervention", "treated", "--end-pre", "4", "--outcome", "nope"]) == 2
     assert "columns not in the table" in capsys.readouterr().err
+    # periods may be sortable text (quarters named 2020-Q1 … 2020-Q6)
+    frame["t"] = "2020-Q" + frame["t"].astype(str)
+    frame.to_csv(csv, index=False)
+    more = [
+        "--intervention",
+        "treated",
+        "--end-pre",
+        "2020-Q4",
+        "--outcome",
+        "y",
+        "--placebos",
+        "0",
+        "--json",
+    ]
+    assert main([*args, *more]) == 0
+    assert capsys.readouterr().out.count('"2020-Q5"') == 1

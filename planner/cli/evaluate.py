@@ -191,8 +191,8 @@ def microsynth_panel_command(  # noqa: PLR0913 - one option per R microsynth arg
     id_col: str = typer.Option(..., "--id", help="Column of the area id."),
     time_col: str = typer.Option(..., "--time", help="Column of the period (numbers or sortable text)."),
     intervention: str = typer.Option(..., "--intervention", help="Column flagging treated areas (non-zero)."),
-    end_pre: float = typer.Option(..., "--end-pre", help="Last period before the start."),
-    end_post: float | None = typer.Option(None, "--end-post", help="Last period evaluated (default: last)."),
+    end_pre: str = typer.Option(..., "--end-pre", help="Last period before the start (a value of --time)."),
+    end_post: str | None = typer.Option(None, "--end-post", help="Last period evaluated (default: last)."),
     outcome: list[str] = typer.Option(..., "--outcome", help="Count column to evaluate (repeatable)."),
     covariate: list[str] = typer.Option([], "--covariate", help="Area covariate to match (repeatable)."),
     placebos: int = typer.Option(250, "--placebos", min=0, help="Placebo areas (R: 250)."),
@@ -216,14 +216,26 @@ def microsynth_panel_command(  # noqa: PLR0913 - one option per R microsynth arg
         frame = pd.read_csv(panel)
     except (OSError, ValueError) as exc:
         raise DataLoadError(f"Could not read {panel} as CSV: {exc}") from exc
-    integral = time_col in frame and pd.api.types.is_integer_dtype(frame[time_col])
+    numeric = time_col in frame and pd.api.types.is_numeric_dtype(frame[time_col])
+
+    def period(text: str | None) -> Any:
+        if text is None or not numeric:
+            return text
+        try:
+            value = float(text)
+        except ValueError as exc:
+            raise ConfigError(
+                f"--end-pre/--end-post must be a period of {time_col!r} (a number); got {text!r}."
+            ) from exc
+        return int(value) if value.is_integer() else value
+
     result = microsynth_panel(
         frame,
         id=id_col,
         time=time_col,
         intervention=intervention,
-        end_pre=int(end_pre) if integral and float(end_pre).is_integer() else end_pre,
-        end_post=None if end_post is None else (int(end_post) if integral else end_post),
+        end_pre=period(end_pre),
+        end_post=period(end_post),
         outcomes=outcome,
         covariates=covariate,
         n_placebos=placebos,
