@@ -4,9 +4,10 @@ nothing happened.
 Placebo designs: wards W1, W3 and W4 (W2 had the lighting upgrade, W5 holds the rising
 neighbourhood) and discs of 1 km radius away from both, each with three start dates and 365 days
 before and after. No scheme acts there, so a calibrated test rejects at 5 % about 5 % of the time
-and a 90 % interval covers "no change" about 90 % of the time. Compared: the defaults (cross-fitted
-correction, contiguous placebos) and R microsynth's settings (raw calibration, placebo units drawn
-anywhere). Every run uses 250 placebos.
+and a 90 % interval covers "no change" about 90 % of the time. Compared: R microsynth's settings
+(raw calibration, placebo units drawn anywhere), the defaults since #29 (R's with contiguous placebo
+areas) and the former defaults (cross-fitted correction, contiguous placebos, merged sparse bins,
+Poisson variance, raking). Every run uses 250 placebos.
 
 Usage: ``.venv/bin/python -m bench.bench_microsynth`` (prints a Markdown section; ~2 minutes).
 """
@@ -30,8 +31,11 @@ from planner.pipeline import SAMPLE_DIR
 
 STARTS = ("2024-01-01", "2024-07-01", "2025-01-01")
 SETTINGS = {
-    "default (crossfit, contiguous)": MicrosynthOptions(),
-    "R microsynth (raw, random)": MicrosynthOptions(rtm_correction="none", placebo="random"),
+    "R microsynth (raw, random placebo units)": MicrosynthOptions(placebo="random"),
+    "default (R's, contiguous placebo areas)": MicrosynthOptions(),
+    "former default (crossfit, contiguous)": MicrosynthOptions(
+        rtm_correction="crossfit", placebo="contiguous", min_bin_count=5, variance="poisson", calfun="raking"
+    ),
 }
 
 

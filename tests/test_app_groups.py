@@ -151,6 +151,8 @@ def test_microsynth_in_the_evaluation_tab(app, plans):
     np.testing.assert_allclose(matched["Synthetic, counts fitted"], matched["Treated area"], atol=0.051)
     assert len(app.get("arrow_vega_lite_chart")) >= 1 or len(app.get("vega_lite_chart")) >= 1
     assert "microsynth" in app.session_state
+    # the tab says which settings were used (R's, with contiguous placebo areas)
+    assert any("contiguous placebo areas" in c.value for c in app.caption)
 
 
 def test_microsynth_error_is_a_message(app, plans):

@@ -8,6 +8,7 @@ import math
 import pytest
 from _paths import shared_path
 
+from planner.errors import PlannerError
 from planner.evaluate.displacement import e_test, wdd, wdd_harm, wdq
 
 PAPER = {"control": (308, 318), "treated": (207, 110), "disp_control": (150, 140), "disp_treated": (178, 157)}
@@ -97,3 +98,31 @@ def test_e_test_cases_and_symmetry():
     assert e_test(0, 3) == pytest.approx(0.0884, abs=5e-4)
     assert round(e_test(6, 2), 4) == 0.1749
     assert e_test(3, 0) == pytest.approx(e_test(0, 3))
+
+
+@pytest.mark.parametrize(
+    ("k1", "k2", "n1", "n2", "d"),
+    [(3, 12, 3.0, 1.0, 0.0), (3, 12, 3.0, 1.0, 0.5), (12, 3, 1.0, 3.0, 2.0), (5, 0, 2.0, 1.0, 1.0)],
+)
+def test_e_test_follows_krishnamoorthy_thomson_with_unequal_exposures(k1, k2, n1, n2, d):
+    """K&T (2004) eqs. 3.2–3.5: each count's own variance in the statistic. SciPy's
+    ``poisson_means_test`` implements the same paper; with exposures 3 vs 1 the pooled form once
+    used here gave 0.000 for 3 vs 12 crimes instead of 0.017."""
+    from scipy import stats
+
+    expected = stats.poisson_means_test(k1, n1, k2, n2, diff=d).pvalue
+    assert e_test(k1, k2, n1=n1, n2=n2, d=d) == pytest.approx(expected, rel=1e-6, abs=1e-12)
+    if (k1, k2, d) == (3, 12, 0.0):
+        assert e_test(k1, k2, n1=n1, n2=n2) == pytest.approx(0.01716, abs=5e-5)
+
+
+def test_e_test_null_not_rejectable_when_the_constrained_rate_is_not_positive():
+    # λ̂2 = (1 + 1)/2 − 5·1/2 < 0: the paper says the null cannot be rejected (p = 1)
+    assert e_test(1, 1, d=5.0) == 1.0
+
+
+def test_wdq_zero_buffer_is_fine_and_zero_control_raises():
+    r = wdq((207, 110), (0, 0), (308, 318))
+    assert r.wdq == pytest.approx(0.0)
+    with pytest.raises(PlannerError, match="control"):
+        wdq((207, 110), (178, 157), (0, 318))

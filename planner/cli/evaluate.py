@@ -101,6 +101,11 @@ def run_command(
     placebos: int = typer.Option(250, "--placebos", min=0, help="microsynth: placebo areas (≥ 250 advised)."),
     test: str = typer.Option("twosided", "--test", help="microsynth: twosided, lower (reductions) or upper."),
     seed: int = typer.Option(20261128, "--seed", help="microsynth: seed of placebos, jackknife and splits."),
+    placebo_areas: str = typer.Option(
+        "contiguous",
+        "--placebo-areas",
+        help="microsynth: contiguous placebo areas (default) or random units (R's; see docs/MICROSYNTH.md).",
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
 ) -> None:
     """Evaluate a saved design, unchanged: WDQ/TNE, WDD, rate ratio, E-tests, power — or a
@@ -119,7 +124,9 @@ def run_command(
             inc,
             boundary=boundary,
             units=units,
-            options=MicrosynthOptions(cell_size_m=cell_size_m, n_placebos=placebos, test=test, seed=seed),
+            options=MicrosynthOptions(
+                cell_size_m=cell_size_m, n_placebos=placebos, test=test, seed=seed, placebo=placebo_areas
+            ),
             as_json=as_json,
         )
         return
@@ -175,3 +182,79 @@ def _run_microsynth(
         for note in area_result.fit["notes"]:
             typer.echo(f"Note ({name}): {note}")
     typer.echo(result.interpretation)
+
+
+@evaluate_app.command("microsynth-panel")
+def microsynth_panel_command(  # noqa: PLR0913 - one option per R microsynth argument
+    *,
+    panel: Path = typer.Argument(..., help="CSV (optionally .gz) with one row per area and period."),
+    id_col: str = typer.Option(..., "--id", help="Column of the area id."),
+    time_col: str = typer.Option(..., "--time", help="Column of the period (numbers or sortable text)."),
+    intervention: str = typer.Option(..., "--intervention", help="Column flagging treated areas (non-zero)."),
+    end_pre: str = typer.Option(..., "--end-pre", help="Last period before the start (a value of --time)."),
+    end_post: str | None = typer.Option(None, "--end-post", help="Last period evaluated (default: last)."),
+    outcome: list[str] = typer.Option(..., "--outcome", help="Count column to evaluate (repeatable)."),
+    covariate: list[str] = typer.Option([], "--covariate", help="Area covariate to match (repeatable)."),
+    placebos: int = typer.Option(250, "--placebos", min=0, help="Placebo areas (R: 250)."),
+    jackknife: int | None = typer.Option(
+        None, "--jackknife", min=0, help="Jackknife groups (default one per treated area; 0: none)."
+    ),
+    test: str | None = typer.Option(None, "--test", help="twosided (default), lower or upper."),
+    compat: str | None = typer.Option(None, "--compat", help="r: R microsynth's settings exactly."),
+    seed: int = typer.Option(20261128, "--seed"),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+) -> None:
+    """Micro-synthetic control of an area × period table (R microsynth's interface): Trt, Con,
+    % change, linearised / jackknife / permutation intervals and p-values, and the balance.
+    """
+    import pandas as pd
+
+    from planner.errors import DataLoadError
+    from planner.evaluate.msynth_panel import microsynth_panel
+
+    try:
+        frame = pd.read_csv(panel)
+    except (OSError, ValueError) as exc:
+        raise DataLoadError(f"Could not read {panel} as CSV: {exc}") from exc
+    numeric = time_col in frame and pd.api.types.is_numeric_dtype(frame[time_col])
+
+    def period(text: str | None) -> Any:
+        if text is None or not numeric:
+            return text
+        try:
+            value = float(text)
+        except ValueError as exc:
+            raise ConfigError(
+                f"--end-pre/--end-post must be a period of {time_col!r} (a number); got {text!r}."
+            ) from exc
+        return int(value) if value.is_integer() else value
+
+    result = microsynth_panel(
+        frame,
+        id=id_col,
+        time=time_col,
+        intervention=intervention,
+        end_pre=period(end_pre),
+        end_post=period(end_post),
+        outcomes=outcome,
+        covariates=covariate,
+        n_placebos=placebos,
+        n_jackknife=jackknife,
+        test=test,
+        compat=compat,
+        seed=seed,
+    )
+    if as_json:
+        typer.echo(json.dumps(result.to_dict(), default=str))
+        return
+    typer.echo(result.effects.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
+    omni = result.result.omnibus
+    if omni.get("p_perm") is not None:
+        typer.echo(f"Omnibus ({', '.join(omni['outcomes'])}): permutation p = {omni['p_perm']:.3f}")
+    fit = result.result.fit
+    typer.echo(
+        f"Balance: {'exact' if fit['exact'] else 'closest fit'} on {fit['n_constraints']} constraints "
+        f"(largest relative gap {fit['max_rel_imbalance']:.1e}). Settings: {result.settings}"
+    )
+    for note in fit["notes"]:
+        typer.echo(f"Note: {note}")

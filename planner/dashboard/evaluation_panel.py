@@ -86,13 +86,23 @@ def _microsynth(plan: Plan, area: Any, start: Any, night: bool) -> None:
     st.dataframe(ms["effects"], hide_index=True, width="stretch", key="ms_effects")
     if ms["omnibus"] is not None:
         st.caption(f"Omnibus test across crime types (treatment area): permutation p = {ms['omnibus']:.3f}.")
+    from planner.evaluate.microsynth import settings_sentence
+
+    fit = ms.get("fit") or {}
+    st.caption(settings_sentence(fit))
     st.markdown("**Balance before the start**: treated area against its synthetic control")
-    st.caption(
-        "The weights are fitted on a random half of each place's crimes before the start (doubled) and "
-        "match the treated area exactly there ('counts fitted'); 'all counts' applies them to every crime "
-        "before the start. Con is scaled to the treated area's level measured on the half the weights never "
-        "saw, so places weighted for a chance high before the start do not bias the estimate."
-    )
+    if fit.get("rtm_correction") == "crossfit":
+        st.caption(
+            "The weights are fitted on a random half of each place's crimes before the start (doubled) and "
+            "match the treated area exactly there ('counts fitted'); 'all counts' applies them to every "
+            "crime before the start. Con is scaled to the treated area's level measured on the half the "
+            "weights never saw."
+        )
+    else:
+        st.caption(
+            "The weights match the treated area exactly on every crime type in every before-period bin "
+            "(as R microsynth does); the last columns show all places scaled to the area's size."
+        )
     st.dataframe(ms["balance"], hide_index=True, width="stretch", key="ms_balance")
     st.markdown("**Placebo band**: the area's gap to its synthetic control against the placebo areas' gaps")
     st.altair_chart(ms["chart"], width="stretch")
