@@ -287,9 +287,7 @@ with tabs[7]:
     st.caption("The full ingest report (for analysts): columns detected, CRS, time resolution, checks.")
     st.json({k: v for k, v in rep.items() if k not in {"warnings"}}, expanded=False)
     if analyst and len(plan.quarantine):
-        st.download_button(
-            "Download quarantined rows (CSV)", csv_text(plan.quarantine), "quarantine.csv"
-        )
+        st.download_button("Download quarantined rows (CSV)", csv_text(plan.quarantine), "quarantine.csv")
 
 # ---------------------------------------------------------------- environment
 with tabs[2]:
