@@ -15,8 +15,8 @@ import pandas as pd
 import streamlit as st
 
 from planner.config import RunConfig
-from planner.dashboard.tables import portfolio_and_curve
 from planner.errors import PlannerError
+from planner.interventions.portfolio import budget_curve, choose_portfolio
 from planner.plan import Plan
 
 logger = logging.getLogger(__name__)
@@ -141,9 +141,24 @@ def cached_rrv_chart(config_json: str) -> Any:
 def cached_portfolio(
     config_json: str, edits_json: str, budget: float, cap: float, analyst: bool = True
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """:func:`portfolio_and_curve` for a (possibly what-if edited) plan, cached per budget and cap;
-    for a viewer, of the public plan's measures.
+    """The optimal portfolio for ``budget`` (cached per budget and cap) and the budget curve (cached
+    per cap only: it does not depend on the budget, and it solves ten programmes) of a (possibly
+    what-if edited) plan; for a viewer, of the public plan's measures.
     """
+    share = None if cap >= 1.0 else cap
+    portfolio = choose_portfolio(
+        _portfolio_recs(config_json, edits_json, analyst), budget=budget, max_surveillance_share=share
+    )
+    return portfolio, cached_budget_curve(config_json, edits_json, cap, analyst)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def cached_budget_curve(config_json: str, edits_json: str, cap: float, analyst: bool = True) -> pd.DataFrame:
+    """:func:`~planner.interventions.portfolio.budget_curve` of the plan's measures for one cap."""
+    share = None if cap >= 1.0 else cap
+    return budget_curve(_portfolio_recs(config_json, edits_json, analyst), max_surveillance_share=share)
+
+
+def _portfolio_recs(config_json: str, edits_json: str, analyst: bool) -> pd.DataFrame:
     plan = whatif_plan(config_json, edits_json) if analyst else cached_public_plan(config_json)
-    recs = plan.recommendations
-    return portfolio_and_curve(pd.DataFrame(recs), budget=budget, cap=cap)
+    return pd.DataFrame(plan.recommendations)

@@ -255,19 +255,6 @@ def victim_mix_table(profile: dict[str, Any], *, k: int | None = None) -> pd.Dat
     return pd.DataFrame(rows, columns=["Victims", "Group", "Incidents", "Share"])
 
 
-def portfolio_and_curve(
-    recs: pd.DataFrame, *, budget: float, cap: float
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Optimal portfolio for ``budget`` and the budget curve (same optimiser as the CLI)."""
-    from planner.interventions.portfolio import budget_curve, choose_portfolio
-
-    share = None if cap >= 1.0 else cap
-    return (
-        choose_portfolio(recs, budget=budget, max_surveillance_share=share),
-        budget_curve(recs, max_surveillance_share=share),
-    )
-
-
 def evaluation_areas(plan: Plan) -> dict[str, Any]:
     """Candidate treatment areas: wards (when loaded) and hotspots, by label."""
     areas: dict[str, Any] = {}

@@ -111,7 +111,11 @@ def choose_portfolio(
             "These recommendations carry no costs (no jurisdiction applies to the study area, so nothing was "
             "costed); a budget portfolio needs them. Name the jurisdiction, e.g. --jurisdiction UK."
         )
-    sets = _hotspot_sets(recs, objective, allow_nonpositive=min_per_ward is not None)
+    # pandas deep-copies a frame's attrs (the run's assumptions) on every column access: the set
+    # enumeration below reads columns thousands of times, so it works on a view without them
+    bare = recs.copy(deep=False)
+    bare.attrs = {}
+    sets = _hotspot_sets(bare, objective, allow_nonpositive=min_per_ward is not None)
     if not sets:
         return _result(recs, np.zeros(len(recs), bool), budget, objective, rule=rule)
     a, lo, hi = _constraints(
@@ -249,6 +253,7 @@ def _result(
     recs: pd.DataFrame, chosen: np.ndarray, budget: float | None, objective: str, *, rule: str
 ) -> pd.DataFrame:
     out = recs.loc[chosen].copy()
+    kept, out.attrs = out.attrs, {}  # not deep-copied on every column read of the loop below
     if len(out):
         out = pd.concat([combine.in_combination(g) for _, g in out.groupby("hotspot_id", sort=True)])
     else:
@@ -256,6 +261,7 @@ def _result(
             prevented_in_portfolio=pd.Series(dtype=float), net_benefit_in_portfolio=pd.Series(dtype=float)
         )
     out["chosen"] = True
+    out.attrs = kept
     net = float(out["net_benefit_in_portfolio"].sum()) if len(out) else 0.0
     prevented = float(out["prevented_in_portfolio"].sum()) if len(out) else 0.0
     out.attrs.update(
