@@ -76,7 +76,7 @@ def _refusing_fetch(lib: ctypes.CDLL) -> object:
         urls = getattr(_refused, "urls", None)
         if urls is not None:
             urls.append((url or b"").decode("utf-8", "replace"))
-        logger.warning("refused a network request from GDAL: %s", (url or b"")[:200])
+        logger.debug("refused a network request from GDAL: %s", (url or b"").decode("utf-8", "replace")[:200])
         address = int(lib.CPLCalloc(1, ctypes.sizeof(_HTTPResult)))
         result = _HTTPResult.from_address(address)
         result.nStatus = 1  # failure; GDAL frees the result and its error text with CPLFree
